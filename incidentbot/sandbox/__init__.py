@@ -1,0 +1,142 @@
+"""A local emulator of the GitHub REST, Slack Web and PagerDuty Events APIs, over real HTTP."""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from incidentbot.sandbox.faults import Fault, Faults
+from incidentbot.sandbox.github_api import GitHubEmulator
+from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
+from incidentbot.sandbox.server import Call, Hub, Server, make_server
+from incidentbot.sandbox.slack_api import SlackEmulator
+
+__all__ = ["DEFAULTS", "Call", "Fault", "Faults", "Sandbox"]
+
+# Credentials the sandbox accepts. They are not secrets: they only open this local emulator.
+DEFAULTS: Mapping[str, str] = {
+    "GITHUB_REPOSITORY": "acme/incidents",
+    "GITHUB_TOKEN": "sandbox-github-token",
+    "SLACK_BOT_TOKEN": "xoxb-sandbox-bot-token",
+    "SLACK_SIGNING_SECRET": "sandbox-signing-secret",
+    "PAGERDUTY_ROUTING_KEY": "sandbox0routing0key0000000000000",
+}
+
+
+class Sandbox:
+    """GitHub, Slack and PagerDuty on one local port; start it, point the clients at `env()`.
+
+    >>> with Sandbox() as sb:                                   # doctest: +SKIP
+    ...     Github(base_url=sb.github_url, auth=Auth.Token(sb.env()["GITHUB_TOKEN"]))
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_file: str | Path | None = None,
+        repository: str = DEFAULTS["GITHUB_REPOSITORY"],
+        verbose: bool = False,
+    ) -> None:
+        self.repository = repository
+        self.github = GitHubEmulator(repository=repository, token=DEFAULTS["GITHUB_TOKEN"])
+        self.slack = SlackEmulator(token=DEFAULTS["SLACK_BOT_TOKEN"])
+        self.pagerduty = PagerDutyEmulator(routing_key=DEFAULTS["PAGERDUTY_ROUTING_KEY"])
+        self._hub = Hub(
+            {"github": self.github, "slack": self.slack, "pagerduty": self.pagerduty},
+            Path(state_file) if state_file is not None else None,
+        )
+        self._server: Server = make_server(self._hub, host, port, verbose)
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Serve in a background thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="incidentbot-sandbox", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- where it is ------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def github_url(self) -> str:
+        return self.url
+
+    @property
+    def slack_url(self) -> str:
+        # slack-sdk joins method names onto base_url, which must end in /api/.
+        return f"{self.url}/api/"
+
+    @property
+    def pagerduty_url(self) -> str:
+        return f"{self.url}/v2/enqueue"
+
+    def env(self) -> dict[str, str]:
+        """The environment that points incidentbot at this sandbox."""
+        return {
+            "GITHUB_API_URL": self.github_url,
+            "GITHUB_REPOSITORY": self.repository,
+            "GITHUB_TOKEN": DEFAULTS["GITHUB_TOKEN"],
+            "SLACK_API_URL": self.slack_url,
+            "SLACK_BOT_TOKEN": DEFAULTS["SLACK_BOT_TOKEN"],
+            "SLACK_SIGNING_SECRET": DEFAULTS["SLACK_SIGNING_SECRET"],
+            "PAGERDUTY_API_URL": self.pagerduty_url,
+            "PAGERDUTY_ROUTING_KEY": DEFAULTS["PAGERDUTY_ROUTING_KEY"],
+        }
+
+    def export_line(self) -> str:
+        """A shell line that points a terminal's incidentbot at this sandbox."""
+        return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env().items())
+
+    # -- inspection and control -------------------------------------------------------------
+    @property
+    def calls(self) -> list[Call]:
+        return self._hub.calls()
+
+    def calls_to(self, service: str, operation: str | None = None) -> list[Call]:
+        return [
+            c for c in self._hub.calls()
+            if c.service == service and (operation is None or c.operation == operation)
+        ]
+
+    def clear_calls(self) -> None:
+        self._hub.clear_calls()
+
+    @property
+    def faults(self) -> Faults:
+        return self._hub.faults
+
+    def reset(self) -> None:
+        """Back to the seeded world: no issues, no incident channels, no faults, no calls."""
+        self._hub.reset()
+
+    def state(self) -> dict[str, Any]:
+        return self._hub.dump_state()
