@@ -1,0 +1,73 @@
+"""Where incidentbot connects: API URLs and secrets from the environment, as Actions sets them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from incidentbot.errors import MissingSetting
+
+GITHUB_API_DEFAULT = "https://api.github.com"
+SLACK_API_DEFAULT = "https://slack.com/api/"
+PAGERDUTY_API_DEFAULT = "https://events.pagerduty.com/v2/enqueue"
+
+# What each secret is for, said when it is missing (its value is never printed).
+PURPOSE: Mapping[str, str] = {
+    "GITHUB_TOKEN": "a GitHub token that may read and write issues and contents of the incident "
+                    "repository (in Actions: secrets.GITHUB_TOKEN)",
+    "GITHUB_REPOSITORY": "the incident repository as owner/name (Actions sets it; or set "
+                         "`repository:` in incidentbot.yml)",
+    "SLACK_BOT_TOKEN": "the Slack app's bot token (xoxb-...), from OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "the Slack app's signing secret, from Basic Information",
+    "PAGERDUTY_ROUTING_KEY": "the integration key of a PagerDuty Events API v2 integration",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The connection settings; secrets are hidden from repr so logs never show them."""
+
+    github_api_url: str = GITHUB_API_DEFAULT
+    repository: str | None = None
+    github_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = SLACK_API_DEFAULT
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    pagerduty_api_url: str = PAGERDUTY_API_DEFAULT
+    pagerduty_routing_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *,
+                 repository: str | None = None) -> Settings:
+        """Read the environment; `repository` (from incidentbot.yml) fills a missing one."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        slack_url = get("SLACK_API_URL") or SLACK_API_DEFAULT
+        return cls(
+            github_api_url=(get("GITHUB_API_URL") or GITHUB_API_DEFAULT).rstrip("/"),
+            repository=get("GITHUB_REPOSITORY") or repository,
+            github_token=get("GITHUB_TOKEN"),
+            slack_api_url=slack_url if slack_url.endswith("/") else slack_url + "/",
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            pagerduty_api_url=get("PAGERDUTY_API_URL") or PAGERDUTY_API_DEFAULT,
+            pagerduty_routing_key=get("PAGERDUTY_ROUTING_KEY"),
+        )
+
+    def require(self, *names: str) -> None:
+        """Raise MissingSetting for the first of `names` (environment variable names) unset."""
+        attributes = {
+            "GITHUB_TOKEN": self.github_token,
+            "GITHUB_REPOSITORY": self.repository,
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "PAGERDUTY_ROUTING_KEY": self.pagerduty_routing_key,
+        }
+        for name in names:
+            if not attributes[name]:
+                raise MissingSetting(name, PURPOSE[name])
