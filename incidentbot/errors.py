@@ -9,6 +9,7 @@
      └── ServiceError                GitHub, Slack or PagerDuty failed after retries
           ├── NotFound               the issue, channel or file does not exist
           ├── AuthFailed             the token was refused
+          ├── Conflict               the name is taken, the thing already exists
           └── RateLimited            the API asked us to wait `retry_after` seconds
 """
 
@@ -95,6 +96,10 @@ class ServiceError(IncidentbotError):
 
 class NotFound(ServiceError):
     """The thing asked for does not exist (or the token cannot see it)."""
+
+
+class Conflict(ServiceError):
+    """The name is taken, or the thing already exists in another form."""
 
 
 class AuthFailed(ServiceError):

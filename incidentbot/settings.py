@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from incidentbot.errors import MissingSetting
+from incidentbot.errors import InvalidInput, MissingSetting
 
 GITHUB_API_DEFAULT = "https://api.github.com"
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -24,6 +24,18 @@ PURPOSE: Mapping[str, str] = {
 }
 
 
+def _seconds(value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InvalidInput(f"INCIDENTBOT_WRITE_SPACING: expected seconds, got {value!r}") from None
+    if not 0 <= seconds <= 60:
+        raise InvalidInput(f"INCIDENTBOT_WRITE_SPACING: expected 0 to 60, got {seconds:g}")
+    return seconds
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The connection settings; secrets are hidden from repr so logs never show them."""
@@ -36,6 +48,10 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     pagerduty_api_url: str = PAGERDUTY_API_DEFAULT
     pagerduty_routing_key: str | None = field(default=None, repr=False)
+    # Seconds between GitHub writes. GitHub's secondary limits allow about 80 content-creating
+    # requests a minute (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api),
+    # so production spaces writes by a second; the sandbox sets 0.
+    write_spacing: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -57,6 +73,7 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             pagerduty_api_url=get("PAGERDUTY_API_URL") or PAGERDUTY_API_DEFAULT,
             pagerduty_routing_key=get("PAGERDUTY_ROUTING_KEY"),
+            write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 1.0),
         )
 
     def require(self, *names: str) -> None:

@@ -83,8 +83,7 @@ class Sandbox:
     # -- where it is ------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     @property
     def github_url(self) -> str:
@@ -110,6 +109,7 @@ class Sandbox:
             "SLACK_SIGNING_SECRET": DEFAULTS["SLACK_SIGNING_SECRET"],
             "PAGERDUTY_API_URL": self.pagerduty_url,
             "PAGERDUTY_ROUTING_KEY": DEFAULTS["PAGERDUTY_ROUTING_KEY"],
+            "INCIDENTBOT_WRITE_SPACING": "0",
         }
 
     def export_line(self) -> str:

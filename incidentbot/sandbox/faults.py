@@ -1,4 +1,4 @@
-"""Faults the sandbox injects on request: latency, rate limits, server errors, dropped connections."""
+"""Faults the sandbox injects on request: latency, rate limits, 5xx, dropped connections."""
 
 from __future__ import annotations
 

@@ -59,8 +59,8 @@ class PagerDutyEmulator:
         if errors:
             return _invalid(*errors)
         action = event["event_action"]
-        key = event.get("dedup_key")
-        if action == "trigger" and not key:
+        key = str(event.get("dedup_key") or "")
+        if not key:
             self._counter += 1
             key = f"sandbox-{self._counter:08d}"
         self.events.append({**copy.deepcopy(event), "dedup_key": key})

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from incidentbot.sandbox.faults import Fault, Faults, FaultSpecError
 from incidentbot.sandbox.http import Request, Response
@@ -82,7 +82,9 @@ _RATE_LIMITED: Mapping[str, Callable[[Fault], Response]] = {
     ),
     # https://developer.pagerduty.com/docs/events-api-v2/overview/#response-codes--retry-logic
     "pagerduty": lambda f: Response.json(
-        429, {"status": "throttle event", "message": "Requests for this service are arriving too quickly."},
+        429,
+        {"status": "throttle event",
+         "message": "Requests for this service are arriving too quickly."},
         {"Retry-After": str(f.retry_after)},
     ),
 }
@@ -220,7 +222,9 @@ class Hub:
             return Response.empty(204)
         if route == ("GET", "/_sandbox/state"):
             return Response.json(200, self.dump_state())
-        return Response.json(404, {"error": f"no sandbox control route {request.method} {request.path}"})
+        return Response.json(
+            404, {"error": f"no sandbox control route {request.method} {request.path}"}
+        )
 
     def _add_faults(self, request: Request) -> Response:
         try:
@@ -248,14 +252,13 @@ def _handler_class(hub: Hub, verbose: bool) -> type[BaseHTTPRequestHandler]:
             parsed = urllib.parse.urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            host, port = self.server.server_address[:2]
             request = Request(
                 method=self.command,
                 path=parsed.path,
                 query=dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)),
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
-                base_url=f"http://{host}:{port}",
+                base_url=cast(Server, self.server).base_url,
             )
             try:
                 response = hub.serve(request)
@@ -284,6 +287,12 @@ def _handler_class(hub: Hub, verbose: bool) -> type[BaseHTTPRequestHandler]:
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    @property
+    def base_url(self) -> str:
+        """Every URL the emulators write starts here (PyGithub checks it does)."""
+        host, port = cast(tuple[str, int], self.server_address[:2])
+        return f"http://{host}:{port}"
 
 
 def make_server(hub: Hub, host: str, port: int, verbose: bool = False) -> Server:
