@@ -1,0 +1,62 @@
+"""The card survives a round trip and any text inside it; a damaged card says so."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from incidentbot import card
+from incidentbot.card import CardState, Effect, Posted
+from incidentbot.errors import InvalidInput
+
+texts = st.text(max_size=30)
+states = st.builds(
+    CardState,
+    name=texts,
+    channel_id=st.none() | texts,
+    channel_name=st.none() | texts,
+    archived=st.booleans(),
+    roles=st.dictionaries(texts, texts, max_size=3),
+    messages=st.dictionaries(texts, st.builds(Posted, texts, texts), max_size=3),
+    last_comment=st.integers(0, 2**53),
+    seen_status=st.none() | texts,
+    seen_severity=st.none() | st.integers(1, 99),
+    seen_services=st.lists(texts, max_size=3).map(tuple),
+    invited=st.lists(texts, max_size=3).map(tuple),
+    paged=st.none() | texts,
+    page_resolved=st.booleans(),
+    effects=st.dictionaries(texts, st.builds(Effect, st.booleans(), texts), max_size=4),
+)
+
+
+@given(states)
+def test_render_then_parse_gives_the_same_state(state: CardState) -> None:
+    assert card.parse(card.render(state, [("Status", "fixing")])) == state
+
+
+def test_text_cannot_close_the_machine_block() -> None:
+    state = CardState(name="x", channel_name="--> <!-- incidentbot:card v1\n{}\n-->")
+    body = card.render(state)
+    assert body.count("-->") == 1
+    assert card.parse(body) == state
+
+
+def test_the_card_shows_the_ledger() -> None:
+    state = CardState(name="20261122-brave-otter").with_effect("channel", True).with_effect(
+        "announce #incidents", False, "not_in_channel: invite the bot to #incidents")
+    body = card.render(state, [("Status", "fixing")])
+    assert "- ✅ channel" in body
+    assert "- ❌ announce \\#incidents: not\\_in\\_channel: invite the bot to \\#incidents" in body
+    assert "| Status | fixing |" in body
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("just a comment", "machine block is missing"),
+    ("<!-- incidentbot:card v1\n{not json\n-->", "damaged"),
+    ("<!-- incidentbot:card v1\n{}\n-->", "damaged"),
+    ("<!-- incidentbot:card v9\n{}\n-->", "newer than this incidentbot"),
+])
+def test_a_bad_card_is_reported(body: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        card.parse(body)
