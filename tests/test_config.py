@@ -1,4 +1,4 @@
-"""incidentbot.yml: defaults with no file, the examples, and a table of bad files with their errors."""
+"""incidentbot.yml: defaults with no file, the examples, and a table of bad files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from incidentbot.errors import ConfigError, ConfigErrors
 from incidentbot.model import Role
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.yml")) + [ROOT / "incidentbot.yml"]
+EXAMPLES = [*sorted((ROOT / "examples").glob("*.yml")), ROOT / "incidentbot.yml"]
 
 
 def test_no_file_means_working_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +42,7 @@ def test_the_file_is_found_by_env_then_cwd(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_a_named_file_that_is_missing_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.yml: file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.yml: file not found"):
         config.load(tmp_path / "nope.yml")
 
 

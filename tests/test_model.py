@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,7 +31,7 @@ P_SCALE = (Severity(1, "P1", "P1"), Severity(2, "P2", "P2"), Severity(3, "P3", "
 def test_the_happy_path_is_allowed_step_by_step() -> None:
     path = [Status.OPEN, Status.INVESTIGATING, Status.FIXING, Status.FIXED, Status.POSTMORTEM,
             Status.CLOSED]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check_move(current, target)
 
 

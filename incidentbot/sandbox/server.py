@@ -246,6 +246,7 @@ class Hub:
 def _handler_class(hub: Hub, verbose: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # small JSON replies: Nagle + delayed ACK cost 40 ms each
         server_version = "incidentbot-sandbox"
 
         def _dispatch(self) -> None:
