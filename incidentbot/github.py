@@ -37,6 +37,7 @@ def connect(settings: Settings) -> GitHubTracker:
         seconds_between_requests=None,
         seconds_between_writes=spacing,
         per_page=100,
+        lazy=True,  # no GET of the repository before the first real call
     )
     return GitHubTracker(client, settings.repository or "")
 
@@ -90,7 +91,7 @@ class GitHubTracker:
                  sleep: Callable[[float], None] = time.sleep, attempts: int = 4) -> None:
         self._client = client
         self.repository = repository
-        self._repo = client.get_repo(repository, lazy=True)
+        self._repo = client.get_repo(repository)
         self._sleep = sleep
         self._attempts = attempts
 

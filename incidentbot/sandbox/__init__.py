@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import threading
 from collections.abc import Mapping
@@ -122,9 +123,14 @@ class Sandbox:
         return self._hub.calls()
 
     def calls_to(self, service: str, operation: str | None = None) -> list[Call]:
+        """The calls to `service`; `operation` is matched whole, as a regular expression
+        (the same rule as fault rules), or as the plain operation name."""
+        pattern = re.compile(operation) if operation is not None else None
         return [
             c for c in self._hub.calls()
-            if c.service == service and (operation is None or c.operation == operation)
+            if c.service == service and (
+                pattern is None or c.operation == operation or pattern.fullmatch(c.operation)
+            )
         ]
 
     def clear_calls(self) -> None:

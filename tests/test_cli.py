@@ -1,0 +1,87 @@
+"""The CLI as a user meets it: exit codes, messages, the sandbox's export line, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from incidentbot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "incidentbot", *argv], capture_output=True,
+                          text=True, timeout=60, env=env, cwd=ROOT)
+
+
+def test_config_check_prints_a_summary_of_the_default_file() -> None:
+    result = CliRunner().invoke(main, ["config", "check", "-f", str(ROOT / "incidentbot.yml")])
+    assert result.exit_code == 0, result.output
+    assert "severities: SEV1" in result.output
+    assert result.output.rstrip().endswith("ok")
+
+
+def test_config_check_names_file_line_and_key_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "incidentbot.yml"
+    bad.write_text("slack:\n  announce: [incidents]\nseverities: 3\n")
+    result = CliRunner().invoke(main, ["config", "check", "-f", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:3: severities:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_schema_is_json_with_the_top_level_keys() -> None:
+    result = CliRunner().invoke(main, ["config", "schema"])
+    schema = json.loads(result.output)
+    assert {"severities", "services", "slack", "people"} <= set(schema["properties"])
+
+
+def test_sandbox_prints_the_export_line_first_and_serves(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SLACK_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "incidentbot", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        assert first.startswith("export ")
+        assigned = dict(part.split("=", 1) for part in first.removeprefix("export ").split())
+        url = assigned["GITHUB_API_URL"]
+        assert url.startswith("http://127.0.0.1:")
+        import requests
+
+        for _ in range(50):
+            try:
+                answer = requests.get(url + "/_sandbox/calls", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+        assert answer.json() == {"calls": []}
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)  # drains and closes both pipes
+
+
+def test_demo_runs_end_to_end_with_no_credentials() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SLACK_"))}
+    result = run("demo", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "issue #1 opened" in result.stdout
+    assert "channel #inc-" in result.stdout
+    assert "API calls: GitHub" in result.stdout
+
+
+@pytest.mark.parametrize("secret", ["sandbox-github-token", "xoxb-sandbox-bot-token"])
+def test_tokens_never_reach_the_demo_output(secret: str) -> None:
+    result = run("demo")
+    assert secret not in result.stdout + result.stderr
