@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from incidentbot.errors import InvalidInput
@@ -39,21 +39,39 @@ class Effect:
 
 @dataclass(frozen=True, slots=True)
 class CardState:
-    """The bot's memory of one incident."""
+    """The bot's memory of one incident.
+
+    `roles` maps a role to a person reference (a Slack user id, or `@login` for someone known
+    only on GitHub). `messages` are the posts the bot owns, by key; `digests` the text each
+    edited-in-place message last had, so an unchanged one costs no call. `seen_*` are what
+    the channel has already been told. `seq` numbers change messages so each has its own key.
+    """
 
     name: str
     channel_id: str | None = None
     channel_name: str | None = None
+    private: bool = False
     archived: bool = False
+    purpose_set: bool = False
+    reporter: str | None = None
+    page_requested: bool = False
     roles: Mapping[str, str] = field(default_factory=dict)
+    topic: str = ""
+    bookmarks: tuple[str, ...] = ()
     messages: Mapping[str, Posted] = field(default_factory=dict)
+    digests: Mapping[str, str] = field(default_factory=dict)
     last_comment: int = 0
     seen_status: str | None = None
     seen_severity: int | None = None
     seen_services: tuple[str, ...] = ()
+    seen_roles: Mapping[str, str] = field(default_factory=dict)
+    seq: int = 0
+    reopens: int = 0
     invited: tuple[str, ...] = ()
+    invite_failed: Mapping[str, str] = field(default_factory=dict)
     paged: str | None = None
     page_resolved: bool = False
+    postmortem_url: str | None = None
     effects: Mapping[str, Effect] = field(default_factory=dict)
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:
@@ -63,32 +81,31 @@ class CardState:
         return replace(self, messages={**self.messages, key: posted})
 
 
+_NESTED: Mapping[str, type] = {"messages": Posted, "effects": Effect}
+
+
 def _to_json(state: CardState) -> str:
     data = asdict(state)
-    data["seen_services"] = list(state.seen_services)
-    data["invited"] = list(state.invited)
     # `>` and `<` escaped so no text inside can close the HTML comment.
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _from_json(data: Mapping[str, Any]) -> CardState:
-    return CardState(
-        name=str(data["name"]),
-        channel_id=data.get("channel_id"),
-        channel_name=data.get("channel_name"),
-        archived=bool(data.get("archived", False)),
-        roles={str(k): str(v) for k, v in (data.get("roles") or {}).items()},
-        messages={str(k): Posted(**v) for k, v in (data.get("messages") or {}).items()},
-        last_comment=int(data.get("last_comment", 0)),
-        seen_status=data.get("seen_status"),
-        seen_severity=data.get("seen_severity"),
-        seen_services=tuple(data.get("seen_services") or ()),
-        invited=tuple(data.get("invited") or ()),
-        paged=data.get("paged"),
-        page_resolved=bool(data.get("page_resolved", False)),
-        effects={str(k): Effect(**v) for k, v in (data.get("effects") or {}).items()},
-    )
+    values: dict[str, Any] = {}
+    for f in fields(CardState):
+        if f.name not in data:
+            continue  # a field added later keeps its default
+        value = data[f.name]
+        if f.name in _NESTED:
+            kind = _NESTED[f.name]
+            value = {str(k): kind(**v) for k, v in (value or {}).items()}
+        elif isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, dict):
+            value = {str(k): v for k, v in value.items()}
+        values[f.name] = value
+    return CardState(**values)
 
 
 def is_card(body: str) -> bool:
@@ -105,7 +122,7 @@ def parse(body: str) -> CardState:
                            f"(v{VERSION}); upgrade incidentbot")
     try:
         return _from_json(json.loads(match.group(2)))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidInput(f"the incident card's machine block is damaged: {exc}") from None
 
 

@@ -72,6 +72,220 @@ def config_schema() -> None:
     click.echo(json.dumps(schema.schema(), indent=2))
 
 
+# -- incidents ---------------------------------------------------------------------------------
+def _load(config_path: str | None) -> Any:
+    from incidentbot import config as configuration
+
+    return configuration.load(config_path)
+
+
+_CONFIG_OPTION = click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                              help="Config file (default: ./incidentbot.yml, else defaults).")
+
+
+def _report(outcome: Any) -> None:
+    for line in outcome.failed:
+        click.echo(f"warning: {line}", err=True)
+
+
+@main.command("open")
+@click.option("--title", "-t", required=True, help="What is broken, in a few words.")
+@click.option("--severity", "-s", type=int, help="Severity level (default from config).")
+@click.option("--service", "services", multiple=True, help="Affected service slug (repeat).")
+@click.option("--description", "-d", default="", help="What is known so far.")
+@click.option("--public", is_flag=True, help="Show it on the public status page.")
+@click.option("--private", is_flag=True, help="Security incident: private channel, never public.")
+@click.option("--drill", is_flag=True, help="A practice incident: no paging, no announcements.")
+@click.option("--page", is_flag=True, help="Page on-call (PagerDuty) now.")
+@_CONFIG_OPTION
+def open_(title: str, severity: int | None, services: tuple[str, ...], description: str,
+          public: bool, private: bool, drill: bool, page: bool, config_path: str | None) -> None:
+    """Open an incident: the issue, then its Slack channel and announcements at once.
+
+    Example: incidentbot open --title "Checkout returns 502" --severity 2 --service checkout
+    """
+    from incidentbot import operations, sync
+
+    c = operations.connect(_load(config_path))
+    issue, outcome = operations.open_incident(
+        c, title=title, severity=severity, services=services, description=description,
+        public=public, private=private, drill=drill, page=page,
+        by=sync.Attribution(_cli_user(), "CLI"))
+    click.echo(f"#{issue.number} {issue.url}")
+    if outcome.card and outcome.card.channel_name:
+        click.echo(f"Slack: #{outcome.card.channel_name}")
+    _report(outcome)
+
+
+def _cli_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "someone"
+
+
+@main.command()
+@click.argument("number", type=int)
+@click.option("--status", help="New status (open, investigating, fixing, fixed, postmortem, "
+              "closed).")
+@click.option("--severity", "-s", type=int, help="New severity level.")
+@click.option("--service", "add", multiple=True, help="Add an affected service (repeat).")
+@click.option("--remove-service", "remove", multiple=True, help="Remove a service (repeat).")
+@click.option("--role", "roles", multiple=True, metavar="ROLE=USER",
+              help="Assign a role: commander=@login, comms=U0123 (repeat; USER none clears).")
+@click.option("--note", default="", help="An update: becomes an issue comment and a post.")
+@_CONFIG_OPTION
+def update(number: int, status: str | None, severity: int | None, add: tuple[str, ...],
+           remove: tuple[str, ...], roles: tuple[str, ...], note: str,
+           config_path: str | None) -> None:
+    """Change an incident's status, severity, services or roles, or post an update.
+
+    Example: incidentbot update 12 --status fixing --role commander=@alice --note "Rolled back"
+    """
+    from incidentbot import operations, sync
+    from incidentbot.errors import InvalidInput
+
+    config = _load(config_path)
+    assigned = {}
+    for item in roles:
+        role, sep, who = item.partition("=")
+        if not sep or not who.strip():
+            raise InvalidInput(f"--role {item!r}: expected ROLE=USER, e.g. commander=@alice")
+        assigned[role.strip()] = who.strip()
+    change = operations.change_from_options(config, status=status, severity=severity,
+                                            add=add, remove=remove, roles=assigned)
+    c = operations.connect(config)
+    outcome = operations.update_incident(c, number, change, note=note,
+                                         by=sync.Attribution(_cli_user(), "CLI"))
+    click.echo(f"#{number} updated")
+    _report(outcome)
+
+
+@main.command()
+@click.argument("number", type=int)
+@_CONFIG_OPTION
+def close(number: int, config_path: str | None) -> None:
+    """Close an incident: final message, channel archived, paging resolved.
+
+    Example: incidentbot close 12
+    """
+    from incidentbot import operations, sync
+    from incidentbot.model import Status, read_labels
+
+    config = _load(config_path)
+    c = operations.connect(config)
+    issue = c.tracker.get_issue(number)
+    fields = read_labels(issue.labels, config.severities)
+    if fields.severity and config.severity(fields.severity).postmortem \
+            and fields.status.rank < Status.POSTMORTEM.rank:
+        click.echo(f"warning: {config.severity(fields.severity).name} needs a postmortem and "
+                   f"#{number} has none yet (status {fields.status.value})", err=True)
+    outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"))
+    click.echo(f"#{number} closed")
+    _report(outcome)
+
+
+@main.command("list")
+@click.option("--all", "everything", is_flag=True, help="Closed incidents too.")
+@_CONFIG_OPTION
+def list_(everything: bool, config_path: str | None) -> None:
+    """List incidents: number, status, severity, title and link.
+
+    Example: incidentbot list --all
+    """
+    from incidentbot import operations
+    from incidentbot.model import read_labels
+
+    config = _load(config_path)
+    c = operations.connect(config, need_chat=False)
+    issues = c.tracker.list_incidents(state="all" if everything else "open")
+    if not issues:
+        click.echo("no incidents" if everything else "no open incidents")
+    for issue in sorted(issues, key=lambda i: i.number):
+        f = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
+        sev = config.severity(f.severity).name if f.severity else "-"
+        title = " ".join(issue.title.split())
+        click.echo(f"#{issue.number:<5} {f.status.value:<13} {sev:<6} {title}  {issue.url}")
+
+
+@main.command()
+@click.argument("number", type=int)
+@_CONFIG_OPTION
+def show(number: int, config_path: str | None) -> None:
+    """Show one incident: its fields, Slack channel, roles and the side-effect ledger.
+
+    Example: incidentbot show 12
+    """
+    from incidentbot import operations
+    from incidentbot import sync as reconciler
+
+    config = _load(config_path)
+    c = operations.connect(config, need_chat=False)
+    snap = reconciler.read(c.tracker, number, config)
+    f, card = snap.fields, snap.card
+    click.echo(f"#{number} {' '.join(snap.issue.title.split())}")
+    click.echo(f"  name:     {card.name}")
+    click.echo(f"  status:   {f.status.value}")
+    sev = config.severity(f.severity).name if f.severity else "unrated"
+    click.echo(f"  severity: {sev}")
+    click.echo(f"  services: {', '.join(f.services) or '-'}")
+    flags = [n for n in ("public", "private", "drill", "auto") if getattr(f, n)]
+    click.echo(f"  flags:    {', '.join(flags) or '-'}")
+    click.echo(f"  slack:    {('#' + card.channel_name) if card.channel_name else '-'}"
+               + (" (archived)" if card.archived else ""))
+    for role, who in card.roles.items():
+        click.echo(f"  {role + ':':<9} {who}")
+    click.echo(f"  url:      {snap.issue.url}")
+    for name, effect in sorted(card.effects.items()):
+        mark = "ok " if effect.ok else "ERR"
+        click.echo(f"  [{mark}] {name}" + (f": {effect.detail}" if effect.detail else ""))
+    for problem in f.problems:
+        click.echo(f"  note: {problem}")
+
+
+@main.command("sync")
+@click.argument("number", type=int, required=False)
+@click.option("--all", "everything", is_flag=True, help="Every incident changed recently.")
+@click.option("--since", "since_minutes", type=click.IntRange(1), default=60, show_default=True,
+              help="With --all: minutes back to look for changed incidents.")
+@click.option("--repair", is_flag=True, help="Retry side effects that failed before "
+              "(invites refused earlier included).")
+@_CONFIG_OPTION
+def sync_(number: int | None, everything: bool, since_minutes: int, repair: bool,
+          config_path: str | None) -> None:
+    """Make Slack and paging match the issue (idempotent: safe to run any time).
+
+    Example: incidentbot sync 12      (one incident)
+             incidentbot sync --all   (everything changed in the last hour)
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from incidentbot import operations
+    from incidentbot import sync as reconciler
+    from incidentbot.errors import InvalidInput
+
+    if (number is None) == (not everything):
+        raise InvalidInput("give an issue number or --all (not both)")
+    config = _load(config_path)
+    c = operations.connect(config)
+    if number is not None:
+        outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, repair=repair)
+        outcomes = [outcome]
+    else:
+        since = datetime.now(UTC) - timedelta(minutes=since_minutes)
+        outcomes = reconciler.sync_all(c.tracker, c.chat, c.pager, config, since=since)
+    failed = 0
+    for outcome in outcomes:
+        state = "ok" if outcome.ok else "incomplete"
+        click.echo(f"#{outcome.number}: {state} ({len(outcome.done)} actions)")
+        _report(outcome)
+        failed += not outcome.ok
+    if failed:
+        sys.exit(3)
+
+
 # -- sandbox -----------------------------------------------------------------------------------
 @main.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,

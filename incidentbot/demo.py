@@ -1,18 +1,24 @@
-"""`incidentbot demo`: one incident on the local sandbox, told in GitHub and Slack terms."""
+"""`incidentbot demo`: a whole incident on the local sandbox, told in GitHub and Slack terms.
+
+alice opens it from Slack; bob, on GitHub, moves it to fixing with a label and comments; the
+CLI marks it fixed; a comment command closes it. After each step the reconciler runs as the
+workflow would, and the demo prints what people would see in Slack.
+"""
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Iterator
 
-from incidentbot import github, names, slack
+from incidentbot import github, operations, pagerduty, slack, sync
+from incidentbot.commands import Change
 from incidentbot.config import Config
-from incidentbot.model import LabelFields, Status, labels_for
+from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
+from incidentbot.sandbox.slack_api import ALICE
 from incidentbot.settings import Settings
 
 TITLE = "Checkout returns 502 for a third of requests"
-REPORTER = "U0ALICE001"  # alice, in the sandbox's seeded workspace
 
 
 def standard_labels(config: Config) -> list[tuple[str, str, str]]:
@@ -28,62 +34,135 @@ def standard_labels(config: Config) -> list[tuple[str, str, str]]:
     return labels
 
 
+_USER = re.compile(r"<@([A-Z0-9]+)>")
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)>")
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+
+
+class _Reader:
+    """Slack text as a person sees it: mentions as @name, links as their label."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.sb = sb
+        self.seen: dict[str, int] = {}
+
+    def plain(self, text: str) -> str:
+        state = self.sb.slack.state
+        text = _USER.sub(lambda m: "@" + str(state.users.get(m.group(1), {}).get("name",
+                                                                                 m.group(1))),
+                         text)
+        text = _CHANNEL.sub(lambda m: "#" + str(state.channels.get(m.group(1), {}).get(
+            "name", m.group(1))), text)
+        text = _LINK.sub(lambda m: m.group(2), text)
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    def new_messages(self, channel_id: str, label: str) -> Iterator[str]:
+        messages = [m for m in self.sb.slack.messages(channel_id)
+                    if m.get("subtype") in {None, "thread_broadcast"}]
+        start = self.seen.get(channel_id, 0)
+        self.seen[channel_id] = len(messages)
+        for m in messages[start:]:
+            who = "incidentbot" if m.get("bot_id") else m.get("user", "?")
+            thread = " (in thread)" if m.get("is_reply") else ""
+            lines = self.plain(m.get("text", "")).splitlines() or [""]
+            yield f"   {label} {who}{thread}: {lines[0]}"
+            for line in lines[1:]:
+                yield f"   {' ' * len(label)} {' ' * len(who)}  {line}"
+
+
+def _calls(sb: Sandbox) -> str:
+    counts = {s: len(sb.calls_to(s)) for s in ("github", "slack", "pagerduty")}
+    sb.clear_calls()
+    return f"(API calls: GitHub {counts['github']}, Slack {counts['slack']}, " \
+           f"PagerDuty {counts['pagerduty']})"
+
+
 def run(config: Config) -> Iterator[str]:
-    """Open an incident as alice would from Slack, and say what happened, step by step."""
+    """The lifecycle, step by step, with what Slack shows after each step."""
     with Sandbox() as sb:
         settings = Settings.from_env(sb.env())
-        tracker, chat = github.connect(settings), slack.connect(settings)
+        tracker = github.connect(settings)
+        c = operations.Connections(tracker, slack.connect(settings),
+                                   pagerduty.connect(settings), config)
+        read = _Reader(sb)
         yield "incidentbot demo: one incident on the local sandbox (nothing leaves this machine)"
         yield f"sandbox: {sb.url} (GitHub REST, Slack Web and PagerDuty emulators)"
         yield f"config:  {config.source}"
         yield ""
 
         created = tracker.ensure_labels(standard_labels(config))
-        yield f"0. GitHub: {len(created)} labels created in {settings.repository} " \
-              f"(status:*, severities, service:*, public, private, drill, auto)"
+        yield f"0. GitHub: {len(created)} labels created in {settings.repository} {_calls(sb)}"
 
         service = config.services[0].slug if config.services else None
-        severity = config.severity(min(2, len(config.severities)))
-        yield (f"1. alice types `/incident open` in Slack: {TITLE!r}, {severity.name}"
-               + (f", service {service}" if service else ""))
-
-        fields = LabelFields(is_incident=True, status=Status.OPEN, severity=severity.level,
-                             services=(service,) if service else ())
-        issue = tracker.create_issue(
-            TITLE, "Reported from Slack by alice.", sorted(labels_for(fields, config.severities)),
-            marker=str(uuid.uuid4()),
-        )
-        yield f"2. GitHub: issue #{issue.number} opened in {settings.repository}"
-        yield f"     title:  {issue.title}"
-        yield f"     labels: {', '.join(sorted(issue.labels))}"
-        yield f"     url:    {issue.url}"
-
-        name = names.incident_name(issue.number, issue.created_at.date(), tracker.repository)
-        channel = chat.create_channel(
-            names.channel_name(config.slack.channel_pattern, name, issue.number)
-        )
-        owners = [p.slack for pid in (config.service(service).owners if service else ())
-                  if (p := config.people.get(pid)) is not None and p.slack]
-        invited = chat.invite(channel.id, [REPORTER, *owners])
-        topic = f"{severity.name} · {Status.OPEN.value} · {service or 'no service'} · " \
-                f"issue #{issue.number}"
-        chat.set_topic(channel.id, topic)
-        chat.post(channel.id, f"*{TITLE}*\n{severity.name} — {severity.meaning}\n"
-                              f"Issue: {issue.url}")
-        yield f"3. Slack: channel #{channel.name} created for incident {name}"
-        yield f"     topic:   {topic}"
-        yield f"     invited: {', '.join(invited) or 'nobody new'}"
-
-        for ref in config.slack.announce:
-            announcement = chat.post(
-                chat.channel_id(ref),
-                f":rotating_light: {severity.name} incident: {TITLE} — join #{channel.name}",
-            )
-            yield f"4. Slack: announced in {ref} (message {announcement.ts})"
-
-        counts = {s: len(sb.calls_to(s)) for s in ("github", "slack", "pagerduty")}
+        severity = config.severity(min(2, max(s.level for s in config.severities)))
         yield ""
-        yield (f"API calls: GitHub {counts['github']}, Slack {counts['slack']}, "
-               f"PagerDuty {counts['pagerduty']}")
+        yield (f"1. alice opens it from Slack: {TITLE!r}, {severity.name}"
+               + (f", service {service}" if service else "") + ", page on-call")
+        issue, outcome = operations.open_incident(
+            c, title=TITLE, severity=severity.level, services=[service] if service else [],
+            description="Error rate on /checkout jumped to 33% at 14:02 UTC.", page=True,
+            reporter=ALICE, by=sync.Attribution(ALICE, "Slack"))
+        card = outcome.card
+        assert card is not None and card.channel_id is not None
+        channel = card.channel_id
+        yield f"   GitHub: issue #{issue.number} {issue.url}"
+        yield f"           labels: {', '.join(sorted(issue.labels))}"
+        topic = sb.slack.state.channels[channel]["topic"]["value"]
+        yield f"   Slack:  #{card.channel_name} created; topic: {topic}"
+        members = sb.slack.state.channels[channel]["members"]
+        yield f"           members: {', '.join(read.plain(f'<@{m}>') for m in members)}"
+        alerts = sb.pagerduty.alerts
+        yield f"   PagerDuty: {len(alerts)} alert triggered (dedup key {next(iter(alerts))})"
+        yield from read.new_messages(channel, f"#{card.channel_name}")
+        for ref in config.slack.announce:
+            found = sb.slack.channel_by_name(ref.lstrip("#"))
+            if found:
+                yield from read.new_messages(found["id"], ref)
+        yield f"   {_calls(sb)}"
+
+        yield ""
+        yield "2. bob, on GitHub, swaps the label status:open for status:fixing and comments"
+        sb.github_relabel("bob", issue.number, add=["status:fixing"], remove=["status:open"])
+        sb.github_comment("bob", issue.number, "Rolled back deploy 4411; errors dropping.")
+        sync.sync(tracker, c.chat, c.pager, config, issue.number)  # the workflow's run
+        yield from read.new_messages(channel, f"#{card.channel_name}")
+        yield f"   {_calls(sb)}"
+
+        yield ""
+        yield "3. the commander runs `incidentbot update 1 --status fixed` from a terminal"
+        operations.update_incident(c, issue.number, Change(status=Status.FIXED),
+                                   by=sync.Attribution("carol", "CLI"))
+        yield from read.new_messages(channel, f"#{card.channel_name}")
+        for ref in config.slack.announce:
+            found = sb.slack.channel_by_name(ref.lstrip("#"))
+            if found:
+                yield from read.new_messages(found["id"], ref)
+                edited = [m for m in sb.slack.messages(found["id"]) if m.get("edited")]
+                for m in edited:
+                    yield f"   {ref} (edited in place): {read.plain(m['text']).splitlines()[0]}"
+        yield f"   PagerDuty: alert {next(iter(sb.pagerduty.alerts.values()))['status']}"
+        yield f"   {_calls(sb)}"
+
+        yield ""
+        yield "4. bob comments `/close` on the issue"
+        sb.github_comment("bob", issue.number, "/close")
+        final = sync.sync(tracker, c.chat, c.pager, config, issue.number)
+        yield from read.new_messages(channel, f"#{card.channel_name}")
+        archived = sb.slack.state.channels[channel]["is_archived"]
+        yield f"   Slack:  #{card.channel_name} {'archived' if archived else 'kept'}; " \
+              f"GitHub: issue #{issue.number} {tracker.get_issue(issue.number).state}"
+        yield f"   {_calls(sb)}"
+
+        yield ""
+        yield "5. a re-run changes nothing (every step is idempotent)"
+        again = sync.sync(tracker, c.chat, c.pager, config, issue.number)
+        yield f"   {len(again.done)} actions {_calls(sb)}"
+        yield ""
+        yield "The incident card on the issue (the bot's memory, shown to people):"
+        assert final.card is not None
+        for name, effect in sorted(final.card.effects.items()):
+            yield f"   {'✅' if effect.ok else '❌'} {name}" + \
+                  (f": {effect.detail}" if effect.detail else "")
+        yield ""
         yield "Run `incidentbot sandbox` to keep a sandbox up and point the CLI at it."
         tracker.close()

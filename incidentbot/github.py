@@ -15,10 +15,11 @@ from github.IssueComment import IssueComment as GhComment
 from urllib3.util.retry import Retry
 
 from incidentbot.errors import AuthFailed, NotFound, RateLimited, ServiceError
-from incidentbot.ports import Comment, Issue
+from incidentbot.ports import Comment, Issue, LabelEvent
 from incidentbot.settings import Settings
 
 SERVICE = "GitHub"
+ACTIONS_LOGIN = "github-actions[bot]"
 # How far back to look for an issue a failed attempt may already have created.
 _MARKER_WINDOW = timedelta(hours=1)
 
@@ -32,14 +33,15 @@ def connect(settings: Settings) -> GitHubTracker:
         auth=Auth.Token(settings.github_token or ""),
         # Reads retry on 5xx and rate limits (honouring Retry-After); POST and PATCH do not,
         # because a retried create can duplicate: create_issue retries itself, by marker.
-        retry=GithubRetry(total=4, backoff_factor=0.5,
+        retry=GithubRetry(total=4, backoff_factor=settings.retry_backoff,
                           allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET"}),
         seconds_between_requests=None,
         seconds_between_writes=spacing,
         per_page=100,
         lazy=True,  # no GET of the repository before the first real call
     )
-    return GitHubTracker(client, settings.repository or "")
+    return GitHubTracker(client, settings.repository or "", login=settings.github_login,
+                         backoff=settings.retry_backoff)
 
 
 def _error(exc: Exception, what: str) -> ServiceError:
@@ -81,19 +83,36 @@ def _issue(gh: GhIssue) -> Issue:
 
 def _comment(gh: GhComment) -> Comment:
     return Comment(id=gh.id, body=gh.body or "", author=gh.user.login if gh.user else None,
-                   created_at=gh.created_at, url=gh.html_url)
+                   created_at=gh.created_at, url=gh.html_url,
+                   association=str(gh.author_association or "NONE"))
 
 
 class GitHubTracker:
     """Issues, labels and comments of one repository."""
 
     def __init__(self, client: Github, repository: str, *,
-                 sleep: Callable[[float], None] = time.sleep, attempts: int = 4) -> None:
+                 sleep: Callable[[float], None] = time.sleep, attempts: int = 4,
+                 login: str | None = None, backoff: float = 0.5) -> None:
         self._client = client
         self.repository = repository
         self._repo = client.get_repo(repository)
         self._sleep = sleep
         self._attempts = attempts
+        self._login = login
+        self._backoff = backoff
+
+    def login(self) -> str:
+        """The login our token writes as (asked once; Actions' token may not ask: see below)."""
+        if self._login is None:
+            try:
+                self._login = self._client.get_user().login
+            except GithubException as exc:
+                # GITHUB_TOKEN in Actions cannot read /user (403 "Resource not accessible by
+                # integration"); its writes are made as github-actions[bot].
+                if exc.status != 403:
+                    raise _error(exc, "who am I (GET /user)") from None
+                self._login = ACTIONS_LOGIN
+        return self._login
 
     def close(self) -> None:
         self._client.close()
@@ -132,25 +151,80 @@ class GitHubTracker:
         so a create that reached GitHub but whose answer was lost is never made twice.
         """
         tagged = f"{body}\n\n<!-- incidentbot:request {marker} -->"
-        created: Issue = self._write_once(
+        created: Issue = self._retry(
             lambda: _issue(self._repo.create_issue(title=title, body=tagged,
                                                    labels=list(labels))),
-            lambda: self.find_by_marker(marker),
             f"opening issue {title!r}",
+            find=lambda: self.find_by_marker(marker),
         )
         return created
 
-    def comment(self, number: int, body: str) -> Comment:
-        with _translated(f"commenting on #{number}"):
-            return _comment(self._repo.get_issue(number).create_comment(body))
+    def list_incidents(self, *, since: datetime | None = None,
+                       state: str = "all") -> list[Issue]:
+        """Issues labelled `incident`, most recently updated first; only those updated at or
+        after `since` when given (one page of 100 per call)."""
+        with _translated("listing incidents"):
+            kwargs: dict[str, Any] = {"state": state, "labels": ["incident"],
+                                      "sort": "updated", "direction": "desc"}
+            if since is not None:
+                kwargs["since"] = since
+            return [_issue(gh) for gh in self._repo.get_issues(**kwargs)
+                    if gh.pull_request is None]
 
-    def _write_once(self, write: Callable[[], Any], find: Callable[[], Any], what: str) -> Any:
-        """Run a non-idempotent write; after a transient failure, look before writing again."""
+    def comments(self, number: int) -> list[Comment]:
+        with _translated(f"comments of #{number}"):
+            return [_comment(c) for c in self._lazy_issue(number).get_comments()]
+
+    def label_events(self, number: int) -> list[LabelEvent]:
+        with _translated(f"events of #{number}"):
+            return [
+                LabelEvent(id=e.id, action=e.event, label=e.label.name if e.label else "",
+                           actor=e.actor.login if e.actor else None, created_at=e.created_at)
+                for e in self._lazy_issue(number).get_events()
+                if e.event in {"labeled", "unlabeled"}
+            ]
+
+    def edit_comment(self, number: int, comment_id: int, body: str) -> None:
+        """Replace a comment's body (PATCH is idempotent: retried on a transient failure)."""
+        def write() -> None:
+            # Lazy: PATCH /repos/{o}/{r}/issues/comments/{id} with no GET first.
+            self._lazy_issue(number).get_comment(comment_id).edit(body)
+        self._retry(write, f"editing comment {comment_id}")
+
+    def relabel(self, number: int, add: Sequence[str], remove: Sequence[str]) -> None:
+        """Add and remove labels (each call idempotent); labels others set are left alone."""
+        issue = self._lazy_issue(number)
+        if add:
+            self._retry(lambda: issue.add_to_labels(*add), f"labelling #{number}")
+        for name in remove:
+            def drop(name: str = name) -> None:
+                try:
+                    issue.remove_from_labels(name)
+                except GithubException as exc:
+                    if exc.status != 404:  # already gone: what we wanted
+                        raise
+            self._retry(drop, f"unlabelling #{number}")
+
+    def set_state(self, number: int, state: str) -> Issue:
+        """Close (`closed`) or reopen (`open`) an issue."""
+        issue = self._lazy_issue(number)
+        reason = "completed" if state == "closed" else "reopened"
+        self._retry(lambda: issue.edit(state=state, state_reason=reason),
+                    f"setting #{number} {state}")
+        return self.get_issue(number)
+
+    def _lazy_issue(self, number: int) -> GhIssue:
+        return self._repo.get_issue(number)
+
+    def _retry(self, write: Callable[[], Any], what: str, *,
+               find: Callable[[], Any] | None = None) -> Any:
+        """A write tried again after a transient failure. For a write that is not idempotent,
+        `find` looks for what an earlier attempt may have done before writing again."""
         last: Exception | None = None
         for attempt in range(self._attempts):
             if attempt:
-                self._sleep(min(0.5 * 2**attempt, 8.0))
-                found = find()
+                self._sleep(min(self._backoff * 2**attempt, 8.0))
+                found = find() if find is not None else None
                 if found is not None:
                     return found
             try:
@@ -161,3 +235,9 @@ class GitHubTracker:
                 last = exc
         detail = _error(last, what) if last is not None else "no attempt made"
         raise ServiceError(SERVICE, f"gave up after {self._attempts} attempts: {detail}")
+
+    def comment(self, number: int, body: str) -> Comment:
+        """A new comment. Not retried blindly (a retry could post twice): callers put a
+        marker in the body and look for it among the comments they read next time."""
+        with _translated(f"commenting on #{number}"):
+            return _comment(self._lazy_issue(number).create_comment(body))

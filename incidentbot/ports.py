@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,19 @@ class Comment:
     author: str | None
     created_at: datetime
     url: str
+    # GitHub's author_association: OWNER, MEMBER and COLLABORATOR may run commands.
+    association: str = "NONE"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelEvent:
+    """A label added to or removed from an issue, and by whom (GitHub's issue events)."""
+
+    id: int
+    action: str  # "labeled" or "unlabeled"
+    label: str
+    actor: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,8 @@ class Channel:
     is_private: bool = False
     is_archived: bool = False
     topic: str = ""
+    purpose: str = ""
+    creator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +67,72 @@ class IssueTracker(Protocol):
 
     repository: str
 
+    def login(self) -> str: ...
+
     def create_issue(self, title: str, body: str, labels: Sequence[str], *,
                      marker: str) -> Issue: ...
 
     def get_issue(self, number: int) -> Issue: ...
 
+    def list_incidents(self, *, since: datetime | None = None,
+                       state: str = "all") -> list[Issue]: ...
+
     def ensure_labels(self, labels: Sequence[tuple[str, str, str]]) -> list[str]: ...
 
+    def comments(self, number: int) -> list[Comment]: ...
+
+    def label_events(self, number: int) -> list[LabelEvent]: ...
+
     def comment(self, number: int, body: str) -> Comment: ...
+
+    def edit_comment(self, number: int, comment_id: int, body: str) -> None: ...
+
+    def relabel(self, number: int, add: Sequence[str], remove: Sequence[str]) -> None: ...
+
+    def set_state(self, number: int, state: str) -> Issue: ...
 
 
 class Chat(Protocol):
     """The team's chat (Slack)."""
 
+    def user_id(self) -> str: ...
+
     def create_channel(self, name: str, *, private: bool = False) -> Channel: ...
 
     def find_channel(self, name: str) -> Channel | None: ...
 
+    def channel_info(self, channel: str) -> Channel: ...
+
+    def channel_id(self, ref: str) -> str: ...
+
     def set_topic(self, channel: str, topic: str) -> None: ...
 
-    def invite(self, channel: str, users: Sequence[str]) -> list[str]: ...
+    def set_purpose(self, channel: str, purpose: str) -> None: ...
 
-    def post(self, channel: str, text: str) -> Message: ...
+    def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]: ...
+
+    def post(self, channel: str, text: str, *, key: str | None = None,
+             thread_ts: str | None = None, broadcast: bool = False) -> Message: ...
+
+    def update(self, channel: str, ts: str, text: str) -> None: ...
+
+    def posted_keys(self, channel: str, oldest: float) -> Mapping[str, str]: ...
+
+    def bookmarks(self, channel: str) -> list[str]: ...
+
+    def add_bookmark(self, channel: str, title: str, url: str) -> None: ...
+
+    def archive(self, channel: str) -> None: ...
+
+    def unarchive(self, channel: str) -> None: ...
+
+    def rename(self, channel: str, name: str) -> Channel: ...
+
+
+class Pager(Protocol):
+    """On-call paging (PagerDuty Events API v2)."""
+
+    def trigger(self, dedup_key: str, summary: str, severity: str,
+                details: Mapping[str, Any]) -> None: ...
+
+    def resolve(self, dedup_key: str) -> None: ...

@@ -24,15 +24,15 @@ PURPOSE: Mapping[str, str] = {
 }
 
 
-def _seconds(value: str | None, default: float) -> float:
+def _seconds(value: str | None, default: float, name: str) -> float:
     if value is None:
         return default
     try:
         seconds = float(value)
     except ValueError:
-        raise InvalidInput(f"INCIDENTBOT_WRITE_SPACING: expected seconds, got {value!r}") from None
+        raise InvalidInput(f"{name}: expected seconds, got {value!r}") from None
     if not 0 <= seconds <= 60:
-        raise InvalidInput(f"INCIDENTBOT_WRITE_SPACING: expected 0 to 60, got {seconds:g}")
+        raise InvalidInput(f"{name}: expected 0 to 60, got {seconds:g}")
     return seconds
 
 
@@ -52,6 +52,11 @@ class Settings:
     # requests a minute (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api),
     # so production spaces writes by a second; the sandbox sets 0.
     write_spacing: float = 1.0
+    # The login our GitHub token writes as, when known in advance (saves a GET /user);
+    # cards written by other logins are not trusted.
+    github_login: str | None = None
+    # Backoff base in seconds for retries of transient failures (0 in tests: retry at once).
+    retry_backoff: float = 0.5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -73,7 +78,11 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             pagerduty_api_url=get("PAGERDUTY_API_URL") or PAGERDUTY_API_DEFAULT,
             pagerduty_routing_key=get("PAGERDUTY_ROUTING_KEY"),
-            write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 1.0),
+            write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 1.0,
+                                   "INCIDENTBOT_WRITE_SPACING"),
+            github_login=get("INCIDENTBOT_GITHUB_LOGIN"),
+            retry_backoff=_seconds(get("INCIDENTBOT_RETRY_BACKOFF"), 0.5,
+                                   "INCIDENTBOT_RETRY_BACKOFF"),
         )
 
     def require(self, *names: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,10 +13,14 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import (
+    BackoffRetryIntervalCalculator,
+)
 
 from incidentbot.errors import AuthFailed, Conflict, NotFound, RateLimited, ServiceError
 from incidentbot.ports import Channel, Message
 from incidentbot.settings import Settings
+from incidentbot.text import truncate
 
 SERVICE = "Slack"
 _AUTH = {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired"}
@@ -26,6 +30,7 @@ _MISSING = {"channel_not_found", "user_not_found", "users_not_found", "message_n
 def connect(settings: Settings) -> SlackChat:
     """A chat client; raises MissingSetting if the bot token is unset."""
     settings.require("SLACK_BOT_TOKEN")
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=settings.retry_backoff)
     client = WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
@@ -33,9 +38,9 @@ def connect(settings: Settings) -> SlackChat:
         # slack-sdk retries only connection errors by default; Slack asks clients to honour
         # Retry-After on 429 (https://api.slack.com/apis/rate-limits).
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
             RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
         ],
     )
     return SlackChat(client)
@@ -67,7 +72,16 @@ def _channel(data: dict[str, Any]) -> Channel:
         id=data["id"], name=data.get("name", ""), is_private=bool(data.get("is_private")),
         is_archived=bool(data.get("is_archived")),
         topic=(data.get("topic") or {}).get("value", ""),
+        purpose=(data.get("purpose") or {}).get("value", ""),
+        creator=data.get("creator", ""),
     )
+
+
+# Slack's metadata event type for the messages incidentbot owns; the payload carries the key
+# that makes each post happen once (https://api.slack.com/metadata/using).
+EVENT_TYPE = "incidentbot_message"
+TOPIC_MAX = 250  # https://api.slack.com/methods/conversations.setTopic
+TEXT_MAX = 40_000
 
 
 class SlackChat:
@@ -75,6 +89,13 @@ class SlackChat:
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
+        self._user_id: str | None = None
+
+    def user_id(self) -> str:
+        """The bot's own user id (asked once)."""
+        if self._user_id is None:
+            self._user_id = str(self.identity()["user_id"])
+        return self._user_id
 
     def identity(self) -> dict[str, Any]:
         with _translated("auth.test"):
@@ -110,23 +131,125 @@ class SlackChat:
         with _translated("setting the topic"):
             self._client.conversations_setTopic(channel=channel, topic=topic)
 
-    def invite(self, channel: str, users: Sequence[str]) -> list[str]:
-        """Invite the users not yet in the channel; returns those invited."""
+    def channel_info(self, channel: str) -> Channel:
+        with _translated(f"reading channel {channel}"):
+            return _channel(self._client.conversations_info(channel=channel)["channel"])
+
+    def set_purpose(self, channel: str, purpose: str) -> None:
+        with _translated("setting the purpose"):
+            self._client.conversations_setPurpose(channel=channel,
+                                                  purpose=truncate(purpose, TOPIC_MAX))
+
+    def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]:
+        """Invite the users not yet in the channel: user -> `invited`, `member` or Slack's error.
+
+        Slack refuses a whole batch for one bad user, so a refused batch is retried one user
+        at a time: one deactivated account never keeps the others out.
+        """
         if not users:
-            return []
+            return {}
         with _translated("reading members"):
             members: set[str] = set()
             for page in self._client.conversations_members(channel=channel, limit=1000):
                 members.update(page["members"])
+        outcome = {u: "member" for u in users if u in members}
         missing = [u for u in dict.fromkeys(users) if u not in members]
-        if not missing:
-            return []
-        with _translated("inviting"):
-            self._client.conversations_invite(channel=channel, users=",".join(missing))
-        return missing
+        batches = [missing[i:i + 100] for i in range(0, len(missing), 100)]
+        for batch in batches:
+            try:
+                with _translated("inviting"):
+                    self._client.conversations_invite(channel=channel, users=",".join(batch))
+                outcome.update(dict.fromkeys(batch, "invited"))
+                continue
+            except (AuthFailed, RateLimited):
+                raise
+            except ServiceError:
+                pass  # one bad user refuses the batch: go one by one
+            for user in batch:
+                try:
+                    self._client.conversations_invite(channel=channel, users=user)
+                    outcome[user] = "invited"
+                except SlackApiError as exc:
+                    code = exc.response.get("error", "unknown")
+                    outcome[user] = "member" if code == "already_in_channel" else code
+        return outcome
 
-    def post(self, channel: str, text: str) -> Message:
+    def post(self, channel: str, text: str, *, key: str | None = None,
+             thread_ts: str | None = None, broadcast: bool = False) -> Message:
+        """Post `text` (already mrkdwn-safe); `key` is stored as message metadata so a later
+        run can tell that this post was made (see posted_keys)."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": truncate(text, TEXT_MAX),
+                                  "unfurl_links": False, "unfurl_media": False}
+        if key is not None:
+            kwargs["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+            kwargs["reply_broadcast"] = broadcast
         with _translated("posting"):
-            response = self._client.chat_postMessage(channel=channel, text=text,
-                                                     unfurl_links=False)
+            response = self._client.chat_postMessage(**kwargs)
         return Message(channel=response["channel"], ts=response["ts"], text=text)
+
+    def update(self, channel: str, ts: str, text: str) -> None:
+        with _translated("editing a message"):
+            self._client.chat_update(channel=channel, ts=ts, text=truncate(text, TEXT_MAX))
+
+    def posted_keys(self, channel: str, oldest: float) -> Mapping[str, str]:
+        """key -> ts of the bot's keyed messages in `channel` since `oldest` (threads too)."""
+        found: dict[str, str] = {}
+        with _translated("reading channel history"):
+            for page in self._client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True
+            ):
+                for message in page["messages"]:
+                    meta = message.get("metadata") or {}
+                    if meta.get("event_type") == EVENT_TYPE:
+                        key = (meta.get("event_payload") or {}).get("key")
+                        if isinstance(key, str):
+                            found.setdefault(key, message["ts"])
+                    if message.get("reply_count") and message.get("thread_ts"):
+                        found.update(self._thread_keys(channel, message["thread_ts"]))
+        return found
+
+    def _thread_keys(self, channel: str, ts: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for page in self._client.conversations_replies(channel=channel, ts=ts, limit=200,
+                                                       include_all_metadata=True):
+            for message in page["messages"]:
+                meta = message.get("metadata") or {}
+                key = (meta.get("event_payload") or {}).get("key")
+                if meta.get("event_type") == EVENT_TYPE and isinstance(key, str):
+                    found.setdefault(key, message["ts"])
+        return found
+
+    def bookmarks(self, channel: str) -> list[str]:
+        """The links bookmarked in `channel`."""
+        with _translated("reading bookmarks"):
+            data = self._client.bookmarks_list(channel_id=channel)
+        found: list[dict[str, Any]] = data.get("bookmarks") or []
+        return [str(b.get("link", "")) for b in found]
+
+    def add_bookmark(self, channel: str, title: str, url: str) -> None:
+        with _translated(f"bookmarking {url}"):
+            self._client.bookmarks_add(channel_id=channel, title=truncate(title, 100),
+                                       type="link", link=url)
+
+    def archive(self, channel: str) -> None:
+        try:
+            with _translated("archiving"):
+                self._client.conversations_archive(channel=channel)
+        except ServiceError as exc:
+            if "already_archived" not in str(exc):
+                raise
+
+    def unarchive(self, channel: str) -> None:
+        try:
+            with _translated("unarchiving"):
+                self._client.conversations_unarchive(channel=channel)
+        except ServiceError as exc:
+            if "not_archived" not in str(exc):
+                raise
+
+    def rename(self, channel: str, name: str) -> Channel:
+        with _translated(f"renaming to #{name}"):
+            return _channel(self._client.conversations_rename(channel=channel,
+                                                              name=name)["channel"])

@@ -109,8 +109,9 @@ def test_slack_channel_lifecycle(settings: Settings) -> None:
     assert chat.find_channel("inc-test") == channel
     with pytest.raises(Conflict, match="name_taken"):
         chat.create_channel("inc-test")
-    assert chat.invite(channel.id, [ALICE, BOB, ALICE]) == [ALICE, BOB]
-    assert chat.invite(channel.id, [ALICE]) == []  # already in: no call that Slack would refuse
+    assert chat.invite(channel.id, [ALICE, BOB, ALICE]) == {ALICE: "invited", BOB: "invited"}
+    # Already in: no call that Slack would refuse.
+    assert chat.invite(channel.id, [ALICE]) == {ALICE: "member"}
     chat.set_topic(channel.id, "SEV2 · investigating")
     assert chat.find_channel("inc-test").topic == "SEV2 · investigating"  # type: ignore[union-attr]
     message = chat.post(chat.channel_id("#incidents"), "hello")

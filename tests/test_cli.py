@@ -76,9 +76,12 @@ def test_demo_runs_end_to_end_with_no_credentials() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SLACK_"))}
     result = run("demo", env=env)
     assert result.returncode == 0, result.stderr
-    assert "issue #1 opened" in result.stdout
-    assert "channel #inc-" in result.stdout
-    assert "API calls: GitHub" in result.stdout
+    assert "GitHub: issue #1 https://github.com/acme/incidents/issues/1" in result.stdout
+    assert "#inc-20261122" not in result.stdout or "created" in result.stdout
+    assert "bob changed status *open* → *fixing* (via GitHub)" in result.stdout
+    assert "archived; GitHub: issue #1 closed" in result.stdout
+    assert "0 actions (API calls: GitHub 2, Slack 0, PagerDuty 0)" in result.stdout
+    assert "❌" not in result.stdout
 
 
 @pytest.mark.parametrize("secret", ["sandbox-github-token", "xoxb-sandbox-bot-token"])

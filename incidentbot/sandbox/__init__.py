@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import shlex
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from incidentbot.sandbox.faults import Fault, Faults
 from incidentbot.sandbox.github_api import GitHubEmulator
+from incidentbot.sandbox.github_state import BOT as GITHUB_BOT_LOGIN
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator
@@ -111,6 +112,8 @@ class Sandbox:
             "PAGERDUTY_API_URL": self.pagerduty_url,
             "PAGERDUTY_ROUTING_KEY": DEFAULTS["PAGERDUTY_ROUTING_KEY"],
             "INCIDENTBOT_WRITE_SPACING": "0",
+            # As the workflows set it: the login our token writes as, known without a call.
+            "INCIDENTBOT_GITHUB_LOGIN": GITHUB_BOT_LOGIN,
         }
 
     def export_line(self) -> str:
@@ -139,6 +142,30 @@ class Sandbox:
     @property
     def faults(self) -> Faults:
         return self._hub.faults
+
+    # -- people acting on GitHub by hand (labels, comments, close), for tests and the demo --
+    def github_relabel(self, login: str, number: int, add: Sequence[str] = (),
+                       remove: Sequence[str] = ()) -> None:
+        """`login` adds and removes labels on issue `number`, as in GitHub's web UI."""
+        with self._hub.lock:
+            store = self.github.store
+            issue = store.issue(number)
+            if add:
+                store.add_labels(login, issue, add)
+            for name in remove:
+                store.remove_label(login, issue, name)
+
+    def github_comment(self, login: str, number: int, body: str) -> int:
+        """`login` comments on issue `number`; returns the comment id."""
+        with self._hub.lock:
+            store = self.github.store
+            return int(store.create_comment(login, store.issue(number), body).id)
+
+    def github_set_state(self, login: str, number: int, state: str) -> None:
+        """`login` closes or reopens issue `number`."""
+        with self._hub.lock:
+            store = self.github.store
+            store.edit_issue(login, store.issue(number), {"state": state})
 
     def reset(self) -> None:
         """Back to the seeded world: no issues, no incident channels, no faults, no calls."""

@@ -482,6 +482,11 @@ class SlackEmulator:
         channel = self._channel(args)
         if not channel["is_archived"]:
             raise SlackError("not_archived")
+        # Slack's documented "bug alert": bot tokens (xoxb-) cannot unarchive conversations
+        # (https://api.slack.com/methods/conversations.unarchive). The sandbox only has a bot
+        # token, so it always refuses; the error code is not documented for this case.
+        if self.token.startswith("xoxb-"):
+            raise SlackError("restricted_action")
         channel["is_archived"] = False
         self._system(channel, BOT_USER_ID, "channel_unarchive", "un-archived the channel")
         self._log("conversations.unarchive", channel["id"])

@@ -1,0 +1,163 @@
+"""Incident commands, the same words in Slack (`/incident status fixing`) and in an issue
+comment (`/status fixing`): parsed here into changes, validated against the configuration.
+
+Pure: no I/O. The dispatcher, the CLI and the reconciler (for comments) all call `parse` and
+`apply`, so a command cannot mean one thing in Slack and another on GitHub.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from incidentbot.config import Config
+from incidentbot.errors import InvalidInput
+from incidentbot.model import LabelFields, Role, Status, check_move
+
+HELP = (
+    "Commands: `/status <open|investigating|fixing|fixed|postmortem|closed>`, `/sev <n>`, "
+    "`/role <commander|comms|tech|support> @login`, `/service add|remove <slug>`, "
+    "`/resolve`, `/close`, `/reopen`"
+)
+# People who may run commands from a comment (GitHub's author_association).
+TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+_LINE = re.compile(r"^/(\w+)(?:[ \t]+(.*))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a command asks for; None/empty means "leave as is"."""
+
+    status: Status | None = None
+    severity: int | None = None
+    add_services: tuple[str, ...] = ()
+    remove_services: tuple[str, ...] = ()
+    roles: dict[str, str | None] = field(default_factory=dict)  # role -> person ref or None
+
+    @property
+    def touches_labels(self) -> bool:
+        return bool(self.status or self.severity is not None or self.add_services
+                    or self.remove_services)
+
+
+def first_command(body: str) -> str | None:
+    """The command line of a comment: its first non-blank line when it starts with `/`."""
+    for line in body.strip().splitlines():
+        line = line.strip()
+        if line:
+            return line if _LINE.match(line) else None
+    return None
+
+
+def parse(line: str, config: Config) -> Change:
+    """One command line into a Change; InvalidInput with the fix when it is wrong."""
+    match = _LINE.match(line.strip())
+    if match is None:
+        raise InvalidInput(f"not a command: {line.strip()[:80]!r}. {HELP}")
+    verb, rest = match.group(1).lower(), (match.group(2) or "").strip()
+    args = rest.split()
+    if verb == "status":
+        return Change(status=_status(args))
+    if verb == "resolve":
+        return Change(status=Status.FIXED)
+    if verb == "close":
+        return Change(status=Status.CLOSED)
+    if verb == "reopen":
+        return Change(status=Status.INVESTIGATING)
+    if verb in {"sev", "severity"}:
+        return Change(severity=_severity(args, config))
+    if verb == "role":
+        return Change(roles=_role(args, config))
+    if verb == "service":
+        return _service(args, config)
+    raise InvalidInput(f"unknown command /{verb}. {HELP}")
+
+
+def _status(args: list[str]) -> Status:
+    names = ", ".join(s.value for s in Status)
+    if len(args) != 1:
+        raise InvalidInput(f"/status needs one of: {names}")
+    try:
+        return Status(args[0].lower())
+    except ValueError:
+        raise InvalidInput(f"/status {args[0][:40]!r}: expected one of {names}") from None
+
+
+def _severity(args: list[str], config: Config) -> int:
+    levels = {str(s.level): s.level for s in config.severities}
+    levels.update({s.name.lower(): s.level for s in config.severities})
+    levels.update({s.label.lower(): s.level for s in config.severities})
+    choices = ", ".join(str(s.level) for s in config.severities)
+    if len(args) != 1 or args[0].lower() not in levels:
+        got = args[0][:40] if args else "nothing"
+        raise InvalidInput(f"/sev {got!r}: expected one of {choices}")
+    return levels[args[0].lower()]
+
+
+def role_of(word: str, config: Config) -> Role:
+    aliases = {r.value: r for r in Role}
+    aliases.update({"ic": Role.COMMANDER, "lead": Role.COMMANDER, "ops": Role.TECH})
+    aliases.update({label.lower(): r for r, label in config.roles.items()})
+    found = aliases.get(word.lower())
+    if found is None:
+        raise InvalidInput(f"unknown role {word[:40]!r}: expected one of "
+                           + ", ".join(r.value for r in Role))
+    return found
+
+
+def _role(args: list[str], config: Config) -> dict[str, str | None]:
+    if not 1 <= len(args) <= 2:
+        raise InvalidInput("/role needs a role and a person: /role commander @login "
+                           "(or `/role commander none` to clear it)")
+    role = role_of(args[0], config)
+    if len(args) == 1 or args[1].lower() in {"none", "-"}:
+        return {role.value: None}
+    return {role.value: person_ref(args[1], config)}
+
+
+def person_ref(who: str, config: Config) -> str:
+    """A person reference from `@login`, a Slack mention `<@U123>`, or a people id."""
+    who = who.strip()
+    mention = re.fullmatch(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", who)
+    if mention:
+        return mention.group(1)
+    if re.fullmatch(r"[UW][A-Z0-9]{8,}", who):
+        return who
+    login = who.removeprefix("@")
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", login):
+        raise InvalidInput(f"{who[:40]!r} is not a GitHub login, a Slack mention or a person "
+                           "from incidentbot.yml")
+    person = config.people.get(login) or config.person_by_github(login)
+    if person is not None and person.slack:
+        return person.slack
+    return "@" + (person.github if person is not None and person.github else login)
+
+
+def _service(args: list[str], config: Config) -> Change:
+    if len(args) < 2 or args[0].lower() not in {"add", "remove"}:
+        raise InvalidInput("/service needs add or remove and a slug: /service add checkout")
+    slugs = tuple(dict.fromkeys(a.lower() for a in args[1:]))
+    known = {s.slug for s in config.services}
+    unknown = [s for s in slugs if known and s not in known]
+    if unknown:
+        raise InvalidInput(f"unknown service {', '.join(unknown)}: known services are "
+                           + ", ".join(sorted(known)))
+    if args[0].lower() == "add":
+        return Change(add_services=slugs)
+    return Change(remove_services=slugs)
+
+
+def apply(fields: LabelFields, change: Change, config: Config) -> LabelFields:
+    """The fields after `change`; TransitionNotAllowed / InvalidInput change nothing."""
+    updated = fields
+    if change.status is not None and change.status != fields.status:
+        check_move(fields.status, change.status)
+        updated = replace(updated, status=change.status)
+    if change.severity is not None:
+        config.severity(change.severity)  # KeyError cannot happen: parse checked
+        updated = replace(updated, severity=change.severity)
+    if change.add_services or change.remove_services:
+        services = [s for s in updated.services if s not in change.remove_services]
+        services += [s for s in change.add_services if s not in services]
+        updated = replace(updated, services=tuple(sorted(services)))
+    return updated
