@@ -67,6 +67,7 @@ class CardState:
     seen_roles: Mapping[str, str] = field(default_factory=dict)
     seq: int = 0
     reopens: int = 0
+    previous_channel: str | None = None
     invited: tuple[str, ...] = ()
     invite_failed: Mapping[str, str] = field(default_factory=dict)
     paged: str | None = None

@@ -89,8 +89,10 @@ class ServiceError(IncidentbotError):
 
     exit_code = 3
 
-    def __init__(self, service: str, message: str) -> None:
+    def __init__(self, service: str, message: str, *, transient: bool = False) -> None:
         self.service = service
+        # The connection failed or the service answered 5xx: another try may succeed.
+        self.transient = transient
         super().__init__(f"{service}: {message}")
 
 

@@ -22,6 +22,7 @@ SERVICE = "GitHub"
 ACTIONS_LOGIN = "github-actions[bot]"
 # How far back to look for an issue a failed attempt may already have created.
 _MARKER_WINDOW = timedelta(hours=1)
+_MAX_WAIT = 60.0  # seconds a write may wait for a rate limit before giving up
 
 
 def connect(settings: Settings) -> GitHubTracker:
@@ -151,6 +152,9 @@ class GitHubTracker:
         so a create that reached GitHub but whose answer was lost is never made twice.
         """
         tagged = f"{body}\n\n<!-- incidentbot:request {marker} -->"
+        found = self.find_by_marker(marker)  # the same request made before: not again
+        if found is not None:
+            return found
         created: Issue = self._retry(
             lambda: _issue(self._repo.create_issue(title=title, body=tagged,
                                                    labels=list(labels))),
@@ -229,6 +233,14 @@ class GitHubTracker:
                     return found
             try:
                 return write()
+            except RateLimitExceededException as exc:
+                # Secondary limits answer writes with Retry-After: wait that long, within
+                # reason (a run that would wait minutes reports it instead).
+                wait = float((exc.headers or {}).get("retry-after", 60))
+                if wait > _MAX_WAIT:
+                    raise _error(exc, what) from None
+                self._sleep(wait)
+                last = exc
             except (GithubException, requests.RequestException) as exc:
                 if not _transient(exc):
                     raise _error(exc, what) from None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import (
     BackoffRetryIntervalCalculator,
+    FixedValueRetryIntervalCalculator,
 )
 
 from incidentbot.errors import AuthFailed, Conflict, NotFound, RateLimited, ServiceError
@@ -30,7 +32,9 @@ _MISSING = {"channel_not_found", "user_not_found", "users_not_found", "message_n
 def connect(settings: Settings) -> SlackChat:
     """A chat client; raises MissingSetting if the bot token is unset."""
     settings.require("SLACK_BOT_TOKEN")
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=settings.retry_backoff)
+    # slack-sdk's backoff adds up to a second of random jitter; a backoff of 0 means none.
+    backoff = (BackoffRetryIntervalCalculator(backoff_factor=settings.retry_backoff)
+               if settings.retry_backoff > 0 else FixedValueRetryIntervalCalculator(0))
     client = WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
@@ -43,7 +47,12 @@ def connect(settings: Settings) -> SlackChat:
             ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
         ],
     )
-    return SlackChat(client)
+    # Writes that would duplicate if repeated blindly (a post whose answer was lost was still
+    # posted) retry only 429s, which Slack did not process; SlackChat retries the rest itself,
+    # after looking for the post it may already have made.
+    once = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+                     timeout=15, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+    return SlackChat(client, once, backoff=settings.retry_backoff)
 
 
 @contextmanager
@@ -62,9 +71,9 @@ def _translated(what: str) -> Iterator[None]:
             raise NotFound(SERVICE, f"{what}: {code}") from None
         if code == "name_taken":
             raise Conflict(SERVICE, f"{what}: name_taken") from None
-        raise ServiceError(SERVICE, f"{what}: {code}") from None
+        raise ServiceError(SERVICE, f"{what}: {code}", transient=status >= 500) from None
     except (SlackClientError, OSError) as exc:
-        raise ServiceError(SERVICE, f"{what}: {type(exc).__name__}") from None
+        raise ServiceError(SERVICE, f"{what}: {type(exc).__name__}", transient=True) from None
 
 
 def _channel(data: dict[str, Any]) -> Channel:
@@ -87,8 +96,14 @@ TEXT_MAX = 40_000
 class SlackChat:
     """Channels, members and messages of one workspace, as the bot."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, once: WebClient | None = None, *,
+                 backoff: float = 0.5, attempts: int = 3,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._client = client
+        self._once = once or client
+        self._backoff = backoff
+        self._attempts = attempts
+        self._sleep = sleep
         self._user_id: str | None = None
 
     def user_id(self) -> str:
@@ -185,9 +200,31 @@ class SlackChat:
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
             kwargs["reply_broadcast"] = broadcast
-        with _translated("posting"):
-            response = self._client.chat_postMessage(**kwargs)
-        return Message(channel=response["channel"], ts=response["ts"], text=text)
+        since = time.time() - 60
+        for attempt in range(self._attempts):
+            if attempt:
+                self._sleep(self._backoff * 2**attempt)
+                if key is not None:  # the lost answer may hide a post that was made
+                    found = self._find_key(channel, key, since, thread_ts)
+                    if found is not None:
+                        return Message(channel=channel, ts=found, text=text)
+            try:
+                with _translated("posting"):
+                    response = self._once.chat_postMessage(**kwargs)
+                return Message(channel=response["channel"], ts=response["ts"], text=text)
+            except ServiceError as exc:
+                if not exc.transient or attempt == self._attempts - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find_key(self, channel: str, key: str, since: float,
+                  thread_ts: str | None) -> str | None:
+        try:
+            if thread_ts is not None:
+                return self._thread_keys(channel, thread_ts).get(key)
+            return self.posted_keys(channel, since).get(key)
+        except ServiceError:
+            return None
 
     def update(self, channel: str, ts: str, text: str) -> None:
         with _translated("editing a message"):
@@ -229,9 +266,11 @@ class SlackChat:
         return [str(b.get("link", "")) for b in found]
 
     def add_bookmark(self, channel: str, title: str, url: str) -> None:
+        """Not retried here: a repeated add makes a second bookmark. The next sync sees the
+        failure in the ledger and checks the channel's bookmarks before adding again."""
         with _translated(f"bookmarking {url}"):
-            self._client.bookmarks_add(channel_id=channel, title=truncate(title, 100),
-                                       type="link", link=url)
+            self._once.bookmarks_add(channel_id=channel, title=truncate(title, 100),
+                                     type="link", link=url)
 
     def archive(self, channel: str) -> None:
         try:

@@ -200,6 +200,21 @@ def wants_page(snapshot: Snapshot, config: Config, state: CardState) -> bool:
     return state.page_requested or bool(severity and severity.page)
 
 
+def prepare(state: CardState, issue_state: str, config: Config) -> CardState:
+    """The card as planning should see it. A reopened incident whose channel was archived
+    gets a successor channel (Slack does not let bots unarchive), with everything that
+    belongs to a channel — invites, topic, bookmarks, the summary — to be done again."""
+    if issue_state == "closed" or not state.archived or config.slack.on_close != "archive":
+        return state
+    return replace(
+        state, channel_id=None, channel_name=None, archived=False, purpose_set=False,
+        invited=(), invite_failed={}, topic="", bookmarks=(), reopens=state.reopens + 1,
+        previous_channel=state.channel_id,
+        messages={k: v for k, v in state.messages.items()
+                  if not k.startswith(("summary", "closed"))},
+    )
+
+
 def plan(snapshot: Snapshot, config: Config, *, repository: str,
          attribution: Attribution | None = None, now: datetime | None = None,
          repair: bool = False) -> Plan:
@@ -224,10 +239,13 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         base = names.channel_name(pattern, state.name, issue.number)
         out.add("create_channel", "channel", text=base,
                 extra=(("private", "1" if private else ""), ("pattern", pattern)))
-    if not closed and state.archived and state.channel_id is not None:
-        out.add("reopen_channel", "channel", extra=(("pattern", config.slack.channel_pattern
-                                                     if not fields.drill else
-                                                     config.slack.drill_channel_pattern),))
+    if state.previous_channel and f"reopened:{state.reopens}" not in state.messages:
+        out.add("post", "channel", key=f"reopened:{state.reopens}",
+                text=messages.reopened(f, state.previous_channel))
+    if not closed and state.archived and config.slack.on_close != "archive":
+        out.add("rename_back", "channel", text=config.slack.resolved_suffix)
+        out.add("post", "channel", key=f"reopened:{state.reopens + 1}",
+                text=messages.reopened(f, None))
     if not state.purpose_set:
         out.add("purpose", "channel",
                 text=messages.purpose(f, marker(repository, issue.number)))
@@ -449,7 +467,7 @@ class _Applier:
         private = bool(action.get("private"))
         pattern = action.get("pattern")
         mark = marker(self.repository, self.snapshot.issue.number)
-        for suffix in range(10):
+        for suffix in (0, *range(2, 10)):
             name = names.channel_name(pattern, self.state.name, self.snapshot.issue.number,
                                       suffix)
             try:
@@ -475,28 +493,14 @@ class _Applier:
         # Created by us and never given a purpose: a run that stopped right after creating.
         return channel.creator == self.chat.user_id() and not channel.purpose
 
-    def do_reopen_channel(self, action: Action) -> None:
-        old = self.state.channel_id
-        try:
-            assert old is not None
-            self.chat.unarchive(old)
-            self.state = replace(self.state, archived=False)
-        except ServiceError:
-            # Bot tokens cannot unarchive (Slack's documented limit): open a successor.
-            self.state = replace(self.state, channel_id=None, archived=False,
-                                 purpose_set=False, invited=(), topic="", bookmarks=())
-            self.do_create_channel(Action("create_channel", "channel", extra=(
-                ("private", "1" if is_private(self.snapshot.fields, self.config) else ""),
-                ("pattern", action.get("pattern")))))
-        self.state = replace(self.state, reopens=self.state.reopens + 1,
+    def do_rename_back(self, action: Action) -> None:
+        name = self.state.channel_name or ""
+        if name.endswith(action.text):
+            renamed = self.chat.rename(self.channel(CHANNEL), name[: -len(action.text)])
+            self.state = replace(self.state, channel_name=renamed.name)
+        self.state = replace(self.state, archived=False, reopens=self.state.reopens + 1,
                              messages={k: v for k, v in self.state.messages.items()
-                                       if not k.startswith(("summary", "closed"))})
-        channel = self.channel(CHANNEL)
-        text = messages.reopened(facts(self.snapshot, self.config, self.state),
-                                 old if old != channel else None)
-        key = f"reopened:{self.state.reopens}"
-        ts = self.existing(channel, key) or self.chat.post(channel, text, key=key).ts
-        self.state = self.state.with_message(key, Posted(channel, ts))
+                                       if not k.startswith("closed")})
 
     def do_purpose(self, action: Action) -> None:
         self.chat.set_purpose(self.channel(CHANNEL), action.text)
@@ -677,6 +681,7 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
             snapshot.card = replace(snapshot.card, roles=updated,
                                     reporter=snapshot.card.reporter or reporter,
                                     page_requested=snapshot.card.page_requested or page)
+        snapshot.card = prepare(snapshot.card, snapshot.issue.state, config)
         if attribution is None and _fields_changed(snapshot):
             snapshot.events = tracker.label_events(number)
         planned = plan(snapshot, config, repository=tracker.repository,

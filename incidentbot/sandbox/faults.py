@@ -33,6 +33,7 @@ class Fault:
     status: int = 500
     retry_after: int = 1
     when: str = "before"
+    skip: int = 0  # let this many matching calls through first ("fail at call k+1")
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -43,6 +44,8 @@ class Fault:
             )
         if self.when not in WHEN:
             raise FaultSpecError(f"when: expected before or after, got {self.when!r}")
+        if self.skip < 0:
+            raise FaultSpecError(f"skip: expected 0 or more calls, got {self.skip}")
         if self.times is not None and self.times < 1:
             raise FaultSpecError(f"times: expected a positive count or null, got {self.times}")
         if not 0 <= self.seconds <= 30:
@@ -102,6 +105,9 @@ class Faults:
                 if rule.kind == "latency" and when != "before":
                     continue
                 if not rule.matches(service, operation):
+                    continue
+                if rule.skip > 0:  # counted once per call: only in the rule's own phase
+                    rule.skip -= 1
                     continue
                 fired.append(rule)
                 if rule.times is not None:
