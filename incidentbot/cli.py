@@ -250,11 +250,13 @@ def show(number: int, config_path: str | None) -> None:
 @click.option("--all", "everything", is_flag=True, help="Every incident changed recently.")
 @click.option("--since", "since_minutes", type=click.IntRange(1), default=60, show_default=True,
               help="With --all: minutes back to look for changed incidents.")
+@click.option("--from-event", "from_event", is_flag=True,
+              help="The issue of the GitHub Actions event in $GITHUB_EVENT_PATH.")
 @click.option("--repair", is_flag=True, help="Retry side effects that failed before "
               "(invites refused earlier included).")
 @_CONFIG_OPTION
-def sync_(number: int | None, everything: bool, since_minutes: int, repair: bool,
-          config_path: str | None) -> None:
+def sync_(number: int | None, everything: bool, since_minutes: int, from_event: bool,
+          repair: bool, config_path: str | None) -> None:
     """Make Slack and paging match the issue (idempotent: safe to run any time).
 
     Example: incidentbot sync 12      (one incident)
@@ -266,8 +268,12 @@ def sync_(number: int | None, everything: bool, since_minutes: int, repair: bool
     from incidentbot import sync as reconciler
     from incidentbot.errors import InvalidInput
 
+    if from_event:
+        number = _event_issue()
+        if number is None:
+            return
     if (number is None) == (not everything):
-        raise InvalidInput("give an issue number or --all (not both)")
+        raise InvalidInput("give an issue number, --all or --from-event (one of them)")
     config = _load(config_path)
     c = operations.connect(config)
     if number is not None:
@@ -284,6 +290,35 @@ def sync_(number: int | None, everything: bool, since_minutes: int, repair: bool
         failed += not outcome.ok
     if failed:
         sys.exit(3)
+
+
+def _event_issue() -> int | None:
+    """The incident issue of the Actions event, or None (said why) when there is none."""
+    import os
+    from pathlib import Path
+
+    from incidentbot.errors import InvalidInput
+
+    path = os.environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        raise InvalidInput("--from-event: GITHUB_EVENT_PATH is not set (Actions sets it)")
+    try:
+        event = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"--from-event: cannot read {path}: {exc}") from None
+    issue = event.get("issue") if isinstance(event, dict) else None
+    if not isinstance(issue, dict) or not isinstance(issue.get("number"), int):
+        click.echo("nothing to do: the event has no issue")
+        return None
+    if issue.get("pull_request") is not None:
+        click.echo(f"nothing to do: #{issue['number']} is a pull request")
+        return None
+    labels = {str(label.get("name", "")).lower() for label in issue.get("labels") or []
+              if isinstance(label, dict)}
+    if "incident" not in labels:
+        click.echo(f"nothing to do: #{issue['number']} is not labelled incident")
+        return None
+    return int(issue["number"])
 
 
 # -- sandbox -----------------------------------------------------------------------------------

@@ -88,3 +88,38 @@ def test_demo_runs_end_to_end_with_no_credentials() -> None:
 def test_tokens_never_reach_the_demo_output(secret: str) -> None:
     result = run("demo")
     assert secret not in result.stdout + result.stderr
+
+
+def _event(tmp_path: Path, event: dict[str, object]) -> dict[str, str]:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return {**os.environ, "GITHUB_EVENT_PATH": str(path)}
+
+
+@pytest.mark.parametrize(("event", "said"), [
+    ({"issue": {"number": 3, "labels": [{"name": "bug"}]}}, "not labelled incident"),
+    ({"issue": {"number": 4, "labels": [{"name": "incident"}], "pull_request": {}}},
+     "is a pull request"),
+    ({"action": "completed"}, "the event has no issue"),
+])
+def test_sync_from_event_skips_what_is_not_an_incident(tmp_path: Path, event: dict[str, object],
+                                                       said: str) -> None:
+    result = run("sync", "--from-event", env=_event(tmp_path, event))
+    assert result.returncode == 0, result.stderr
+    assert said in result.stdout
+
+
+def test_sync_from_event_syncs_the_event_issue(tmp_path: Path) -> None:
+    from incidentbot.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        env = {**os.environ, **sb.env()}
+        opened = run("open", "--title", "From the CLI", "--severity", "3", env=env)
+        assert opened.returncode == 0, opened.stderr
+        assert opened.stdout.startswith("#1 https://github.com/acme/incidents/issues/1")
+        sb.github_comment("bob", 1, "a comment to mirror")
+        event = {"issue": {"number": 1, "labels": [{"name": "incident"}]}}
+        result = run("sync", "--from-event", env={**env, **_event(tmp_path, event),
+                                                   **sb.env()})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("#1: ok (1 actions)")
