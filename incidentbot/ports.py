@@ -128,6 +128,18 @@ class Chat(Protocol):
 
     def rename(self, channel: str, name: str) -> Channel: ...
 
+    # the dispatcher's side
+    def open_view(self, trigger_id: str, view: Mapping[str, Any]) -> str: ...
+
+    def post_ephemeral(self, channel: str, user: str, text: str,
+                       blocks: Sequence[Mapping[str, Any]] | None = None) -> None: ...
+
+    def respond(self, response_url: str, text: str,
+                blocks: Sequence[Mapping[str, Any]] | None = None, *,
+                in_channel: bool = False) -> None: ...
+
+    def message_text(self, channel: str, ts: str) -> str: ...
+
 
 class Pager(Protocol):
     """On-call paging (PagerDuty Events API v2)."""

@@ -171,7 +171,7 @@ class Hub:
     def route(self, path: str) -> str | None:
         if path.startswith("/_sandbox/"):
             return None
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/hooks/")):
             return "slack"
         if path.startswith("/v2/enqueue"):
             return "pagerduty"

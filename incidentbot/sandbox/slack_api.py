@@ -144,6 +144,16 @@ def _page(items: Sequence[_T], key: Callable[[_T], str], kind: str, args: Args, 
     return list(items[start:end]), encode_cursor(kind, key(items[end])) if end < len(items) else ""
 
 
+HOOKS = "/hooks/commands/"
+# The scopes incidentbot's Slack app asks for (slack-app-manifest.yml).
+BOT_SCOPES = (
+    "bookmarks:read", "bookmarks:write", "channels:history", "channels:join",
+    "channels:manage", "channels:read", "chat:write", "commands", "groups:history",
+    "groups:read", "groups:write", "pins:read", "reactions:read", "users:read",
+    "users:read.email",
+)
+
+
 class SlackEmulator:
     """A Slack workspace (`WORKSPACE`) behind the Web API, as the bot token sees it."""
 
@@ -153,6 +163,11 @@ class SlackEmulator:
         self.token = token
         self.clock: Callable[[], float] = time.time
         self.state = SlackState()
+        self.hooks: dict[str, dict[str, Any]] = {}
+        # What the bot token was granted; every answer says so in X-OAuth-Scopes, as Slack's
+        # does (https://api.slack.com/authentication/oauth-v2). Tests remove one to see
+        # `incidentbot doctor` notice.
+        self.scopes: set[str] = set(BOT_SCOPES)
         self._lock = threading.RLock()
         self._methods: dict[str, Callable[[Args], Result]] = {
             "auth.test": self._auth_test,
@@ -193,10 +208,51 @@ class SlackEmulator:
 
     # -- the emulator interface ---------------------------------------------------------------
     def operation(self, request: Request) -> str:
+        if request.path.startswith(HOOKS):
+            return "response_url"
         return request.path.removeprefix("/api/").strip("/")
 
     def handle(self, request: Request) -> Response:
         method = self.operation(request)
+        if method == "response_url":
+            return self._response_url(request)
+        return self._web_api(method, request).with_headers(
+            {"X-OAuth-Scopes": ",".join(sorted(self.scopes))})
+
+    def _response_url(self, request: Request) -> Response:
+        """A slash command's response_url: an ephemeral (or in-channel) reply, 5 uses."""
+        with self._lock:
+            hook = self.hooks.get(request.path)
+            if hook is None:
+                return Response(404, b"no_active_hooks", {"Content-Type": "text/plain"})
+            if hook["uses"] >= 5:
+                return Response(404, b"used_url", {"Content-Type": "text/plain"})
+            try:
+                payload = request.json()
+            except ValueError:
+                return Response(400, b"invalid_payload", {"Content-Type": "text/plain"})
+            if not isinstance(payload, dict) or not (payload.get("text") or
+                                                     payload.get("blocks")):
+                return Response(400, b"no_text", {"Content-Type": "text/plain"})
+            hook["uses"] += 1
+            self.state.ephemerals.append({
+                "channel": hook["channel"], "user": hook["user"],
+                "text": payload.get("text", ""), "blocks": payload.get("blocks"),
+                "via": "response_url",
+                "response_type": payload.get("response_type", "ephemeral"),
+            })
+            return Response(200, b"ok", {"Content-Type": "text/plain"})
+
+    def issue_response_url(self, base_url: str, user_id: str = ALICE,
+                           channel_id: str = "C0INCIDENTS") -> str:
+        """A response_url as Slack sends with a slash command or an interaction."""
+        with self._lock:
+            n = self.state.next_number("trigger")
+            path = f"{HOOKS}T0SANDBOX/{n}/{hashlib.sha256(str(n).encode()).hexdigest()[:24]}"
+            self.hooks[path] = {"user": user_id, "channel": channel_id, "uses": 0}
+            return base_url.rstrip("/") + path
+
+    def _web_api(self, method: str, request: Request) -> Response:
         handler = self._methods.get(method)
         if handler is None:
             return Response.json(404, {"ok": False, "error": "unknown_method",
@@ -218,6 +274,8 @@ class SlackEmulator:
         """Back to the seeded workspace, on the real clock."""
         with self._lock:
             self.state = SlackState()
+            self.hooks = {}
+            self.scopes = set(BOT_SCOPES)
             self.clock = time.time
 
     def dump(self) -> dict[str, Any]:

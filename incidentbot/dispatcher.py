@@ -1,0 +1,548 @@
+"""The Slack dispatcher: slash commands, modals and channel events, relayed to GitHub.
+
+A WSGI app for Slack's request URLs (`incidentbot serve`, on waitress) and the same handlers
+over Socket Mode. Every request is verified (signature, 5-minute window, replay, team), then
+answered at once: anything slow (GitHub, Slack Web API calls, the reconcile) runs on a worker
+pool after the acknowledgement, and its result reaches the user through the response_url or
+an ephemeral message. Bad input always gets a plain-words ephemeral answer and HTTP 200;
+nothing a user sends can produce a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from incidentbot import commands, operations, sync, views
+from incidentbot.config import Config
+from incidentbot.errors import IncidentbotError, InvalidInput
+from incidentbot.model import Status, read_labels
+
+log = logging.getLogger("incidentbot.dispatcher")
+
+JSON = "application/json; charset=utf-8"
+MAX_BODY = 256 * 1024  # Slack's payloads are far smaller; anything bigger is not Slack
+_MARKER = re.compile(r"incidentbot:([\w.-]+/[\w.-]+)#(\d+)")
+
+
+@dataclass
+class Reply:
+    """What the dispatcher answers over HTTP (or acks over Socket Mode)."""
+
+    status: int = 200
+    body: dict[str, Any] | str | None = None
+
+    def encode(self) -> tuple[str, list[tuple[str, str]], bytes]:
+        if self.body is None:
+            return _status(self.status), [("Content-Length", "0")], b""
+        if isinstance(self.body, str):
+            data = self.body.encode()
+            return _status(self.status), [("Content-Type", "text/plain; charset=utf-8"),
+                                          ("Content-Length", str(len(data)))], data
+        data = json.dumps(self.body).encode()
+        return _status(self.status), [("Content-Type", JSON),
+                                      ("Content-Length", str(len(data)))], data
+
+
+def _status(code: int) -> str:
+    return {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized",
+            403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed",
+            413: "413 Payload Too Large"}.get(code, f"{code} Status")
+
+
+def ephemeral(text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
+    body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        body["blocks"] = blocks
+    return Reply(200, body)
+
+
+class _Seen:
+    """A bounded memory of recent keys (signatures, event ids, submissions)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._items: OrderedDict[str, float] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> bool:
+        """True the first time `key` is seen."""
+        with self._lock:
+            if key in self._items:
+                return False
+            self._items[key] = time.monotonic()
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return True
+
+
+@dataclass
+class Dispatcher:
+    config: Config
+    signing_secret: str
+    connect: Callable[[], operations.Connections]
+    workers: int = 4
+    clock: Callable[[], float] = time.time
+    allowed_teams: frozenset[str] = frozenset()
+    _pool: ThreadPoolExecutor = field(init=False)
+    _pending: set[Future[None]] = field(init=False, default_factory=set)
+    _seen_signatures: _Seen = field(init=False, default_factory=_Seen)
+    _seen_work: _Seen = field(init=False, default_factory=_Seen)
+    _channels: dict[str, int | None] = field(init=False, default_factory=dict)
+    _conn: operations.Connections | None = field(init=False, default=None)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=self.workers,
+                                        thread_name_prefix="incidentbot")
+
+    # -- WSGI ----------------------------------------------------------------------------
+    def __call__(self, environ: Mapping[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        reply = self.wsgi_reply(environ)
+        status, headers, data = reply.encode()
+        start_response(status, headers)
+        return [data]
+
+    def wsgi_reply(self, environ: Mapping[str, Any]) -> Reply:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz":
+            return Reply(200, "ok")
+        if path not in {"/slack/commands", "/slack/interactivity", "/slack/events"}:
+            return Reply(404, "not found")
+        if method != "POST":
+            return Reply(405, "POST only")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return Reply(400, "bad Content-Length")
+        if length > MAX_BODY:
+            return Reply(413, "too large")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
+                   if k.startswith("HTTP_")}
+        return self.handle(path, headers, body)
+
+    # -- the one entry point -------------------------------------------------------------
+    def handle(self, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Verify, then route. Never raises: a bug becomes a logged apology, not a 500."""
+        try:
+            refused = self._refuse(headers, body)
+            if refused is not None:
+                return refused
+            if path == "/slack/events":
+                return self._events(body)
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"),
+                                                 keep_blank_values=True).items()}
+            if path == "/slack/commands":
+                return self.command(form)
+            return self.interaction(json.loads(form.get("payload", "")))
+        except (ValueError, UnicodeDecodeError, TypeError, AttributeError):
+            return ephemeral("That request could not be read. Try the command again.")
+        except Exception:  # the last line of defence: Slack must still get a 200
+            log.exception("dispatcher failed on %s", path)
+            return ephemeral("Something went wrong on our side; it has been logged.")
+
+    def _refuse(self, headers: Mapping[str, str], body: bytes) -> Reply | None:
+        from incidentbot.slack import verify
+
+        timestamp = headers.get("x-slack-request-timestamp")
+        signature = headers.get("x-slack-signature")
+        if not verify(self.signing_secret, body, timestamp, signature, now=self.clock()):
+            return Reply(401, "invalid signature")
+        if not self._seen_signatures.add(f"{timestamp}:{signature}"):
+            return Reply(401, "replayed request")
+        return None
+
+    def _team_ok(self, team_id: str | None) -> bool:
+        return not self.allowed_teams or (team_id or "") in self.allowed_teams
+
+    # -- background work -----------------------------------------------------------------
+    def later(self, work: Callable[[], None], *, what: str) -> None:
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("background work failed: %s", what)
+
+        future = self._pool.submit(run)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = 30) -> None:
+        """Wait for the work queued so far (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            for future in pending:
+                future.result(timeout=max(0.1, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def conn(self) -> operations.Connections:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self.connect()
+            return self._conn
+
+    def tell(self, request: Mapping[str, Any], text: str,
+             blocks: list[dict[str, Any]] | None = None) -> None:
+        """The result of slow work, to the person who asked: response_url, else ephemeral."""
+        chat = self.conn().chat
+        url = request.get("response_url")
+        try:
+            if url:
+                chat.respond(url, text, blocks)
+                return
+        except IncidentbotError as exc:
+            log.warning("response_url failed: %s", exc)
+        channel, user = request.get("channel_id"), request.get("user_id")
+        if channel and user:
+            try:
+                chat.post_ephemeral(channel, user, text, blocks)
+            except IncidentbotError as exc:
+                log.warning("could not tell %s: %s", user, exc)
+
+    # -- slash commands ------------------------------------------------------------------
+    def command(self, form: Mapping[str, str]) -> Reply:
+        if not self._team_ok(form.get("team_id")):
+            return Reply(403, "unknown workspace")
+        text = " ".join(form.get("text", "").split())
+        verb, _, rest = text.partition(" ")
+        verb = verb.lower()
+        if verb in {"", "help"}:
+            return ephemeral(views.help_text(self.config))
+        if verb == "open":
+            trigger = form.get("trigger_id", "")
+            origin = {"channel_id": form.get("channel_id", ""),
+                      "response_url": form.get("response_url", "")}
+            modal = views.open_modal(self.config, title=rest, origin=origin)
+            def show() -> None:
+                self.conn().chat.open_view(trigger, modal)
+
+            self.later(show, what="open modal")
+            return Reply(200)
+        if verb == "list":
+            self.later(lambda: self._list(form), what="list")
+            return ephemeral("Looking up open incidents…")
+        if verb == "info" and rest:
+            self.later(lambda: self._info(form, rest), what="info")
+            return Reply(200)
+        if verb in {"status", "sev", "severity", "role", "service", "resolve", "close",
+                    "reopen", "update", "info"}:
+            change = None
+            if verb not in {"update", "info", "close"}:
+                try:
+                    change = commands.parse(f"/{text}", self.config)
+                except InvalidInput as exc:
+                    return ephemeral(f":warning: {exc}")
+            self.later(lambda: self._in_channel(form, verb, change), what=verb)
+            return Reply(200)
+        return ephemeral(f":warning: Unknown command `{_code(verb)}`.\n"
+                         + views.help_text(self.config))
+
+    def incident_of(self, channel_id: str) -> int | None:
+        """The incident whose channel this is (from the purpose marker), cached."""
+        if channel_id in self._channels:
+            return self._channels[channel_id]
+        conn = self.conn()
+        try:
+            info = conn.chat.channel_info(channel_id)
+        except IncidentbotError:
+            return None
+        found = _MARKER.search(info.purpose)
+        number = None
+        if found and found.group(1).lower() == conn.tracker.repository.lower():
+            number = int(found.group(2))
+        self._channels[channel_id] = number
+        return number
+
+    def _in_channel(self, form: Mapping[str, str], verb: str,
+                    change: commands.Change | None) -> None:
+        number = self.incident_of(form.get("channel_id", ""))
+        if number is None:
+            self.tell(form, ":warning: This is not an incident channel. Run the command in "
+                            "the incident's channel, or `/incident list` to find it.")
+            return
+        c = self.conn()
+        who = sync.Attribution(form.get("user_id", ""), "Slack")
+        if verb == "info":
+            self._info(form, str(number))
+            return
+        if verb == "update":
+            issue = c.tracker.get_issue(number)
+            fields = read_labels(issue.labels, self.config.severities,
+                                 issue_closed=issue.state == "closed")
+            modal = views.update_modal(self.config, number=number, status=fields.status,
+                                       severity=fields.severity,
+                                       origin={"channel_id": form.get("channel_id", ""),
+                                               "response_url": form.get("response_url", "")})
+            c.chat.open_view(form.get("trigger_id", ""), modal)
+            return
+        if verb == "close":
+            issue = c.tracker.get_issue(number)
+            fields = read_labels(issue.labels, self.config.severities)
+            severity = self.config.severity(fields.severity) if fields.severity else None
+            if severity and severity.postmortem and fields.status.rank < Status.POSTMORTEM.rank:
+                reason = (f"{severity.name} needs a postmortem and #{number} has none yet. "
+                          "Close anyway?")
+                self.tell(form, reason, views.confirm_close(number, fields.status, reason))
+                return
+            change = commands.Change(status=Status.CLOSED)
+        assert change is not None
+        try:
+            operations.update_incident(c, number, change, by=who)
+        except IncidentbotError as exc:
+            self.tell(form, f":warning: {exc}")
+            return
+        self.tell(form, f"Done: #{number} updated.")
+
+    def _list(self, form: Mapping[str, str]) -> None:
+        c = self.conn()
+        issues = c.tracker.list_incidents(state="open")
+        if not issues:
+            self.tell(form, "No open incidents. :tada:")
+            return
+        lines = []
+        for issue in sorted(issues, key=lambda i: i.number)[:50]:
+            f = read_labels(issue.labels, self.config.severities)
+            sev = self.config.severity(f.severity).name if f.severity else "unrated"
+            lines.append(f"• <{issue.url}|#{issue.number}> {sev} · {f.status.value} · "
+                         f"{_plain(issue.title)}")
+        self.tell(form, "\n".join(lines))
+
+    def _info(self, form: Mapping[str, str], ref: str) -> None:
+        c = self.conn()
+        number = _number(ref)
+        if number is None:
+            matches = [i for i in c.tracker.list_incidents(state="all")
+                       if sync.read(c.tracker, i.number, self.config).card.name == ref]
+            number = matches[0].number if matches else None
+        if number is None:
+            self.tell(form, f":warning: No incident `{_code(ref)}`: give its number or name.")
+            return
+        snap = sync.read(c.tracker, number, self.config)
+        f = snap.fields
+        sev = self.config.severity(f.severity).name if f.severity else "unrated"
+        channel = f"<#{snap.card.channel_id}>" if snap.card.channel_id else "no channel yet"
+        roles = ", ".join(f"{r}: {_mention(p)}" for r, p in snap.card.roles.items()) or "none"
+        self.tell(form, f"<{snap.issue.url}|#{number}> *{_plain(snap.issue.title)}*\n"
+                        f"{sev} · {f.status.value} · services: "
+                        f"{', '.join(f.services) or '—'} · {channel}\nRoles: {roles}")
+
+    # -- interactivity -------------------------------------------------------------------
+    def interaction(self, payload: Mapping[str, Any]) -> Reply:
+        if not isinstance(payload, dict):
+            return ephemeral("That request could not be read.")
+        team = (payload.get("team") or {}).get("id")
+        if not self._team_ok(team):
+            return Reply(403, "unknown workspace")
+        kind = payload.get("type")
+        user = (payload.get("user") or {}).get("id", "")
+        if kind == "view_submission":
+            view = payload.get("view") or {}
+            callback = view.get("callback_id")
+            if callback == views.OPEN_CALLBACK:
+                return self._submit_open(view, user)
+            if callback == views.UPDATE_CALLBACK:
+                return self._submit_update(view, user)
+            return Reply(200)
+        if kind == "block_actions":
+            for action in payload.get("actions") or []:
+                if action.get("action_id") == views.CONFIRM_CLOSE:
+                    request = {"response_url": payload.get("response_url", ""),
+                               "channel_id": (payload.get("channel") or {}).get("id", ""),
+                               "user_id": user}
+                    value = str(action.get("value", ""))
+                    self.later(_bind(self._confirm_close, request, value), what="close")
+            return Reply(200)
+        return Reply(200)  # view_closed, shortcuts we do not offer: nothing to do
+
+    def _submit_open(self, view: Mapping[str, Any], user: str) -> Reply:
+        try:
+            wanted = views.read_open(view, self.config)
+        except InvalidInput as exc:
+            block, _, message = str(exc).partition(": ")
+            return Reply(200, {"response_action": "errors", "errors": {block: message}})
+        origin = views.metadata(view)
+        # The same submission twice (a double click, Slack's retry) opens one incident.
+        key = f"slack-view-{view.get('id', '')}-{view.get('hash', '')}"
+        if not self._seen_work.add(key):
+            return Reply(200)
+        request = {**origin, "user_id": user}
+
+        def work() -> None:
+            c = self.conn()
+            try:
+                issue, outcome = operations.open_incident(
+                    c, title=wanted.title, severity=wanted.severity, services=wanted.services,
+                    description=wanted.description, public=wanted.public, page=wanted.page,
+                    drill=wanted.drill, reporter=user, by=sync.Attribution(user, "Slack"),
+                    request_id=key)
+            except IncidentbotError as exc:
+                self.tell(request, f":warning: The incident could not be opened: {exc}")
+                return
+            channel = outcome.card.channel_id if outcome.card else None
+            where = f" Join <#{channel}>." if channel else ""
+            self.tell(request, f"Opened <{issue.url}|#{issue.number}>.{where}")
+            origin_channel = origin.get("channel_id")
+            if origin_channel and channel and origin_channel != channel:
+                try:
+                    c.chat.post(origin_channel, f":rotating_light: <@{user}> opened "
+                                f"<{issue.url}|#{issue.number}> {_plain(wanted.title)} — "
+                                f"join <#{channel}>", key=f"notice:{issue.number}")
+                except IncidentbotError as exc:
+                    log.info("no notice in %s: %s", origin_channel, exc)
+
+        self.later(work, what="open incident")
+        return Reply(200)
+
+    def _submit_update(self, view: Mapping[str, Any], user: str) -> Reply:
+        origin = views.metadata(view)
+        values = (view.get("state") or {}).get("values") or {}
+        try:
+            number = int(origin.get("number", ""))
+            status = ((values.get("status") or {}).get("value") or {}).get("selected_option")
+            severity = ((values.get("severity") or {}).get("value") or {}).get(
+                "selected_option")
+            note = ((values.get("note") or {}).get("value") or {}).get("value") or ""
+            change = operations.change_from_options(
+                self.config, status=status["value"] if status else None,
+                severity=int(severity["value"]) if severity else None)
+        except (ValueError, TypeError, KeyError):
+            return Reply(200, {"response_action": "errors",
+                               "errors": {"status": "choose a status"}})
+        except InvalidInput as exc:
+            return Reply(200, {"response_action": "errors", "errors": {"status": str(exc)}})
+        key = f"slack-view-{view.get('id', '')}-{view.get('hash', '')}"
+        if not self._seen_work.add(key):
+            return Reply(200)
+        request = {**origin, "user_id": user}
+
+        def work() -> None:
+            try:
+                operations.update_incident(self.conn(), number, change, note=note,
+                                           by=sync.Attribution(user, "Slack"))
+            except IncidentbotError as exc:
+                self.tell(request, f":warning: {exc}")
+
+        self.later(work, what="update incident")
+        return Reply(200)
+
+    def _confirm_close(self, request: dict[str, str], value: str) -> None:
+        number_text, _, asked_in = value.partition(":")
+        c = self.conn()
+        try:
+            number = int(number_text)
+            issue = c.tracker.get_issue(number)
+        except (ValueError, IncidentbotError):
+            self.tell(request, ":warning: That button is no longer valid.")
+            return
+        fields = read_labels(issue.labels, self.config.severities,
+                             issue_closed=issue.state == "closed")
+        if fields.status.value != asked_in:
+            self.tell(request, f"#{number} has moved on (now {fields.status.value}); nothing "
+                               "was changed. Run `/incident close` again if you still mean it.")
+            return
+        operations.close_incident(c, number, by=sync.Attribution(request["user_id"], "Slack"))
+        self.tell(request, f"Closed #{number}.")
+
+    # -- Events API ----------------------------------------------------------------------
+    def _events(self, body: bytes) -> Reply:
+        payload = json.loads(body.decode("utf-8"))
+        if not isinstance(payload, dict):
+            return Reply(400, "not an event")
+        if payload.get("type") == "url_verification":
+            return Reply(200, {"challenge": str(payload.get("challenge", ""))})
+        if payload.get("type") != "event_callback":
+            return Reply(200)
+        if not self._team_ok(payload.get("team_id")):
+            return Reply(403, "unknown workspace")
+        if not self._seen_work.add(f"event-{payload.get('event_id', '')}"):
+            return Reply(200)  # Slack's retry of an event we already have
+        event = payload.get("event") or {}
+        kind = event.get("type")
+        if kind == "pin_added" or (kind == "reaction_added"
+                                   and event.get("reaction") == "pushpin"):
+            self.later(lambda: self._mark(event), what=kind)
+        elif kind in {"channel_archive", "member_left_channel", "channel_left"}:
+            log.info("slack event %s in %s", kind, event.get("channel"))
+        return Reply(200)
+
+    def _mark(self, event: Mapping[str, Any]) -> None:
+        """A pinned or :pushpin:-ed message in an incident channel: a timeline comment, once."""
+        if event.get("type") == "pin_added":
+            item = event.get("item") or {}
+            channel = str(item.get("channel") or event.get("channel_id") or "")
+            message = item.get("message") or {}
+        else:
+            item = event.get("item") or {}
+            channel = str(item.get("channel", ""))
+            message = {"ts": item.get("ts")}
+        ts = str(message.get("ts") or "")
+        number = self.incident_of(channel)
+        if number is None or not ts:
+            return
+        c = self.conn()
+        mark = f"<!-- incidentbot:pin {channel}:{ts} -->"
+        if any(mark in x.body for x in c.tracker.comments(number)):
+            return
+        text = message.get("text")
+        author = message.get("user") or event.get("user") or "someone"
+        if text is None:
+            text = c.chat.message_text(channel, ts)
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(ts)))
+        who = self.config.person_by_slack(str(author))
+        name = str(author)
+        if who is not None:
+            name = f"@{who.github}" if who.github else (who.name or who.id)
+        from incidentbot.text import markdown
+
+        c.tracker.comment(number, f"{mark}\n:pushpin: **Key event** from Slack, posted by "
+                                  f"{markdown(name)} at {when}:\n\n> "
+                                  + markdown(str(text)).replace("\n", "\n> "))
+
+
+def _bind(work: Callable[[dict[str, str], str], None], request: dict[str, str],
+          value: str) -> Callable[[], None]:
+    return lambda: work(request, value)
+
+
+def _number(ref: str) -> int | None:
+    ref = ref.strip().lstrip("#")
+    return int(ref) if ref.isdigit() else None
+
+
+def _plain(text: str) -> str:
+    from incidentbot.text import one_line, slack
+
+    return slack(one_line(text))[:200]
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "ˋ")[:40]
+
+
+def _mention(ref: str) -> str:
+    from incidentbot.messages import person
+
+    return person(ref)
