@@ -321,6 +321,87 @@ def _event_issue() -> int | None:
     return int(issue["number"])
 
 
+# -- the dispatcher ----------------------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (put a TLS proxy or tunnel in front).")
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Threads answering Slack (slow work runs on its own pool).")
+@click.option("--socket-mode", is_flag=True,
+              help="Connect out to Slack over Socket Mode (needs SLACK_APP_TOKEN) instead of "
+              "listening: for teams without public ingress.")
+@_CONFIG_OPTION
+def serve(host: str, port: int, threads: int, socket_mode: bool,
+          config_path: str | None) -> None:
+    """Run the Slack dispatcher: /incident commands, modals and events.
+
+    Slack's request URLs are /slack/commands, /slack/interactivity and /slack/events;
+    GET /healthz answers ok. Start-up runs the doctor's checks and logs them.
+
+    Example: incidentbot serve --port 3000
+    """
+    import logging
+
+    from incidentbot import doctor, operations
+    from incidentbot.config import standard_labels
+    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.settings import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = _load(config_path)
+    settings = Settings.from_env(repository=config.repository)
+    settings.require("GITHUB_TOKEN", "GITHUB_REPOSITORY", "SLACK_BOT_TOKEN")
+    settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    for check in doctor.run(config, settings, labels=standard_labels):
+        logging.getLogger("incidentbot.doctor").log(
+            logging.INFO if check.ok else logging.WARNING, check.line())
+    app = Dispatcher(config, settings.slack_signing_secret or "",
+                     lambda: operations.connect(config),
+                     allowed_teams=frozenset(config.slack.teams))
+    if socket_mode:
+        from incidentbot.slack import run_socket_mode
+
+        click.echo("incidentbot dispatcher on Slack Socket Mode; Ctrl-C stops it", err=True)
+        run_socket_mode(settings.slack_app_token or "", settings.slack_bot_token or "",
+                        app.socket_request, base_url=settings.slack_api_url)
+        return
+    import waitress
+
+    click.echo(f"incidentbot dispatcher on http://{host}:{port}/slack/...; Ctrl-C stops it",
+               err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="incidentbot")
+
+
+@main.command()
+@click.option("--fix", is_flag=True, help="Create the labels that are missing.")
+@click.option("--dispatcher-url", metavar="URL",
+              help="Also check that the dispatcher at URL answers a signed request.")
+@_CONFIG_OPTION
+def doctor(fix: bool, dispatcher_url: str | None, config_path: str | None) -> None:
+    """Check the whole set-up and say how to fix each problem.
+
+    Checks the config, the secrets, the Slack token and its scopes, that the bot is in every
+    announcement channel, the GitHub token's access, the labels, and the dispatcher.
+
+    Example: incidentbot doctor --fix --dispatcher-url https://incidents.example.com
+    """
+    from incidentbot import doctor as preflight
+    from incidentbot.config import standard_labels
+    from incidentbot.settings import Settings
+
+    config = _load(config_path)
+    settings = Settings.from_env(repository=config.repository)
+    failed = 0
+    for check in preflight.run(config, settings, fix=fix, dispatcher_url=dispatcher_url,
+                               labels=standard_labels):
+        click.echo(check.line())
+        failed += not check.ok
+    click.echo(f"{failed} problem(s)" if failed else "all good")
+    if failed:
+        sys.exit(1)
+
+
 # -- sandbox -----------------------------------------------------------------------------------
 @main.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,

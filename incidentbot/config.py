@@ -13,7 +13,7 @@ import yaml
 
 from incidentbot import names, schema
 from incidentbot.errors import ConfigError, ConfigErrors
-from incidentbot.model import HealthCheck, Link, Role, Service, Severity
+from incidentbot.model import HealthCheck, Link, Role, Service, Severity, Status
 
 CONFIG_FILE = "incidentbot.yml"
 CONFIG_ENV = "INCIDENTBOT_CONFIG"
@@ -55,6 +55,8 @@ class SlackSettings:
     security_channel: str | None = None
     on_close: str = "archive"
     resolved_suffix: str = "-resolved"
+    teams: tuple[str, ...] = ()
+    close_allowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +306,8 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             announce=tuple(slack["announce"]), channel_pattern=slack["channel_pattern"],
             drill_channel_pattern=slack["drill_channel_pattern"],
             security_channel=slack["security_channel"], on_close=slack["on_close"],
-            resolved_suffix=slack["resolved_suffix"],
+            resolved_suffix=slack["resolved_suffix"], teams=tuple(slack["teams"]),
+            close_allowed=tuple(slack["close_allowed"]),
         ),
         severities=(tuple(_severity(s) for s in top["severities"]) if "severities" in top
                     else DEFAULT_SEVERITIES),
@@ -460,3 +463,15 @@ def summary(config: Config) -> list[str]:
     ]
     return lines
 
+
+def standard_labels(config: Config) -> list[tuple[str, str, str]]:
+    """Every label incidentbot uses, with a colour and a description, for a new repository."""
+    labels = [("incident", "b60205", "An incident managed by incidentbot")]
+    labels += [(f"status:{s.value}", "fbca04", f"Incident status: {s.value}") for s in Status]
+    labels += [(s.label, "d93f0b", f"{s.name}: {s.meaning}"[:100]) for s in config.severities]
+    labels += [(f"service:{s.slug}", "1d76db", s.name[:100]) for s in config.services]
+    labels += [("public", "0e8a16", "Shown on the public status page"),
+               ("private", "5319e7", "Security incident: private channel, never public"),
+               ("drill", "c5def5", "A practice incident"),
+               ("auto", "bfdadc", "Opened by a health check")]
+    return labels

@@ -12,26 +12,13 @@ from collections.abc import Iterator
 
 from incidentbot import github, operations, pagerduty, slack, sync
 from incidentbot.commands import Change
-from incidentbot.config import Config
+from incidentbot.config import Config, standard_labels
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
 from incidentbot.settings import Settings
 
 TITLE = "Checkout returns 502 for a third of requests"
-
-
-def standard_labels(config: Config) -> list[tuple[str, str, str]]:
-    """Every label incidentbot uses, with a colour and a description, for a new repository."""
-    labels = [("incident", "b60205", "An incident managed by incidentbot")]
-    labels += [(f"status:{s.value}", "fbca04", f"Incident status: {s.value}") for s in Status]
-    labels += [(s.label, "d93f0b", f"{s.name}: {s.meaning}"[:100]) for s in config.severities]
-    labels += [(f"service:{s.slug}", "1d76db", s.name[:100]) for s in config.services]
-    labels += [("public", "0e8a16", "Shown on the public status page"),
-               ("private", "5319e7", "Security incident: private channel, never public"),
-               ("drill", "c5def5", "A practice incident"),
-               ("auto", "bfdadc", "Opened by a health check")]
-    return labels
 
 
 _USER = re.compile(r"<@([A-Z0-9]+)>")

@@ -153,6 +153,20 @@ class Dispatcher:
             log.exception("dispatcher failed on %s", path)
             return ephemeral("Something went wrong on our side; it has been logged.")
 
+    def socket_request(self, kind: str, payload: Any) -> Reply:
+        """The same handlers for Socket Mode, where Slack authenticated the connection."""
+        try:
+            if kind == "slash_commands" and isinstance(payload, dict):
+                return self.command({str(k): str(v) for k, v in payload.items()})
+            if kind == "interactive":
+                return self.interaction(payload)
+            if kind == "events_api":
+                return self.events(payload)
+            return Reply(200)
+        except Exception:
+            log.exception("dispatcher failed on a Socket Mode %s", kind)
+            return ephemeral("Something went wrong on our side; it has been logged.")
+
     def _refuse(self, headers: Mapping[str, str], body: bytes) -> Reply | None:
         from incidentbot.slack import verify
 
@@ -249,6 +263,9 @@ class Dispatcher:
             return Reply(200)
         if verb in {"status", "sev", "severity", "role", "service", "resolve", "close",
                     "reopen", "update", "info"}:
+            if verb in {"close", "sev", "severity"} and not self.may_close(form.get("user_id")):
+                return ephemeral(":no_entry: Only the people listed in `slack.close_allowed` "
+                                 "may close incidents or change their severity.")
             change = None
             if verb not in {"update", "info", "close"}:
                 try:
@@ -259,6 +276,13 @@ class Dispatcher:
             return Reply(200)
         return ephemeral(f":warning: Unknown command `{_code(verb)}`.\n"
                          + views.help_text(self.config))
+
+    def may_close(self, user: str | None) -> bool:
+        allowed = self.config.slack.close_allowed
+        if not allowed:
+            return True
+        ids = {self.config.people[a].slack if a in self.config.people else a for a in allowed}
+        return bool(user) and user in ids
 
     def incident_of(self, channel_id: str) -> int | None:
         """The incident whose channel this is (from the purpose marker), cached."""
@@ -368,7 +392,7 @@ class Dispatcher:
             return Reply(200)
         if kind == "block_actions":
             for action in payload.get("actions") or []:
-                if action.get("action_id") == views.CONFIRM_CLOSE:
+                if action.get("action_id") == views.CONFIRM_CLOSE and self.may_close(user):
                     request = {"response_url": payload.get("response_url", ""),
                                "channel_id": (payload.get("channel") or {}).get("id", ""),
                                "user_id": user}
@@ -468,7 +492,10 @@ class Dispatcher:
 
     # -- Events API ----------------------------------------------------------------------
     def _events(self, body: bytes) -> Reply:
-        payload = json.loads(body.decode("utf-8"))
+        return self.events(json.loads(body.decode("utf-8")))
+
+    def events(self, payload: Any) -> Reply:
+        """An Events API envelope (HTTP or Socket Mode)."""
         if not isinstance(payload, dict):
             return Reply(400, "not an event")
         if payload.get("type") == "url_verification":

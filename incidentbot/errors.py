@@ -61,6 +61,7 @@ class MissingSetting(IncidentbotError):
 
     def __init__(self, name: str, purpose: str) -> None:
         self.name = name
+        self.purpose = purpose
         super().__init__(f"{name} is not set: {purpose}")
 
 

@@ -133,6 +133,23 @@ class GitHubTracker:
                     created.append(name)
             return created
 
+    def label_names(self) -> list[str]:
+        with _translated("labels"):
+            return [label.name for label in self._repo.get_labels()]
+
+    def access(self) -> dict[str, bool]:
+        """What the token may do here: read the repository, push, read contents."""
+        with _translated(f"repository {self.repository}"):
+            repo = self._client.get_repo(self.repository)
+            permissions = repo.permissions
+            can = {"read": True, "push": bool(permissions and permissions.push)}
+        try:
+            repo.get_contents("")
+            can["contents"] = True
+        except GithubException:
+            can["contents"] = False
+        return can
+
     def find_by_marker(self, marker: str) -> Issue | None:
         """The recent issue whose body carries `marker`, if an earlier attempt made one."""
         since = datetime.now(UTC) - _MARKER_WINDOW

@@ -20,6 +20,7 @@ PURPOSE: Mapping[str, str] = {
                          "`repository:` in incidentbot.yml)",
     "SLACK_BOT_TOKEN": "the Slack app's bot token (xoxb-...), from OAuth & Permissions",
     "SLACK_SIGNING_SECRET": "the Slack app's signing secret, from Basic Information",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, for Socket Mode",
     "PAGERDUTY_ROUTING_KEY": "the integration key of a PagerDuty Events API v2 integration",
 }
 
@@ -46,6 +47,7 @@ class Settings:
     slack_api_url: str = SLACK_API_DEFAULT
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
     pagerduty_api_url: str = PAGERDUTY_API_DEFAULT
     pagerduty_routing_key: str | None = field(default=None, repr=False)
     # Seconds between GitHub writes. GitHub's secondary limits allow about 80 content-creating
@@ -76,6 +78,7 @@ class Settings:
             slack_api_url=slack_url if slack_url.endswith("/") else slack_url + "/",
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
             pagerduty_api_url=get("PAGERDUTY_API_URL") or PAGERDUTY_API_DEFAULT,
             pagerduty_routing_key=get("PAGERDUTY_ROUTING_KEY"),
             write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 1.0,
@@ -92,6 +95,7 @@ class Settings:
             "GITHUB_REPOSITORY": self.repository,
             "SLACK_BOT_TOKEN": self.slack_bot_token,
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
             "PAGERDUTY_ROUTING_KEY": self.pagerduty_routing_key,
         }
         for name in names:

@@ -146,6 +146,20 @@ class SlackChat:
         with _translated("setting the topic"):
             self._client.conversations_setTopic(channel=channel, topic=topic)
 
+    def granted_scopes(self) -> set[str]:
+        """The scopes the token was granted (Slack says so in X-OAuth-Scopes)."""
+        with _translated("auth.test"):
+            response = self._client.auth_test()
+        header = next((v for k, v in response.headers.items()
+                       if k.lower() == "x-oauth-scopes"), "")
+        value = header[0] if isinstance(header, list) else header
+        return {s.strip() for s in str(value).split(",") if s.strip()}
+
+    def is_member(self, channel: str) -> bool:
+        with _translated(f"reading channel {channel}"):
+            data = self._client.conversations_info(channel=channel)["channel"]
+        return bool(data.get("is_member"))
+
     def channel_info(self, channel: str) -> Channel:
         with _translated(f"reading channel {channel}"):
             return _channel(self._client.conversations_info(channel=channel)["channel"])
@@ -366,3 +380,33 @@ class _Clock:
 
     def now(self) -> float:
         return self._now()
+
+
+def run_socket_mode(app_token: str, bot_token: str, handle: Callable[[str, Any], Any],
+                    *, base_url: str | None = None) -> None:
+    """Serve the dispatcher's handlers over Socket Mode until interrupted.
+
+    `handle(kind, payload)` returns a Reply; its body becomes the acknowledgement's payload
+    (for a slash command, the ephemeral answer; for a modal, its errors).
+    """
+    from slack_sdk.socket_mode.builtin import SocketModeClient
+    from slack_sdk.socket_mode.client import BaseSocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.socket_mode.response import SocketModeResponse
+
+    web = WebClient(token=bot_token, base_url=base_url or "https://slack.com/api/")
+    client = SocketModeClient(app_token=app_token, web_client=web)
+
+    def listener(sm: BaseSocketModeClient, request: SocketModeRequest) -> None:
+        reply = handle(request.type, request.payload)
+        body = reply.body if isinstance(reply.body, dict) else None
+        sm.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id,
+                                                        payload=body))
+
+    client.socket_mode_request_listeners.append(listener)
+    client.connect()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        client.close()
