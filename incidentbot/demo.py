@@ -8,14 +8,17 @@ workflow would, and the demo prints what people would see in Slack.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 from incidentbot import github, operations, pagerduty, slack, sync
 from incidentbot.commands import Change
 from incidentbot.config import Config, standard_labels
+from incidentbot.dispatcher import Dispatcher
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
+from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values
 from incidentbot.settings import Settings
 
 TITLE = "Checkout returns 502 for a third of requests"
@@ -57,6 +60,15 @@ class _Reader:
                 yield f"   {' ' * len(label)} {' ' * len(who)}  {line}"
 
 
+def _send(dispatcher: Dispatcher, request: SignedRequest) -> float:
+    """Deliver a signed Slack request; the seconds until Slack had its acknowledgement."""
+    started = time.perf_counter()
+    reply = dispatcher.handle(request.path, request.headers, request.body)
+    if reply.status != 200:
+        raise RuntimeError(f"the dispatcher refused the demo's request: {reply.status}")
+    return time.perf_counter() - started
+
+
 def _calls(sb: Sandbox) -> str:
     counts = {s: len(sb.calls_to(s)) for s in ("github", "slack", "pagerduty")}
     sb.clear_calls()
@@ -83,14 +95,27 @@ def run(config: Config) -> Iterator[str]:
         service = config.services[0].slug if config.services else None
         severity = config.severity(min(2, max(s.level for s in config.severities)))
         yield ""
-        yield (f"1. alice opens it from Slack: {TITLE!r}, {severity.name}"
-               + (f", service {service}" if service else "") + ", page on-call")
-        issue, outcome = operations.open_incident(
-            c, title=TITLE, severity=severity.level, services=[service] if service else [],
-            description="Error rate on /checkout jumped to 33% at 14:02 UTC.", page=True,
-            reporter=ALICE, by=sync.Attribution(ALICE, "Slack"))
-        card = outcome.card
-        assert card is not None and card.channel_id is not None
+        yield (f"1. alice types `/incident open {TITLE}` in #incidents; the dispatcher "
+               "opens the form")
+        dispatcher = Dispatcher(config, settings.slack_signing_secret or "", lambda: c,
+                                allowed_teams=frozenset(config.slack.teams))
+        requests = SlackRequests(sb.slack, sb.url, settings.slack_signing_secret or "")
+        ack = _send(dispatcher, requests.command(f"open {TITLE}", user=ALICE))
+        dispatcher.drain()
+        (form,) = sb.slack.views.values()
+        fields = [b["label"]["text"] for b in form["blocks"]]
+        yield f"   Slack: acknowledged in {ack * 1000:.0f} ms; form: {', '.join(fields)}"
+        yield (f"   she picks {severity.name}" + (f", service {service}" if service else "")
+               + ", ticks 'Page on-call now' and submits")
+        values = open_values(TITLE, severity.level, (service,) if service else (),
+                             "Error rate on /checkout jumped to 33% at 14:02 UTC.", ("page",))
+        _send(dispatcher, requests.view_submission(form, values, user=ALICE))
+        dispatcher.drain()
+        dispatcher.close()
+        number = max(sb.github.store.issues)
+        issue = tracker.get_issue(number)
+        card = sync.read(tracker, number, config).card
+        assert card.channel_id is not None
         channel = card.channel_id
         yield f"   GitHub: issue #{issue.number} {issue.url}"
         yield f"           labels: {', '.join(sorted(issue.labels))}"
@@ -105,6 +130,8 @@ def run(config: Config) -> Iterator[str]:
             found = sb.slack.channel_by_name(ref.lstrip("#"))
             if found:
                 yield from read.new_messages(found["id"], ref)
+        for reply in sb.slack.ephemerals:
+            yield f"   (only alice sees) {read.plain(reply['text'])}"
         yield f"   {_calls(sb)}"
 
         yield ""

@@ -429,7 +429,10 @@ class Dispatcher:
             where = f" Join <#{channel}>." if channel else ""
             self.tell(request, f"Opened <{issue.url}|#{issue.number}>.{where}")
             origin_channel = origin.get("channel_id")
-            if origin_channel and channel and origin_channel != channel:
+            announced = {p.channel for k, p in (outcome.card.messages.items()
+                                                if outcome.card else ()) if
+                         k.startswith("announce:")}
+            if origin_channel and channel and origin_channel not in {channel, *announced}:
                 try:
                     c.chat.post(origin_channel, f":rotating_light: <@{user}> opened "
                                 f"<{issue.url}|#{issue.number}> {_plain(wanted.title)} — "
