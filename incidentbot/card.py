@@ -73,6 +73,9 @@ class CardState:
     paged: str | None = None
     page_resolved: bool = False
     postmortem_url: str | None = None
+    # Who made each change the channel was told of: (UTC ISO time, what, by, where), so the
+    # timeline can name the person behind a label the bot wrote for them.
+    history: tuple[tuple[str, str, str, str], ...] = ()
     effects: Mapping[str, Effect] = field(default_factory=dict)
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:
@@ -102,7 +105,7 @@ def _from_json(data: Mapping[str, Any]) -> CardState:
             kind = _NESTED[f.name]
             value = {str(k): kind(**v) for k, v in (value or {}).items()}
         elif isinstance(value, list):
-            value = tuple(value)
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         elif isinstance(value, dict):
             value = {str(k): v for k, v in value.items()}
         values[f.name] = value

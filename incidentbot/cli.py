@@ -321,6 +321,43 @@ def _event_issue() -> int | None:
     return int(issue["number"])
 
 
+# -- postmortems --------------------------------------------------------------------------------
+@main.command()
+@click.argument("number", type=int)
+@click.option("--print", "print_only", is_flag=True,
+              help="Render to stdout and commit nothing.")
+@click.option("--followups", is_flag=True,
+              help="Open an issue for each unchecked action item of the merged postmortem.")
+@_CONFIG_OPTION
+def postmortem(number: int, print_only: bool, followups: bool, config_path: str | None) -> None:
+    """Write the postmortem of an incident: timeline, figures and facts filled in.
+
+    Commits incidents/YYYY-MM/<name>.md on a review branch with a pull request (or straight
+    to the default branch with `postmortem.review: direct`), links it in the channel and on
+    the issue. A second run refreshes only the generated parts; what people wrote stays.
+
+    Example: incidentbot postmortem 12 --print
+    """
+    from incidentbot import operations
+    from incidentbot import postmortem as pm
+    from incidentbot import sync as reconciler
+
+    config = _load(config_path)
+    c = operations.connect(config)
+    if print_only:
+        facts = pm.gather(c.tracker, c.chat, config, number)
+        click.echo(pm.render(facts, config), nl=False)
+        return
+    if followups:
+        for line in pm.open_followups(c.tracker, config, number):
+            click.echo(line)
+        return
+    outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, postmortem=True)
+    if outcome.card and outcome.card.postmortem_url:
+        click.echo(outcome.card.postmortem_url)
+    _report(outcome)
+
+
 # -- the dispatcher ----------------------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -15,7 +15,7 @@ from github.IssueComment import IssueComment as GhComment
 from urllib3.util.retry import Retry
 
 from incidentbot.errors import AuthFailed, NotFound, RateLimited, ServiceError
-from incidentbot.ports import Comment, Issue, LabelEvent
+from incidentbot.ports import Comment, Issue, IssueEvent, LabelEvent
 from incidentbot.settings import Settings
 
 SERVICE = "GitHub"
@@ -192,6 +192,11 @@ class GitHubTracker:
             return [_issue(gh) for gh in self._repo.get_issues(**kwargs)
                     if gh.pull_request is None]
 
+    def list_labelled(self, label: str, *, state: str = "all") -> list[Issue]:
+        with _translated(f"issues labelled {label}"):
+            return [_issue(gh) for gh in self._repo.get_issues(state=state, labels=[label])
+                    if gh.pull_request is None]
+
     def comments(self, number: int) -> list[Comment]:
         with _translated(f"comments of #{number}"):
             return [_comment(c) for c in self._lazy_issue(number).get_comments()]
@@ -204,6 +209,77 @@ class GitHubTracker:
                 for e in self._lazy_issue(number).get_events()
                 if e.event in {"labeled", "unlabeled"}
             ]
+
+    def events(self, number: int) -> list[IssueEvent]:
+        """The issue's events the timeline shows (one call per 100 events)."""
+        wanted = {"labeled", "unlabeled", "closed", "reopened", "assigned", "unassigned"}
+        with _translated(f"events of #{number}"):
+            out = []
+            for e in self._lazy_issue(number).get_events():
+                if e.event not in wanted:
+                    continue
+                label = e.label.name if e.label else ""
+                if e.event in {"assigned", "unassigned"} and e.assignee:
+                    label = e.assignee.login
+                out.append(IssueEvent(id=e.id, kind=e.event, created_at=e.created_at,
+                                      actor=e.actor.login if e.actor else None, label=label))
+            return out
+
+    # -- files, branches, pull requests (postmortems) -------------------------------------
+    def default_branch(self) -> str:
+        with _translated(f"repository {self.repository}"):
+            return str(self._client.get_repo(self.repository).default_branch)
+
+    def read_file(self, path: str, ref: str) -> tuple[str, str] | None:
+        """(text, blob sha) of `path` at `ref`, or None when it does not exist."""
+        try:
+            found = self._repo.get_contents(path, ref=ref)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise _error(exc, f"reading {path}") from None
+        if isinstance(found, list):
+            raise ServiceError(SERVICE, f"{path} is a directory")
+        return found.decoded_content.decode("utf-8"), found.sha
+
+    def write_file(self, path: str, text: str, message: str, branch: str) -> bool:
+        """Commit `text` to `path` on `branch` unless it is already there; True if written.
+        PUT with the current sha is idempotent: a retry after success finds no change."""
+        current = self.read_file(path, branch)
+        if current is not None and current[0] == text:
+            return False
+        def put() -> None:
+            if current is None:
+                self._repo.create_file(path, message, text, branch=branch)
+            else:
+                self._repo.update_file(path, message, text, current[1], branch=branch)
+        self._retry(put, f"committing {path}")
+        return True
+
+    def ensure_branch(self, branch: str, base: str) -> None:
+        """Create `branch` at `base`'s head unless it exists."""
+        try:
+            self._repo.get_branch(branch)
+            return
+        except GithubException as exc:
+            if exc.status != 404:
+                raise _error(exc, f"branch {branch}") from None
+        with _translated(f"creating branch {branch}"):
+            sha = self._repo.get_branch(base).commit.sha
+            try:
+                self._repo.create_git_ref(f"refs/heads/{branch}", sha)
+            except GithubException as exc:
+                if exc.status != 422:  # made meanwhile by another run: fine
+                    raise
+
+    def ensure_pull(self, head: str, base: str, title: str, body: str) -> str:
+        """The open pull request from `head` to `base` (made if missing); its URL."""
+        owner = self.repository.split("/")[0]
+        with _translated(f"pull request for {head}"):
+            for pull in self._repo.get_pulls(state="all", head=f"{owner}:{head}", base=base):
+                return str(pull.html_url)
+            return str(self._repo.create_pull(title=title, body=body, head=head,
+                                              base=base).html_url)
 
     def edit_comment(self, number: int, comment_id: int, body: str) -> None:
         """Replace a comment's body (PATCH is idempotent: retried on a transient failure)."""

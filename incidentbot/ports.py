@@ -45,6 +45,17 @@ class LabelEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class IssueEvent:
+    """Any issue event the timeline shows: labeled, unlabeled, closed, reopened, assigned."""
+
+    id: int
+    kind: str
+    actor: str | None
+    created_at: datetime
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     id: str
     name: str
@@ -79,6 +90,8 @@ class IssueTracker(Protocol):
 
     def ensure_labels(self, labels: Sequence[tuple[str, str, str]]) -> list[str]: ...
 
+    def list_labelled(self, label: str, *, state: str = "all") -> list[Issue]: ...
+
     def comments(self, number: int) -> list[Comment]: ...
 
     def label_events(self, number: int) -> list[LabelEvent]: ...
@@ -90,6 +103,18 @@ class IssueTracker(Protocol):
     def relabel(self, number: int, add: Sequence[str], remove: Sequence[str]) -> None: ...
 
     def set_state(self, number: int, state: str) -> Issue: ...
+
+    def events(self, number: int) -> list[IssueEvent]: ...
+
+    def default_branch(self) -> str: ...
+
+    def read_file(self, path: str, ref: str) -> tuple[str, str] | None: ...
+
+    def write_file(self, path: str, text: str, message: str, branch: str) -> bool: ...
+
+    def ensure_branch(self, branch: str, base: str) -> None: ...
+
+    def ensure_pull(self, head: str, base: str, title: str, body: str) -> str: ...
 
 
 class Chat(Protocol):
@@ -139,6 +164,11 @@ class Chat(Protocol):
                 in_channel: bool = False) -> None: ...
 
     def message_text(self, channel: str, ts: str) -> str: ...
+
+    def history(self, channel: str) -> tuple[list[dict[str, Any]],
+                                              dict[str, list[dict[str, Any]]]]: ...
+
+    def user_name(self, user: str) -> str: ...
 
 
 class Pager(Protocol):

@@ -283,6 +283,33 @@ class SlackChat:
                 found = [m for m in page["messages"] if m.get("ts") == ts]
         return str(found[0].get("text", "")) if found else ""
 
+    def history(self, channel: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        """Every message of the channel, oldest first, and each thread's replies by parent ts."""
+        messages: list[dict[str, Any]] = []
+        threads: dict[str, list[dict[str, Any]]] = {}
+        with _translated("reading channel history"):
+            for page in self._client.conversations_history(channel=channel, limit=200):
+                messages.extend(page["messages"])
+            for m in messages:
+                if m.get("reply_count") and m.get("thread_ts") == m.get("ts"):
+                    replies: list[dict[str, Any]] = []
+                    for page in self._client.conversations_replies(channel=channel,
+                                                                   ts=m["ts"], limit=200):
+                        replies.extend(page["messages"])
+                    threads[m["ts"]] = replies
+        messages.sort(key=lambda m: float(m.get("ts", 0)))
+        return messages, threads
+
+    def user_name(self, user: str) -> str:
+        """A person's display name (falls back to the id)."""
+        try:
+            with _translated("users.info"):
+                data = self._client.users_info(user=user)["user"]
+        except ServiceError:
+            return user
+        profile = data.get("profile") or {}
+        return str(profile.get("display_name") or data.get("name") or user)
+
     def bookmarks(self, channel: str) -> list[str]:
         """The links bookmarked in `channel`."""
         with _translated("reading bookmarks"):

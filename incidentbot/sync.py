@@ -217,7 +217,7 @@ def prepare(state: CardState, issue_state: str, config: Config) -> CardState:
 
 def plan(snapshot: Snapshot, config: Config, *, repository: str,
          attribution: Attribution | None = None, now: datetime | None = None,
-         repair: bool = False) -> Plan:
+         repair: bool = False, force_postmortem: bool = False) -> Plan:
     """The actions that make Slack and paging match the issue, and the card's memory after.
 
     Pure: reads only `snapshot`, `config` and the arguments.
@@ -250,6 +250,13 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         out.add("purpose", "channel",
                 text=messages.purpose(f, marker(repository, issue.number)))
 
+    severity = config.severity(fields.severity) if fields.severity else None
+    wants_postmortem = force_postmortem or (
+        fields.status is Status.POSTMORTEM and severity is not None and severity.postmortem
+        and state.postmortem_url is None and not fields.drill)
+    if wants_postmortem:
+        out.add("postmortem", "postmortem")
+
     if not closed:
         invites = [u for u in wanted_invites(snapshot, config, state)
                    if u not in state.invited and (repair or u not in state.invite_failed)]
@@ -274,7 +281,9 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             by, source = _who(snapshot, changes, attribution)
             key = f"change:{state.seq}:" + digest(repr(changes))
             out.add("post", "changes", key=key, text=messages.change(f, changes, by, source))
-            new = replace(new, seq=state.seq + 1)
+            stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            logged = tuple((stamp, f"{c.what}:{c.after}", by, source) for c in changes)
+            new = replace(new, seq=state.seq + 1, history=(*state.history, *logged)[-200:])
 
     # Comments mirrored once each; notes (updates typed in Slack or the CLI) as updates.
     for c in snapshot.comments:
@@ -429,7 +438,9 @@ class Outcome:
 
 class _Applier:
     def __init__(self, snapshot: Snapshot, chat: Chat, pager: Pager | None, config: Config,
-                 repository: str) -> None:
+                 repository: str, tracker: IssueTracker | None = None) -> None:
+        self.tracker = tracker
+        self.history = snapshot.card.history  # with this run's changes, once planned
         self.snapshot = snapshot
         self.chat = chat
         self.pager = pager
@@ -568,6 +579,31 @@ class _Applier:
         self.pager.resolve(action.key)
         self.state = replace(self.state, page_resolved=True)
 
+    def do_postmortem(self, action: Action) -> None:
+        """Render and commit the postmortem, then link it in the channel and on the issue."""
+        from incidentbot import postmortem
+
+        assert self.tracker is not None
+        number = self.snapshot.issue.number
+        facts = postmortem.gather(self.tracker, self.chat, self.config, number,
+                                  card=replace(self.state, history=self.history))
+        published = postmortem.publish(self.tracker, self.config, facts)
+        self.state = replace(self.state, postmortem_url=published.url)
+        mark = f"<!-- incidentbot:postmortem {published.path} -->"
+        if not any(mark in c.body for c in self.snapshot.comments):
+            self.tracker.comment(number, f"{mark}\n:memo: The postmortem is ready for the "
+                                         f"team to write: {published.url} "
+                                         f"(`{published.path}`)")
+        if self.state.channel_id and not self.state.archived:
+            channel = self.state.channel_id
+            if published.url not in self.state.bookmarks:
+                self.chat.add_bookmark(channel, "Postmortem", published.url)
+                self.state = replace(self.state,
+                                     bookmarks=(*self.state.bookmarks, published.url))
+            self.do_post(Action("post", "postmortem", key="postmortem", text=(
+                f":memo: The postmortem is drafted with the timeline and figures: "
+                f"<{published.url}|{published.path}>. Please fill in what happened and why.")))
+
     def do_archive(self, action: Action) -> None:
         self.chat.archive(self.channel(CHANNEL))
         self.state = replace(self.state, archived=True)
@@ -661,7 +697,7 @@ def write_fields(tracker: IssueTracker, issue: Issue, after: LabelFields,
 def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
          number: int, *, attribution: Attribution | None = None,
          roles: Mapping[str, str | None] | None = None, reporter: str | None = None,
-         page: bool = False, repair: bool = False,
+         page: bool = False, repair: bool = False, postmortem: bool = False,
          now: datetime | None = None) -> Outcome:
     """Reconcile one incident; see the module docstring."""
     with _lock(tracker.repository, number):
@@ -685,7 +721,8 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
         if attribution is None and _fields_changed(snapshot):
             snapshot.events = tracker.label_events(number)
         planned = plan(snapshot, config, repository=tracker.repository,
-                       attribution=attribution, now=now, repair=repair)
+                       attribution=attribution, now=now, repair=repair,
+                       force_postmortem=postmortem)
         return _apply(snapshot, planned, tracker, chat, pager, config)
 
 
@@ -698,7 +735,9 @@ def _fields_changed(snapshot: Snapshot) -> bool:
 
 def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
            pager: Pager | None, config: Config) -> Outcome:
-    applier = _Applier(snapshot, chat, pager, config, tracker.repository)
+    applier = _Applier(snapshot, chat, pager, config, tracker.repository, tracker)
+    if planned.card is not None:
+        applier.history = planned.card.history
     outcome = Outcome(snapshot.issue.number)
     failed_effects: dict[str, str] = {}
     for action in planned.actions:
@@ -730,7 +769,8 @@ def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
         state = replace(state, seen_status=planned.card.seen_status,
                         seen_severity=planned.card.seen_severity,
                         seen_services=planned.card.seen_services,
-                        seen_roles=planned.card.seen_roles, seq=planned.card.seq)
+                        seen_roles=planned.card.seen_roles, seq=planned.card.seq,
+                        history=planned.card.history)
     if "comments" not in failed_effects:
         state = replace(state, last_comment=planned.card.last_comment)
     else:

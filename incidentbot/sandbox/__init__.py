@@ -12,6 +12,7 @@ from typing import Any
 from incidentbot.sandbox.faults import Fault, Faults
 from incidentbot.sandbox.github_api import GitHubEmulator
 from incidentbot.sandbox.github_state import BOT as GITHUB_BOT_LOGIN
+from incidentbot.sandbox.github_state import iso
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator
@@ -148,7 +149,7 @@ class Sandbox:
                        remove: Sequence[str] = ()) -> None:
         """`login` adds and removes labels on issue `number`, as in GitHub's web UI."""
         with self._hub.lock:
-            store = self.github.store
+            store = self._github_now()
             issue = store.issue(number)
             if add:
                 store.add_labels(login, issue, add)
@@ -158,14 +159,19 @@ class Sandbox:
     def github_comment(self, login: str, number: int, body: str) -> int:
         """`login` comments on issue `number`; returns the comment id."""
         with self._hub.lock:
-            store = self.github.store
+            store = self._github_now()
             return int(store.create_comment(login, store.issue(number), body).id)
 
     def github_set_state(self, login: str, number: int, state: str) -> None:
         """`login` closes or reopens issue `number`."""
         with self._hub.lock:
-            store = self.github.store
+            store = self._github_now()
             store.edit_issue(login, store.issue(number), {"state": state})
+
+    def _github_now(self) -> Any:
+        """The GitHub store, its clock set as a request would set it."""
+        self.github.store.now = iso(self.github.clock())
+        return self.github.store
 
     def reset(self) -> None:
         """Back to the seeded world: no issues, no incident channels, no faults, no calls."""
