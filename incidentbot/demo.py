@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from incidentbot import github, operations, pagerduty, slack, sync
 from incidentbot.commands import Change
@@ -17,7 +18,7 @@ from incidentbot.config import Config, standard_labels
 from incidentbot.dispatcher import Dispatcher
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
-from incidentbot.sandbox.slack_api import ALICE
+from incidentbot.sandbox.slack_api import ALICE, BOB
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values
 from incidentbot.settings import Settings
 
@@ -52,7 +53,7 @@ class _Reader:
         start = self.seen.get(channel_id, 0)
         self.seen[channel_id] = len(messages)
         for m in messages[start:]:
-            who = "incidentbot" if m.get("bot_id") else m.get("user", "?")
+            who = "incidentbot" if m.get("bot_id") else self.plain(f"<@{m.get('user', '?')}>")
             thread = " (in thread)" if m.get("is_reply") else ""
             lines = self.plain(m.get("text", "")).splitlines() or [""]
             yield f"   {label} {who}{thread}: {lines[0]}"
@@ -76,13 +77,27 @@ def _calls(sb: Sandbox) -> str:
            f"PagerDuty {counts['pagerduty']})"
 
 
+class _Clock:
+    """The emulators' clock, so the story spans 40 minutes that end now."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
+        self.now = self.start
+        sb.github.clock = lambda: self.now
+        sb.slack.clock = lambda: self.now.timestamp()
+
+    def at(self, minutes: float) -> None:
+        self.now = self.start + timedelta(minutes=minutes)
+
+
 def run(config: Config) -> Iterator[str]:
     """The lifecycle, step by step, with what Slack shows after each step."""
     with Sandbox() as sb:
+        clock = _Clock(sb)
         settings = Settings.from_env(sb.env())
         tracker = github.connect(settings)
         c = operations.Connections(tracker, slack.connect(settings),
-                                   pagerduty.connect(settings), config)
+                                   pagerduty.connect(settings), config, lambda: clock.now)
         read = _Reader(sb)
         yield "incidentbot demo: one incident on the local sandbox (nothing leaves this machine)"
         yield f"sandbox: {sb.url} (GitHub REST, Slack Web and PagerDuty emulators)"
@@ -111,7 +126,6 @@ def run(config: Config) -> Iterator[str]:
                              "Error rate on /checkout jumped to 33% at 14:02 UTC.", ("page",))
         _send(dispatcher, requests.view_submission(form, values, user=ALICE))
         dispatcher.drain()
-        dispatcher.close()
         number = max(sb.github.store.issues)
         issue = tracker.get_issue(number)
         card = sync.read(tracker, number, config).card
@@ -135,15 +149,41 @@ def run(config: Config) -> Iterator[str]:
         yield f"   {_calls(sb)}"
 
         yield ""
-        yield "2. bob, on GitHub, swaps the label status:open for status:fixing and comments"
+        yield "2. alice types `/incident role tech @bob` in the channel; bob joins and writes;"
+        yield "   alice pins his message; then bob, on GitHub, swaps status:open for"
+        yield "   status:fixing and comments there"
+        clock.at(4)
+        _send(dispatcher, requests.command(f"role tech <@{BOB}|bob>", user=ALICE,
+                                           channel=channel, channel_name=card.channel_name
+                                           or ""))
+        dispatcher.drain()
+        clock.at(7)
+        finding = sb.slack.post_as(BOB, channel, "502s are upstream timeouts from lb-2; its "
+                                                 "TLS certificate expired at 13:58. Renewing.")
+        clock.at(8)
+        sb.slack.pin_as(ALICE, channel, finding)
+        _send(dispatcher, requests.event(
+            {"type": "pin_added", "user": ALICE, "channel_id": channel,
+             "item": {"type": "message", "channel": channel,
+                      "message": {"type": "message", "user": BOB, "ts": finding,
+                                  "text": "502s are upstream timeouts from lb-2; its TLS "
+                                          "certificate expired at 13:58. Renewing."}}},
+            event_id="Ev0DEMO0001"))
+        dispatcher.drain()
+        clock.at(11)
         sb.github_relabel("bob", issue.number, add=["status:fixing"], remove=["status:open"])
-        sb.github_comment("bob", issue.number, "Rolled back deploy 4411; errors dropping.")
-        sync.sync(tracker, c.chat, c.pager, config, issue.number)  # the workflow's run
+        clock.at(19)
+        sb.github_comment("bob", issue.number, "Certificate renewed; errors dropping.")
+        sync.sync(tracker, c.chat, c.pager, config, issue.number, now=clock.now)  # workflow
         yield from read.new_messages(channel, f"#{card.channel_name}")
+        pins = [x for x in tracker.comments(issue.number) if "incidentbot:pin" in x.body]
+        yield f"   GitHub: the pinned message became a key-event comment on #{issue.number} " \
+              f"({len(pins)} comment)"
         yield f"   {_calls(sb)}"
 
         yield ""
         yield "3. the commander runs `incidentbot update 1 --status fixed` from a terminal"
+        clock.at(24)
         operations.update_incident(c, issue.number, Change(status=Status.FIXED),
                                    by=sync.Attribution("carol", "CLI"))
         yield from read.new_messages(channel, f"#{card.channel_name}")
@@ -158,9 +198,22 @@ def run(config: Config) -> Iterator[str]:
         yield f"   {_calls(sb)}"
 
         yield ""
-        yield "4. bob comments `/close` on the issue"
+        yield "4. alice types `/incident status postmortem`: SEV2 needs a review, so the"
+        yield "   postmortem is drafted, committed on a branch and opened as a pull request"
+        clock.at(38)
+        _send(dispatcher, requests.command("status postmortem", user=ALICE, channel=channel,
+                                           channel_name=card.channel_name or ""))
+        dispatcher.drain()
+        yield from read.new_messages(channel, f"#{card.channel_name}")
+        written = sync.read(tracker, issue.number, config).card
+        yield f"   GitHub: {written.postmortem_url}"
+        yield f"   {_calls(sb)}"
+
+        yield ""
+        yield "5. bob comments `/close` on the issue"
+        clock.at(40)
         sb.github_comment("bob", issue.number, "/close")
-        final = sync.sync(tracker, c.chat, c.pager, config, issue.number)
+        final = sync.sync(tracker, c.chat, c.pager, config, issue.number, now=clock.now)
         yield from read.new_messages(channel, f"#{card.channel_name}")
         archived = sb.slack.state.channels[channel]["is_archived"]
         yield f"   Slack:  #{card.channel_name} {'archived' if archived else 'kept'}; " \
@@ -168,8 +221,8 @@ def run(config: Config) -> Iterator[str]:
         yield f"   {_calls(sb)}"
 
         yield ""
-        yield "5. a re-run changes nothing (every step is idempotent)"
-        again = sync.sync(tracker, c.chat, c.pager, config, issue.number)
+        yield "6. a re-run changes nothing (every step is idempotent)"
+        again = sync.sync(tracker, c.chat, c.pager, config, issue.number, now=clock.now)
         yield f"   {len(again.done)} actions {_calls(sb)}"
         yield ""
         yield "The incident card on the issue (the bot's memory, shown to people):"
@@ -177,6 +230,15 @@ def run(config: Config) -> Iterator[str]:
         for name, effect in sorted(final.card.effects.items()):
             yield f"   {'✅' if effect.ok else '❌'} {name}" + \
                   (f": {effect.detail}" if effect.detail else "")
+        dispatcher.close()
+        path = f"{config.postmortem.directory}/{issue.created_at:%Y-%m}/{final.card.name}.md"
+        branch = f"{config.postmortem.branch_prefix}{final.card.name}"
+        committed = tracker.read_file(path, branch)
+        if committed is not None:
+            yield ""
+            yield f"The postmortem committed to {path} on {branch}:"
+            yield ""
+            yield from ("   " + line if line else "" for line in committed[0].splitlines())
         yield ""
         yield "Run `incidentbot sandbox` to keep a sandbox up and point the CLI at it."
         tracker.close()

@@ -8,8 +8,9 @@ the same command does the same thing wherever it was typed. Each operation valid
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from incidentbot import commands, sync
 from incidentbot.config import Config
@@ -27,6 +28,7 @@ class Connections:
     chat: Chat
     pager: Pager | None
     config: Config
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def open_incident(c: Connections, *, title: str, severity: int | None = None,
@@ -60,7 +62,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
         body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
     issue = c.tracker.create_issue(title, body, sorted(labels_for(fields, config.severities)),
                                    marker=request_id or str(uuid.uuid4()))
-    outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, attribution=by,
+    outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
+                        attribution=by,
                         reporter=reporter, page=page)
     return issue, outcome
 
@@ -80,7 +83,8 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         author = (by.by if by else "someone").replace(" ", "_")
         source = (by.source if by else "CLI").replace(" ", "_")
         c.tracker.comment(number, f"{sync.NOTE_MARKER} {author} {source} -->\n{note.strip()}")
-    return sync.sync(c.tracker, c.chat, c.pager, config, number, attribution=by,
+    return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
+                     attribution=by,
                      roles=change.roles or None)
 
 

@@ -185,7 +185,7 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
 
     if closed is not None and not any(e.kind == "closed" for e in events):
         entries.append(Entry(closed, "someone", "GitHub", "Issue closed", key=True))
-    entries.sort(key=lambda e: (e.at, e.source, e.text))
+    entries.sort(key=lambda e: e.at)  # stable: same-second entries keep their order
     figures = Figures(opened=opened, acknowledged=acknowledged, fixing=fixing, fixed=fixed,
                       closed=closed, people=tuple(sorted(people)))
     return Timeline(entries, figures)
