@@ -76,6 +76,8 @@ class CardState:
     # Who made each change the channel was told of: (UTC ISO time, what, by, where), so the
     # timeline can name the person behind a label the bot wrote for them.
     history: tuple[tuple[str, str, str, str], ...] = ()
+    # A drill that asked for update reminders (drills get none otherwise).
+    drill_reminders: bool = False
     effects: Mapping[str, Effect] = field(default_factory=dict)
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:

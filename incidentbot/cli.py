@@ -321,6 +321,30 @@ def _event_issue() -> int | None:
     return int(issue["number"])
 
 
+@main.command()
+@_CONFIG_OPTION
+def remind(config_path: str | None) -> None:
+    """Nudge open incidents whose stakeholders are overdue an update, or that have no
+    commander yet (one nudge per overdue period; run it every 5 minutes).
+
+    Example: incidentbot remind
+    """
+    from incidentbot import operations
+    from incidentbot import sync as reconciler
+
+    config = _load(config_path)
+    c = operations.connect(config)
+    nudged = 0
+    for issue in c.tracker.list_incidents(state="open"):
+        outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, issue.number)
+        sent = [d for d in outcome.done if d.endswith(" reminders")]
+        nudged += len(sent)
+        if sent:
+            click.echo(f"#{issue.number}: {len(sent)} reminder(s)")
+        _report(outcome)
+    click.echo(f"{nudged} reminder(s) sent")
+
+
 # -- postmortems --------------------------------------------------------------------------------
 @main.command()
 @click.argument("number", type=int)

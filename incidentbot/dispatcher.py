@@ -392,6 +392,13 @@ class Dispatcher:
             return Reply(200)
         if kind == "block_actions":
             for action in payload.get("actions") or []:
+                if action.get("action_id") == "open_update":
+                    request = {"response_url": payload.get("response_url", ""),
+                               "channel_id": (payload.get("channel") or {}).get("id", ""),
+                               "user_id": user,
+                               "trigger_id": str(payload.get("trigger_id", ""))}
+                    self.later(_bind(self._update_form, request, str(action.get("value", ""))),
+                               what="update form")
                 if action.get("action_id") == views.CONFIRM_CLOSE and self.may_close(user):
                     request = {"response_url": payload.get("response_url", ""),
                                "channel_id": (payload.get("channel") or {}).get("id", ""),
@@ -474,6 +481,22 @@ class Dispatcher:
 
         self.later(work, what="update incident")
         return Reply(200)
+
+    def _update_form(self, request: dict[str, str], value: str) -> None:
+        """The reminder's button: the update form for the incident it names."""
+        try:
+            number = int(value)
+        except ValueError:
+            return
+        c = self.conn()
+        issue = c.tracker.get_issue(number)
+        fields = read_labels(issue.labels, self.config.severities,
+                             issue_closed=issue.state == "closed")
+        modal = views.update_modal(self.config, number=number, status=fields.status,
+                                   severity=fields.severity,
+                                   origin={"channel_id": request.get("channel_id", ""),
+                                           "response_url": request.get("response_url", "")})
+        c.chat.open_view(request["trigger_id"], modal)
 
     def _confirm_close(self, request: dict[str, str], value: str) -> None:
         number_text, _, asked_in = value.partition(":")

@@ -184,3 +184,15 @@ def duration(delta: timedelta) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m"
+
+
+def reminder(facts: Facts, mention: str, since: timedelta, severity: str) -> str:
+    return (f"{_prefix(facts)}:alarm_clock: {mention}, stakeholders last heard about this "
+            f"{slack(severity)} incident {duration(since)} ago. Time for an update: "
+            f"`/incident update` (or the button).")
+
+
+def no_commander(facts: Facts, mention: str, since: timedelta) -> str:
+    return (f"{_prefix(facts)}:bust_in_silhouette: {mention}, this incident has had no "
+            f"commander for {duration(since)}. Someone take it: "
+            f"`/incident role commander @you`.")

@@ -204,11 +204,14 @@ class SlackChat:
         return outcome
 
     def post(self, channel: str, text: str, *, key: str | None = None,
-             thread_ts: str | None = None, broadcast: bool = False) -> Message:
+             thread_ts: str | None = None, broadcast: bool = False,
+             blocks: Sequence[Mapping[str, Any]] | None = None) -> Message:
         """Post `text` (already mrkdwn-safe); `key` is stored as message metadata so a later
         run can tell that this post was made (see posted_keys)."""
         kwargs: dict[str, Any] = {"channel": channel, "text": truncate(text, TEXT_MAX),
                                   "unfurl_links": False, "unfurl_media": False}
+        if blocks:
+            kwargs["blocks"] = [dict(b) for b in blocks]
         if key is not None:
             kwargs["metadata"] = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
         if thread_ts is not None:

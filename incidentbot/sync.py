@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from incidentbot import card as cards
 from incidentbot import commands, messages, names
@@ -320,6 +320,13 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                         text=messages.resolution(f, issue.created_at, now),
                         extra=(("thread", key),))
 
+    # Reminders: one nudge per overdue update period, and one to name a commander.
+    if not closed and fields.status.active and state.channel_id is not None:
+        for key, text in reminders(snapshot, config, state, now):
+            if key not in state.messages:
+                out.add("post", "reminders", key=key, text=text,
+                        extra=(("button", str(issue.number)),))
+
     # Paging: trigger once while active, resolve once when fixed.
     if wants_page(snapshot, config, state):
         dedup = f"{repository}#{issue.number}"
@@ -342,6 +349,45 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                 text=config.slack.resolved_suffix)
 
     out.card = new
+    return out
+
+
+COMMANDER_AFTER = timedelta(minutes=10)
+
+
+def last_update(snapshot: Snapshot, state: CardState) -> datetime:
+    """When stakeholders last heard from the team: the opening, a status change, a note."""
+    times = [snapshot.issue.created_at]
+    for stamp, what, _by, _source in state.history:
+        if what.startswith("status:"):
+            times.append(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+    times += [c.created_at for c in snapshot.comments
+              if c.author == snapshot.bot_login and c.body.startswith(NOTE_MARKER)]
+    return max(times)
+
+
+def reminders(snapshot: Snapshot, config: Config, state: CardState,
+              now: datetime) -> list[tuple[str, str]]:
+    """(key, text) of the nudges due now. Keys make each one happen once: one per overdue
+    period since the last update (an update starts the count again)."""
+    fields = snapshot.fields
+    if fields.drill and not state.drill_reminders:
+        return []
+    out = []
+    who = state.roles.get("comms") or state.roles.get("commander") or state.reporter
+    mention = messages.person(who) if who else "team"
+    severity = config.severity(fields.severity) if fields.severity else None
+    if severity is not None and severity.update_every_minutes:
+        every = timedelta(minutes=severity.update_every_minutes)
+        since = last_update(snapshot, state)
+        periods = int((now - since) / every)
+        if periods >= 1:
+            stamp = since.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+            out.append((f"remind:update:{stamp}:{periods}", messages.reminder(
+                facts(snapshot, config, state), mention, now - since, severity.name)))
+    if "commander" not in state.roles and now - snapshot.issue.created_at >= COMMANDER_AFTER:
+        out.append(("remind:commander", messages.no_commander(
+            facts(snapshot, config, state), mention, now - snapshot.issue.created_at)))
     return out
 
 
@@ -554,9 +600,11 @@ class _Applier:
         if ts is None:
             thread = self.state.messages.get(action.get("thread")) if action.get("thread") \
                 else None
+            blocks = _update_button(text, action.get("button")) if action.get("button") \
+                else None
             ts = self.chat.post(channel, text, key=action.key,
                                 thread_ts=thread.ts if thread else None,
-                                broadcast=thread is not None).ts
+                                broadcast=thread is not None, blocks=blocks).ts
         self.state = replace(self.state.with_message(action.key, Posted(channel, ts)),
                              digests={**self.state.digests, action.key: digest(text)})
 
@@ -614,6 +662,17 @@ class _Applier:
             renamed = self.chat.rename(self.channel(CHANNEL), name)
             self.state = replace(self.state, channel_name=renamed.name)
         self.state = replace(self.state, archived=True)
+
+
+def _update_button(text: str, number: str) -> list[dict[str, object]]:
+    """The nudge with a one-click way to post an update (the dispatcher opens the form)."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+        {"type": "actions", "elements": [{
+            "type": "button", "action_id": "open_update", "value": number, "style": "primary",
+            "text": {"type": "plain_text", "text": "Post an update"},
+        }]},
+    ]
 
 
 # Actions that cannot run once the channel could not be made.
