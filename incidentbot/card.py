@@ -78,6 +78,7 @@ class CardState:
     history: tuple[tuple[str, str, str, str], ...] = ()
     # A drill that asked for update reminders (drills get none otherwise).
     drill_reminders: bool = False
+    drill_scenario: str | None = None
     effects: Mapping[str, Effect] = field(default_factory=dict)
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:

@@ -345,6 +345,54 @@ def remind(config_path: str | None) -> None:
     click.echo(f"{nudged} reminder(s) sent")
 
 
+# -- drills ---------------------------------------------------------------------------------
+@main.group()
+def drill() -> None:
+    """Practise: play a scenario from drills/*.yml as a drill incident."""
+
+
+@drill.command("list")
+def drill_list() -> None:
+    """List the drill scenarios in drills/.
+
+    Example: incidentbot drill list
+    """
+    from incidentbot import drills
+
+    found = drills.scenarios()
+    if not found:
+        click.echo("no scenarios: add drills/<name>.yml")
+    for name, path in found.items():
+        first = next((line for line in path.read_text("utf-8").splitlines()
+                      if line.startswith("name:")), "")
+        click.echo(f"{name:<24} {first.removeprefix('name:').strip()}")
+
+
+@drill.command("run")
+@click.argument("scenario")
+@click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
+              help="Play faster (60 = a minute of scenario per second).")
+@click.option("--issue", "number", type=int, help="Resume the drill of this issue.")
+@_CONFIG_OPTION
+def drill_run(scenario: str, speed: float, number: int | None,
+              config_path: str | None) -> None:
+    """Open a drill incident and play SCENARIO's injects, then post and commit a debrief.
+
+    A drill has its own drill-<name> channel, is never paged, announced, shown on the status
+    page or counted in metrics. Stopped and started again (with --issue), it neither repeats
+    nor skips an inject.
+
+    Example: incidentbot drill run checkout-deploy
+    """
+    from incidentbot import drills, operations
+
+    config = _load(config_path)
+    chosen = drills.load(scenario, config)
+    c = operations.connect(config)
+    for line in drills.run(c, chosen, speed=speed, number=number):
+        click.echo(line)
+
+
 # -- postmortems --------------------------------------------------------------------------------
 @main.command()
 @click.argument("number", type=int)
@@ -498,7 +546,9 @@ def sandbox(port: int, state_file: str | None, verbose: bool) -> None:
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Config file (default: ./incidentbot.yml, else the defaults).")
-def demo(config_path: str | None) -> None:
+@click.option("--drill", "drill_", is_flag=True,
+              help="Play the quick drill scenario at high speed instead.")
+def demo(config_path: str | None, drill_: bool) -> None:
     """Run an incident end to end on the local sandbox: no credentials, no network.
 
     Starts the sandbox, opens an incident as a person would from Slack, and shows what
@@ -507,7 +557,7 @@ def demo(config_path: str | None) -> None:
     Example: incidentbot demo
     """
     from incidentbot import config as configuration
-    from incidentbot.demo import run
+    from incidentbot.demo import run, run_drill
 
-    for line in run(configuration.load(config_path)):
+    for line in (run_drill if drill_ else run)(configuration.load(config_path)):
         click.echo(line)

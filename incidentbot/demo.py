@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from incidentbot import github, operations, pagerduty, slack, sync
@@ -241,4 +241,58 @@ def run(config: Config) -> Iterator[str]:
             yield from ("   " + line if line else "" for line in committed[0].splitlines())
         yield ""
         yield "Run `incidentbot sandbox` to keep a sandbox up and point the CLI at it."
+        tracker.close()
+
+
+def run_drill(config: Config) -> Iterator[str]:
+    """The quick drill scenario on the sandbox, a minute of scenario per second of nothing:
+    the clock jumps instead of waiting, and two people act at T+40s and T+90s."""
+    from incidentbot import drills
+
+    scenario = drills.load("quick", config)
+    with Sandbox() as sb:
+        clock = _Clock(sb)
+        settings = Settings.from_env(sb.env())
+        tracker = github.connect(settings)
+        c = operations.Connections(tracker, slack.connect(settings),
+                                   pagerduty.connect(settings), config, lambda: clock.now)
+        read = _Reader(sb)
+        tracker.ensure_labels(standard_labels(config))
+        yield f"incidentbot demo --drill: scenario {scenario.slug!r} ({scenario.name}) on " \
+              f"the sandbox"
+        yield ""
+        script: list[tuple[timedelta, str, Callable[[int], object]]] = [
+                  (timedelta(seconds=40), "alice takes command",
+                   lambda n: operations.update_incident(
+                       c, n, Change(roles={"commander": ALICE}),
+                       by=sync.Attribution(ALICE, "Slack"))),
+                  (timedelta(seconds=90), "bob moves it to fixing",
+                   lambda n: operations.update_incident(
+                       c, n, Change(status=Status.FIXING), by=sync.Attribution(BOB, "Slack")))]
+        state: dict[str, int] = {}
+
+        def sleep(seconds: float) -> None:
+            """Jump the clock instead of waiting, acting on the script on the way."""
+            target = clock.now + timedelta(seconds=seconds)
+            for at, _what, act in list(script):
+                if "number" in state and clock.start + at <= target:
+                    clock.now = max(clock.now, clock.start + at)
+                    act(state["number"])
+                    script.remove((at, _what, act))
+            clock.now = target
+
+        for line in drills.run(c, scenario, speed=1.0, sleep=sleep, reporter=ALICE):
+            if line.startswith("drill #") and "opened" in line:
+                state["number"] = int(line.split("#")[1].split(" ")[0])
+            yield f"   {line}"
+        number = state["number"]
+        card = sync.read(tracker, number, config).card
+        yield ""
+        yield f"What #{card.channel_name} showed:"
+        if card.channel_id:
+            yield from read.new_messages(card.channel_id, f"#{card.channel_name}")
+        announced = [m for m in sb.slack.messages("C0INCIDENTS") if "bot_id" in m]
+        yield ""
+        yield f"Announcements: {len(announced)} · PagerDuty alerts: {len(sb.pagerduty.alerts)}" \
+              " (a drill tells nobody outside its channel)"
         tracker.close()

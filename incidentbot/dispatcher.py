@@ -255,6 +255,8 @@ class Dispatcher:
 
             self.later(show, what="open modal")
             return Reply(200)
+        if verb == "drill":
+            return self._drill(form, rest)
         if verb == "list":
             self.later(lambda: self._list(form), what="list")
             return ephemeral("Looking up open incidents…")
@@ -276,6 +278,35 @@ class Dispatcher:
             return Reply(200)
         return ephemeral(f":warning: Unknown command `{_code(verb)}`.\n"
                          + views.help_text(self.config))
+
+    def _drill(self, form: Mapping[str, str], name: str) -> Reply:
+        """Start a drill in its own thread (it runs for the scenario's length)."""
+        from incidentbot import drills
+
+        available = list(drills.scenarios())
+        if not name:
+            return ephemeral("Which drill? `/incident drill <scenario>` with one of: "
+                             + (", ".join(f"`{a}`" for a in available) or "none yet (add "
+                                "drills/<name>.yml to the repository)"))
+        try:
+            scenario = drills.load(name, self.config)
+        except IncidentbotError as exc:
+            return ephemeral(f":warning: {exc}")
+        user = form.get("user_id", "")
+
+        def play() -> None:
+            try:
+                for line in drills.run(self.conn(), scenario, reporter=user):
+                    log.info("drill %s: %s", scenario.slug, line)
+                    if line.startswith("drill #") and "opened" in line:
+                        self.tell(form, f":performing_arts: Drill *{_plain(scenario.name)}* "
+                                        f"started: {line.split(': ', 1)[1]}")
+            except Exception:
+                log.exception("drill %s failed", scenario.slug)
+
+        threading.Thread(target=play, name=f"drill-{scenario.slug}", daemon=True).start()
+        return ephemeral(f"Starting the drill *{_plain(scenario.name)}*; its channel opens in "
+                         "a moment. Nobody outside it is told or paged.")
 
     def may_close(self, user: str | None) -> bool:
         allowed = self.config.slack.close_allowed

@@ -217,7 +217,8 @@ def prepare(state: CardState, issue_state: str, config: Config) -> CardState:
 
 def plan(snapshot: Snapshot, config: Config, *, repository: str,
          attribution: Attribution | None = None, now: datetime | None = None,
-         repair: bool = False, force_postmortem: bool = False) -> Plan:
+         repair: bool = False, force_postmortem: bool = False,
+         extra_posts: Sequence[tuple[str, str]] = ()) -> Plan:
     """The actions that make Slack and paging match the issue, and the card's memory after.
 
     Pure: reads only `snapshot`, `config` and the arguments.
@@ -319,6 +320,12 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                 out.add("post", f"announcement {ref}", channel=ref, key=rkey,
                         text=messages.resolution(f, issue.created_at, now),
                         extra=(("thread", key),))
+
+    # Posts the caller asks for (a drill's injects and debrief), each once by its key.
+    if not closed:
+        for key, text in extra_posts:
+            if key not in state.messages:
+                out.add("post", "drill", key=key, text=text)
 
     # Reminders: one nudge per overdue update period, and one to name a commander.
     if not closed and fields.status.active and state.channel_id is not None:
@@ -757,7 +764,8 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
          number: int, *, attribution: Attribution | None = None,
          roles: Mapping[str, str | None] | None = None, reporter: str | None = None,
          page: bool = False, repair: bool = False, postmortem: bool = False,
-         now: datetime | None = None) -> Outcome:
+         now: datetime | None = None, extra_posts: Sequence[tuple[str, str]] = (),
+         drill_scenario: str | None = None, drill_reminders: bool = False) -> Outcome:
     """Reconcile one incident; see the module docstring."""
     with _lock(tracker.repository, number):
         snapshot = read(tracker, number, config)
@@ -766,6 +774,9 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
         ran = run_commands(snapshot, tracker, config)
         if ran and attribution is None:
             attribution = Attribution(ran[-1], "GitHub")
+        if drill_scenario and snapshot.card.drill_scenario is None:
+            snapshot.card = replace(snapshot.card, drill_scenario=drill_scenario,
+                                    drill_reminders=drill_reminders)
         if roles or reporter or page:
             updated = dict(snapshot.card.roles)
             for role, who in (roles or {}).items():
@@ -781,7 +792,7 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
             snapshot.events = tracker.label_events(number)
         planned = plan(snapshot, config, repository=tracker.repository,
                        attribution=attribution, now=now, repair=repair,
-                       force_postmortem=postmortem)
+                       force_postmortem=postmortem, extra_posts=extra_posts)
         return _apply(snapshot, planned, tracker, chat, pager, config)
 
 
