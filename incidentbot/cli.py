@@ -345,6 +345,53 @@ def remind(config_path: str | None) -> None:
     click.echo(f"{nudged} reminder(s) sent")
 
 
+@main.command()
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Only incidents opened on or after this date (YYYY-MM-DD).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
+              show_default=True, help="Repository root to write incidents/REPORT.md under.")
+@click.option("--internal", "internal_dir", type=click.Path(file_okay=False),
+              default="internal", show_default=True,
+              help="Where the internal HTML page goes (never the public site).")
+@_CONFIG_OPTION
+def report(since: Any, out_dir: str, internal_dir: str, config_path: str | None) -> None:
+    """Incident metrics per month, severity and service, with charts.
+
+    Writes incidents/REPORT.md with SVG charts under incidents/report/, and an internal page
+    (internal/report.html). Drills are left out.
+
+    Example: incidentbot report --since 2026-01-01
+    """
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from incidentbot import metrics, operations
+    from incidentbot.postmortem import FOLLOWUP_LABEL
+
+    config = _load(config_path)
+    c = operations.connect(config, need_chat=False)
+    start = since.replace(tzinfo=UTC) if since else None
+    records = metrics.gather(c.tracker, config, since=start)
+    open_items = len(c.tracker.list_labelled(FOLLOWUP_LABEL, state="open"))
+    text = metrics.report(records, open_action_items=open_items,
+                          since=f"{start:%Y-%m-%d}" if start else None,
+                          generated=datetime.now(UTC))
+    charts = {
+        "incidents-per-month.svg": metrics.incidents_per_month(
+            records, [s.name for s in config.severities]),
+        "mttr.svg": metrics.mttr_trend(records),
+    }
+    base = Path(out_dir) / config.postmortem.directory
+    (base / "report").mkdir(parents=True, exist_ok=True)
+    (base / "REPORT.md").write_text(text, "utf-8")
+    for name, svg in charts.items():
+        (base / "report" / name).write_text(svg, "utf-8")
+    internal = Path(internal_dir)
+    internal.mkdir(parents=True, exist_ok=True)
+    (internal / "report.html").write_text(metrics.internal_page(text, charts), "utf-8")
+    click.echo(f"{len(records)} incidents -> {base / 'REPORT.md'}, {internal / 'report.html'}")
+
+
 # -- drills ---------------------------------------------------------------------------------
 @main.group()
 def drill() -> None:

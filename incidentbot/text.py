@@ -6,9 +6,12 @@ import html
 import re
 
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-# Characters that change the meaning of Markdown text (CommonMark's punctuation that can start
-# or end a construct), plus `|` which ends a table cell.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Characters that change the meaning of inline Markdown (emphasis, code, links and images,
+# raw HTML, strikethrough, escapes) plus `|`, which ends a table cell. `(` and `)` only
+# matter after `]`, which is escaped.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+# What starts a block when it opens a line: a heading, quote, list item, rule or setext line.
+_MARKDOWN_BLOCK = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
 
 
 def slack(text: str) -> str:
@@ -30,8 +33,21 @@ def html_text(text: str) -> str:
 
 
 def markdown(text: str) -> str:
-    """Untrusted text for Markdown prose: no formatting, links, headings or HTML from it."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\r", ""))
+    """Untrusted text for Markdown prose: no formatting, links, headings or HTML from it.
+
+    Inline specials are escaped everywhere; a character that would open a block (`#`, `>`,
+    `-`, `+`, `=`, `1.`) is escaped only at the start of a line, so ordinary text keeps
+    its hyphens and full stops readable in the source."""
+    # Leading spaces would make an indented code block: lines start flush.
+    flush = "\n".join(line.lstrip() for line in text.replace("\r", "").split("\n"))
+    escaped = _MARKDOWN_INLINE.sub(r"\\\1", flush)
+    def block(m: re.Match[str]) -> str:
+        marker = m.group(2)
+        if marker[0].isdigit():  # "1." -> "1\.": a backslash before a digit would show
+            return m.group(1) + marker[:-1] + "\\" + marker[-1]
+        return m.group(1) + "\\" + marker
+
+    return _MARKDOWN_BLOCK.sub(block, escaped)
 
 
 def markdown_cell(text: str) -> str:

@@ -47,7 +47,7 @@ def test_the_card_shows_the_ledger() -> None:
         "announce #incidents", False, "not_in_channel: invite the bot to #incidents")
     body = card.render(state, [("Status", "fixing")])
     assert "- ✅ channel" in body
-    assert "- ❌ announce \\#incidents: not\\_in\\_channel: invite the bot to \\#incidents" in body
+    assert "- ❌ announce #incidents: not\\_in\\_channel: invite the bot to #incidents" in body
     assert "| Status | fixing |" in body
 
 

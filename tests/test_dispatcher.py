@@ -232,7 +232,7 @@ def test_a_pinned_message_becomes_one_timeline_comment(
     comments = [c.body for c in sandbox.github.store.comments.values()
                 if c.issue == number and "incidentbot:pin" in c.body]
     assert len(comments) == 1
-    assert "Root cause: expired cert on lb\\-2" in comments[0] and "@alice" in comments[0]
+    assert "Root cause: expired cert on lb-2" in comments[0] and "@alice" in comments[0]
 
 
 _OFFSETS = itertools.count()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incidentbot import text
@@ -28,8 +28,11 @@ def test_slack_escaped_text_has_no_control_sequences(raw: str) -> None:
 
 def test_markdown_escaping() -> None:
     assert text.markdown("# title [x](http://e) *a* <b>") == (
-        r"\# title \[x\]\(http://e\) \*a\* \<b\>")
+        r"\# title \[x\](http://e) \*a\* \<b\>")
     assert text.markdown_cell("a|b\nc") == r"a\|b c"
+    # Block markers only at the start of a line; ordinary punctuation stays readable.
+    assert text.markdown("well-known. 2. ok\n- item\n1. first\n> quote\n===") == (
+        "well-known. 2. ok\n\\- item\n1\\. first\n\\> quote\n\\===")
 
 
 def test_html_escaping() -> None:
@@ -49,3 +52,19 @@ def test_truncate_escaped_never_splits_an_entity(raw: str, limit: int) -> None:
     assert len(cut) <= limit
     body = cut.removesuffix("…")
     assert re.sub(r"&(amp|lt|gt);", "", body).count("&") == 0
+
+
+_BLOCKS = ("<a ", "<h1", "<h2", "<em", "<strong", "<code", "<img", "<ul", "<ol", "<blockquote",
+           "<hr", "<table", "<s>", "<del", "<pre")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("#>-+=*_`[]()<>|~!\\1. \nabc:/")), max_size=40)
+       | st.sampled_from(["a\n\n    indented code", "x\n---", "1) one", "![i](u)", "<!-- c -->",
+                          "http://auto.link", "<http://x>", "~~s~~", "| a | b |\n|---|---|"]))
+def test_escaped_markdown_renders_as_plain_text(raw: str) -> None:
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(
+        "Text: " + text.markdown(raw) if "\n" not in raw else text.markdown(raw))
+    assert not any(tag in html for tag in _BLOCKS), (raw, html)
