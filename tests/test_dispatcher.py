@@ -271,3 +271,17 @@ def test_any_signed_body_gets_a_polite_answer_and_no_write(
     writes = [c for c in sandbox.calls if c.service == "github"
               and not c.operation.startswith("GET")]
     assert writes == []
+
+
+def test_socket_mode_uses_the_same_handlers(disp: Dispatcher, sandbox: Sandbox) -> None:
+    """Over Socket Mode Slack has authenticated the connection: no signature, same answers."""
+    reply = disp.socket_request("slash_commands", {"team_id": "T0SANDBOX", "text": "help",
+                                                   "user_id": ALICE, "channel_id": INCIDENTS})
+    assert isinstance(reply.body, dict) and "/incident open" in reply.body["text"]
+    reply = disp.socket_request("slash_commands", {"team_id": "T0EVIL0000", "text": "help"})
+    assert reply.status == 403
+    challenge = disp.socket_request("events_api", {"type": "url_verification",
+                                                   "challenge": "c"})
+    assert challenge.body == {"challenge": "c"}
+    assert disp.socket_request("hello", {}).status == 200
+    assert disp.socket_request("interactive", ["not", "a", "payload"]).body is not None
