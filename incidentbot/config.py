@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,11 @@ class Config:
             if s.slug == slug:
                 return s
         raise KeyError(slug)
+
+    def service_names(self, slugs: Iterable[str]) -> list[str]:
+        """Display names of services; an unknown slug stands for itself."""
+        names = {s.slug: s.name for s in self.services}
+        return [names.get(slug, slug) for slug in slugs]
 
     def person_by_slack(self, user_id: str) -> Person | None:
         return next((p for p in self.people.values() if p.slack == user_id), None)

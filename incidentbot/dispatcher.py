@@ -344,14 +344,7 @@ class Dispatcher:
             self._info(form, str(number))
             return
         if verb == "update":
-            issue = c.tracker.get_issue(number)
-            fields = read_labels(issue.labels, self.config.severities,
-                                 issue_closed=issue.state == "closed")
-            modal = views.update_modal(self.config, number=number, status=fields.status,
-                                       severity=fields.severity,
-                                       origin={"channel_id": form.get("channel_id", ""),
-                                               "response_url": form.get("response_url", "")})
-            c.chat.open_view(form.get("trigger_id", ""), modal)
+            self._open_update_form(number, form)
             return
         if verb == "close":
             issue = c.tracker.get_issue(number)
@@ -515,10 +508,11 @@ class Dispatcher:
 
     def _update_form(self, request: dict[str, str], value: str) -> None:
         """The reminder's button: the update form for the incident it names."""
-        try:
-            number = int(value)
-        except ValueError:
-            return
+        if value.isdigit():
+            self._open_update_form(int(value), request)
+
+    def _open_update_form(self, number: int, request: Mapping[str, str]) -> None:
+        """The update form, pre-filled with the incident's current status and severity."""
         c = self.conn()
         issue = c.tracker.get_issue(number)
         fields = read_labels(issue.labels, self.config.severities,
@@ -527,7 +521,7 @@ class Dispatcher:
                                    severity=fields.severity,
                                    origin={"channel_id": request.get("channel_id", ""),
                                            "response_url": request.get("response_url", "")})
-        c.chat.open_view(request["trigger_id"], modal)
+        c.chat.open_view(request.get("trigger_id", ""), modal)
 
     def _confirm_close(self, request: dict[str, str], value: str) -> None:
         number_text, _, asked_in = value.partition(":")

@@ -64,12 +64,7 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
     """The template's variables: every value from outside already escaped for Markdown."""
     zone = ZoneInfo(config.timezone)
     severity = config.severity(facts.fields.severity) if facts.fields.severity else None
-    services = []
-    for slug in facts.fields.services:
-        try:
-            services.append(config.service(slug).name)
-        except KeyError:
-            services.append(slug)
+    services = config.service_names(facts.fields.services)
     figures = facts.timeline.figures
     assert figures is not None
     front = {

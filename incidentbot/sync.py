@@ -100,12 +100,7 @@ def marker(repository: str, number: int) -> str:
 # -- planning (pure) -------------------------------------------------------------------------
 def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Facts:
     severity = config.severity(snapshot.fields.severity) if snapshot.fields.severity else None
-    service_names = []
-    for slug in snapshot.fields.services:
-        try:
-            service_names.append(config.service(slug).name)
-        except KeyError:
-            service_names.append(slug)
+    service_names = config.service_names(snapshot.fields.services)
     roles = {role_label(config, r): p for r, p in state.roles.items()}
     return messages.Facts(
         number=snapshot.issue.number, name=state.name, title=snapshot.issue.title,

@@ -7,30 +7,22 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import CONFIG, connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidentbot import config as configuration
-from incidentbot import github, operations, pagerduty, slack, views
+from incidentbot import views
 from incidentbot.dispatcher import Dispatcher, Reply
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, INCIDENTS
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values, signed
-from incidentbot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = configuration.load(ROOT / "incidentbot.yml")
 SECRET = DEFAULTS["SLACK_SIGNING_SECRET"]
 
 
-def connections(sandbox: Sandbox) -> operations.Connections:
-    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
-    return operations.Connections(github.connect(settings), slack.connect(settings),
-                                  pagerduty.connect(settings), CONFIG)
 
 
 @pytest.fixture

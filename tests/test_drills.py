@@ -3,41 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from helpers import CONFIG, ROOT, FakeClock, connections
 
-from incidentbot import config as configuration
-from incidentbot import drills, github, operations, pagerduty, slack, sync
+from incidentbot import drills, operations, sync
 from incidentbot.commands import Change
 from incidentbot.errors import ConfigError, InvalidInput
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB
-from incidentbot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = configuration.load(ROOT / "incidentbot.yml")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.now = T0
-        sandbox.github.clock = lambda: self.now
-        sandbox.slack.clock = lambda: self.now.timestamp()
+
+@pytest.fixture
+def clock(sandbox: Sandbox) -> FakeClock:
+    return FakeClock(sandbox, T0)
 
 
 @pytest.fixture
-def clock(sandbox: Sandbox) -> Clock:
-    return Clock(sandbox)
-
-
-@pytest.fixture
-def c(sandbox: Sandbox, clock: Clock) -> operations.Connections:
-    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
-    return operations.Connections(github.connect(settings), slack.connect(settings),
-                                  pagerduty.connect(settings), CONFIG, lambda: clock.now)
+def c(sandbox: Sandbox, clock: FakeClock) -> operations.Connections:
+    return connections(sandbox, clock=lambda: clock.now)
 
 
 @pytest.mark.parametrize("name", ["checkout-deploy", "database-failover", "quick"])
@@ -73,7 +61,7 @@ def injects_in(sandbox: Sandbox, channel: str) -> list[str]:
 
 
 def test_a_scenario_plays_in_order_and_a_restart_neither_repeats_nor_skips(
-    c: operations.Connections, sandbox: Sandbox, clock: Clock
+    c: operations.Connections, sandbox: Sandbox, clock: FakeClock
 ) -> None:
     scenario = drills.load("checkout-deploy", CONFIG, ROOT)
     actions = {timedelta(minutes=3): (Change(roles={"commander": BOB}), ""),

@@ -8,18 +8,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT, connections
 
-from incidentbot import config as configuration
-from incidentbot import github, metrics, operations, pagerduty, slack, sync
+from incidentbot import metrics, operations, sync
 from incidentbot.cli import main
 from incidentbot.commands import Change
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
-from incidentbot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = configuration.load(ROOT / "incidentbot.yml")
 M = timedelta(minutes=1)
 
 
@@ -73,9 +70,7 @@ def test_report_on_the_sandbox_leaves_drills_out(sandbox: Sandbox, tmp_path: Pat
     now = {"t": datetime(2026, 10, 5, 9, 0, tzinfo=UTC)}
     sandbox.github.clock = lambda: now["t"]
     sandbox.slack.clock = lambda: now["t"].timestamp()
-    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
-    c = operations.Connections(github.connect(settings), slack.connect(settings),
-                               pagerduty.connect(settings), CONFIG, lambda: now["t"])
+    c = connections(sandbox, clock=lambda: now["t"])
     real, _ = operations.open_incident(c, title="Real", severity=3, reporter=ALICE,
                                        request_id="m1")
     drill, _ = operations.open_incident(c, title="Practice", severity=3, drill=True,

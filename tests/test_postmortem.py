@@ -5,53 +5,40 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import CONFIG, FakeClock, connections
 
-from incidentbot import config as configuration
-from incidentbot import github, operations, pagerduty, postmortem, slack, sync
+from incidentbot import operations, postmortem, sync
 from incidentbot.commands import Change
 from incidentbot.errors import InvalidInput
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL
-from incidentbot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "postmortem-sev2.md"
-CONFIG = configuration.load(ROOT / "incidentbot.yml")
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 BRANCH = "postmortem/"
 
 
-class Clock:
-    """One clock for both emulators, moved by the script."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.now = T0
-        sandbox.github.clock = lambda: self.now
-        sandbox.slack.clock = lambda: self.now.timestamp()
-
-    def at(self, minutes: float) -> None:
-        self.now = T0 + timedelta(minutes=minutes)
+@pytest.fixture
+def clock(sandbox: Sandbox) -> FakeClock:
+    return FakeClock(sandbox, T0)
 
 
 @pytest.fixture
-def c(sandbox: Sandbox) -> operations.Connections:
-    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
-    return operations.Connections(github.connect(settings), slack.connect(settings),
-                                  pagerduty.connect(settings), CONFIG)
+def c(sandbox: Sandbox, clock: FakeClock) -> operations.Connections:
+    return connections(sandbox, clock=lambda: clock.now)
 
 
 LONG = "Rollback plan: " + " ".join(f"step {i} drain node-{i} then verify;" for i in range(60))
 SPECIAL = "# not a heading *bold* _x_ [link](http://evil.example) | pipe <b>tag</b> `code` \\"
 
 
-def script(c: operations.Connections, sandbox: Sandbox) -> tuple[int, str]:
+def script(c: operations.Connections, sandbox: Sandbox, clock: FakeClock) -> tuple[int, str]:
     """A SEV2 incident from open to postmortem, with a busy channel."""
-    clock = Clock(sandbox)
     issue, outcome = operations.open_incident(
         c, title="Checkout returns 502 | for *some* users", severity=2, services=["checkout"],
         description="Errors on /checkout since 14:00.", reporter=ALICE,
@@ -70,7 +57,7 @@ def script(c: operations.Connections, sandbox: Sandbox) -> tuple[int, str]:
                           thread_ts=first)
     clock.at(6)
     sandbox.github_relabel("bob", number, add=["status:fixing"], remove=["status:open"])
-    sync.sync(c.tracker, c.chat, c.pager, CONFIG, number)
+    sync.sync(c.tracker, c.chat, c.pager, CONFIG, number, now=clock.now)
     clock.at(8)
     pinned = sandbox.slack.post_as(BOB, channel, "🔥 " + LONG)
     clock.at(9)
@@ -97,8 +84,9 @@ def committed(c: operations.Connections, name: str) -> str:
 
 
 @pytest.fixture
-def scripted(c: operations.Connections, sandbox: Sandbox) -> Iterator[tuple[int, str]]:
-    yield script(c, sandbox)
+def scripted(c: operations.Connections, sandbox: Sandbox,
+             clock: FakeClock) -> Iterator[tuple[int, str]]:
+    yield script(c, sandbox, clock)
 
 
 def test_the_postmortem_matches_the_golden_file(c: operations.Connections,

@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
+from helpers import CONFIG, FakeClock, connections
 
-from incidentbot import config as configuration
-from incidentbot import github, operations, pagerduty, slack, sync
+from incidentbot import operations, sync
 from incidentbot.commands import Change
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB
-from incidentbot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = configuration.load(ROOT / "incidentbot.yml")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.now = T0
-        sandbox.github.clock = lambda: self.now
-        sandbox.slack.clock = lambda: self.now.timestamp()
 
-    def at(self, minutes: float) -> datetime:
-        self.now = T0 + timedelta(minutes=minutes)
-        return self.now
+@pytest.fixture
+def clock(sandbox: Sandbox) -> FakeClock:
+    return FakeClock(sandbox, T0)
 
 
 @pytest.fixture
-def clock(sandbox: Sandbox) -> Clock:
-    return Clock(sandbox)
-
-
-@pytest.fixture
-def c(sandbox: Sandbox, clock: Clock) -> operations.Connections:
-    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
-    return operations.Connections(github.connect(settings), slack.connect(settings),
-                                  pagerduty.connect(settings), CONFIG, lambda: clock.now)
+def c(sandbox: Sandbox, clock: FakeClock) -> operations.Connections:
+    return connections(sandbox, clock=lambda: clock.now)
 
 
 def nudges(sandbox: Sandbox, c: operations.Connections, number: int) -> list[str]:
@@ -50,7 +34,7 @@ def nudges(sandbox: Sandbox, c: operations.Connections, number: int) -> list[str
                                   or ":bust_in_silhouette:" in m["text"])]
 
 
-def run_at(c: operations.Connections, clock: Clock, number: int, minutes: float) -> None:
+def run_at(c: operations.Connections, clock: FakeClock, number: int, minutes: float) -> None:
     sync.sync(c.tracker, c.chat, c.pager, CONFIG, number, now=clock.at(minutes))
 
 
@@ -62,7 +46,7 @@ def open_sev1(c: operations.Connections, **kwargs: object) -> int:
 
 
 def test_an_overdue_sev1_gets_one_nudge_per_period(c: operations.Connections,
-                                                   sandbox: Sandbox, clock: Clock) -> None:
+                                                   sandbox: Sandbox, clock: FakeClock) -> None:
     number = open_sev1(c)
     operations.update_incident(c, number, Change(roles={"commander": BOB}))
     for minutes in (5, 20, 29):
@@ -80,7 +64,7 @@ def test_an_overdue_sev1_gets_one_nudge_per_period(c: operations.Connections,
 
 
 def test_an_update_resets_the_clock(c: operations.Connections, sandbox: Sandbox,
-                                    clock: Clock) -> None:
+                                    clock: FakeClock) -> None:
     number = open_sev1(c)
     operations.update_incident(c, number, Change(roles={"comms": ALICE,
                                                         "commander": BOB}))
@@ -98,7 +82,7 @@ def test_an_update_resets_the_clock(c: operations.Connections, sandbox: Sandbox,
 
 
 def test_no_commander_gets_one_nudge(c: operations.Connections, sandbox: Sandbox,
-                                     clock: Clock) -> None:
+                                     clock: FakeClock) -> None:
     issue, _ = operations.open_incident(c, title="Slow search", severity=4, reporter=ALICE,
                                         request_id="r2")
     for minutes in (5, 11, 15, 40):
@@ -109,7 +93,7 @@ def test_no_commander_gets_one_nudge(c: operations.Connections, sandbox: Sandbox
 
 
 def test_fixed_closed_and_drill_incidents_get_none(c: operations.Connections,
-                                                   sandbox: Sandbox, clock: Clock) -> None:
+                                                   sandbox: Sandbox, clock: FakeClock) -> None:
     fixed = open_sev1(c)
     operations.update_incident(c, fixed, Change(status=Status.FIXED))
     drill, _ = operations.open_incident(c, title="Practice", severity=1, drill=True,
@@ -122,7 +106,7 @@ def test_fixed_closed_and_drill_incidents_get_none(c: operations.Connections,
 
 
 def test_the_nudge_button_opens_the_update_form(c: operations.Connections, sandbox: Sandbox,
-                                                clock: Clock) -> None:
+                                                clock: FakeClock) -> None:
     from incidentbot.dispatcher import Dispatcher
     from incidentbot.sandbox import DEFAULTS
     from incidentbot.sandbox.slack_requests import SlackRequests

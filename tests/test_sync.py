@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import CONFIG, connections
 
 from incidentbot import card as cards
-from incidentbot import config as configuration
-from incidentbot import github, operations, pagerduty, slack, sync
+from incidentbot import operations, sync
 from incidentbot.commands import Change
 from incidentbot.errors import AuthFailed
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL, DAN
-from incidentbot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = configuration.load(ROOT / "incidentbot.yml")
 SEEDED = {"incidents", "general", "security-incidents"}
 
 
-def connections(sandbox: Sandbox, config: configuration.Config = CONFIG,
-                **env: str) -> operations.Connections:
-    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0", **env})
-    return operations.Connections(github.connect(settings), slack.connect(settings),
-                                  pagerduty.connect(settings), config)
 
 
 @pytest.fixture
