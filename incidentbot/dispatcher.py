@@ -562,9 +562,39 @@ class Dispatcher:
         if kind == "pin_added" or (kind == "reaction_added"
                                    and event.get("reaction") == "pushpin"):
             self.later(lambda: self._mark(event), what=kind)
-        elif kind in {"channel_archive", "member_left_channel", "channel_left"}:
-            log.info("slack event %s in %s", kind, event.get("channel"))
+        elif kind in {"channel_archive", "channel_left"}:
+            self.later(lambda: self._channel_lost(event), what=kind)
         return Reply(200)
+
+    def _channel_lost(self, event: Mapping[str, Any]) -> None:
+        """An incident channel archived by a person, or the bot removed from it: say so on
+        the issue once, with what to do; the reconciler then reports what it cannot do."""
+        channel = str(event.get("channel", ""))
+        number = self.incident_of(channel)
+        if number is None:
+            return
+        c = self.conn()
+        snap = sync.read(c.tracker, number, self.config)
+        if snap.issue.state == "closed" and event.get("type") == "channel_archive":
+            return  # the bot archived it at close
+        mark = f"<!-- incidentbot:channel-lost {channel} {event.get('type')} -->"
+        if any(mark in x.body for x in snap.comments):
+            return
+        who = event.get("user")
+        person = self.config.person_by_slack(str(who)) if who else None
+        by = (f" by @{person.github}" if person and person.github else
+              f" by {markdown_inline(str(who))}" if who else "")
+        if event.get("type") == "channel_archive":
+            text = (f":warning: The Slack channel #{snap.card.channel_name} was archived"
+                    f"{by} while the incident is open. Reopen this issue after closing it, or "
+                    "unarchive the channel in Slack, to get a working channel back.")
+        else:
+            text = (f":warning: incidentbot was removed from #{snap.card.channel_name}{by}. "
+                    "Nothing more can be posted there: invite it back with "
+                    "`/invite @incidentbot`, then run `incidentbot sync "
+                    f"{number} --repair`.")
+        c.tracker.comment(number, f"{mark}\n{text}")
+        self._channels.pop(channel, None)
 
     def _mark(self, event: Mapping[str, Any]) -> None:
         """A pinned or :pushpin:-ed message in an incident channel: a timeline comment, once."""
@@ -603,6 +633,12 @@ class Dispatcher:
 def _bind(work: Callable[[dict[str, str], str], None], request: dict[str, str],
           value: str) -> Callable[[], None]:
     return lambda: work(request, value)
+
+
+def markdown_inline(text: str) -> str:
+    from incidentbot.text import markdown
+
+    return markdown(text)
 
 
 def _number(ref: str) -> int | None:

@@ -277,3 +277,21 @@ def test_socket_mode_uses_the_same_handlers(disp: Dispatcher, sandbox: Sandbox) 
     assert challenge.body == {"challenge": "c"}
     assert disp.socket_request("hello", {}).status == 200
     assert disp.socket_request("interactive", ["not", "a", "payload"]).body is not None
+
+
+@pytest.mark.parametrize(("event", "said"), [
+    ("channel_archive", "was archived by @bob while the incident is open"),
+    ("channel_left", "incidentbot was removed from"),
+])
+def test_losing_the_channel_is_said_on_the_issue_once(
+    disp: Dispatcher, slack_sends: SlackRequests, sandbox: Sandbox, event: str, said: str
+) -> None:
+    number = open_via_modal(disp, sandbox, slack_sends)
+    channel = next(ch["id"] for ch in sandbox.slack.state.channels.values()
+                   if ch["name"].startswith("inc-"))
+    payload = {"type": event, "channel": channel, "user": BOB}
+    send(disp, slack_sends.event(payload, event_id="Ev9"))
+    send(disp, slack_sends.event(payload, event_id="Ev10"))  # another delivery of the same
+    notes = [c.body for c in sandbox.github.store.comments.values()
+             if c.issue == number and "channel-lost" in c.body]
+    assert len(notes) == 1 and said in notes[0]
