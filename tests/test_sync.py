@@ -389,3 +389,14 @@ def test_reopen_after_rename_renames_back(sandbox: Sandbox) -> None:
     ch = channel(sandbox, number)
     assert not ch["name"].endswith("-resolved")
     assert "*Reopened*" in texts(sandbox, ch["id"])[-2]
+
+
+def test_commands_from_people_without_write_access_are_refused(
+    c: operations.Connections, sandbox: Sandbox
+) -> None:
+    number = open_one(c)
+    sandbox.github_comment("mallory", number, "/close")
+    do_sync(c, number)
+    assert c.tracker.get_issue(number).state == "open"
+    replies = [x.body for x in c.tracker.comments(number) if "incidentbot:reply" in x.body]
+    assert len(replies) == 1 and "cannot run incident commands" in replies[0]

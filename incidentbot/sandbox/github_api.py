@@ -758,7 +758,8 @@ class _View:
             "assignees": [self.user(x) for x in issue.assignees], "milestone": None,
             "comments": issue.comments, "created_at": issue.created_at,
             "updated_at": issue.updated_at, "closed_at": issue.closed_at,
-            "author_association": "MEMBER", "active_lock_reason": None, "body": issue.body,
+            "author_association": self.association(issue.user), "active_lock_reason": None,
+            "body": issue.body,
             "closed_by": self.user(issue.closed_by), "reactions": self._reactions(url),
             "timeline_url": f"{url}/timeline", "performed_via_github_app": None,
             "state_reason": issue.state_reason,
@@ -770,6 +771,11 @@ class _View:
             data["draft"] = self.store.pulls[issue.number].draft
         return data
 
+    def association(self, login: str) -> str:
+        """GitHub's author_association: MEMBER for the organisation's people who may push,
+        NONE for anyone else (who may comment on a public repository but not run commands)."""
+        return "MEMBER" if self.store.can_push(login) else "NONE"
+
     def comment(self, c: Comment) -> dict[str, Any]:
         url = f"{self.api}/issues/comments/{c.id}"
         return {
@@ -777,7 +783,7 @@ class _View:
             "html_url": f"{self.html}/issues/{c.issue}#issuecomment-{c.id}",
             "body": c.body, "user": self.user(c.user), "created_at": c.created_at,
             "updated_at": c.updated_at, "issue_url": f"{self.api}/issues/{c.issue}",
-            "author_association": "MEMBER", "performed_via_github_app": None,
+            "author_association": self.association(c.user), "performed_via_github_app": None,
             "reactions": self._reactions(url),
         }
 

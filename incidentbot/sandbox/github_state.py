@@ -34,6 +34,7 @@ DEFAULT_LABELS = (
 )
 BOT = "incidentbot-sandbox"
 PEOPLE = ("alice", "bob", "carol", "dan")  # the seeded config's people, all with push access
+OUTSIDER = "mallory"
 README = b"# Incidents\n\nOne GitHub issue per incident; postmortems live in incidents/.\n"
 _COLOR = re.compile(r"[0-9a-fA-F]{6}")
 
@@ -205,6 +206,8 @@ class Store:
             User(BOT, 9002, "User", "incidentbot (sandbox)"),
             *(User(login, 9010 + i, "User", f"{login.title()} Example")
               for i, login in enumerate(PEOPLE)),
+            # Someone from outside: may comment on the (public) repository, may not push.
+            User(OUTSIDER, 9090, "User", "Mallory Outsider"),
         )}
         self.collaborators = [BOT, *PEOPLE]
         self.labels: dict[int, Label] = {}
