@@ -1,0 +1,153 @@
+"""API calls per lifecycle operation, and wall time with 100 ms of latency on every call.
+
+    .venv/bin/python bench/lifecycle.py [--quick]
+
+Every call costs the repository's hourly API budget (GITHUB_TOKEN: 1,000 requests an hour),
+so the figure to watch is calls per operation; the latency runs show what a person waits.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from incidentbot import config as configuration  # noqa: E402
+from incidentbot import github, operations, pagerduty, slack, sync  # noqa: E402
+from incidentbot.commands import Change  # noqa: E402
+from incidentbot.model import Status  # noqa: E402
+from incidentbot.sandbox import Sandbox  # noqa: E402
+from incidentbot.sandbox.slack_api import ALICE  # noqa: E402
+from incidentbot.settings import Settings  # noqa: E402
+
+CONFIG = configuration.load(ROOT / "incidentbot.yml")
+
+
+def connect(sb: Sandbox) -> operations.Connections:
+    settings = Settings.from_env({**sb.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
+    return operations.Connections(github.connect(settings), slack.connect(settings),
+                                  pagerduty.connect(settings), CONFIG)
+
+
+def measure(sb: Sandbox, run: Callable[[], object]) -> tuple[dict[str, int], float]:
+    sb.clear_calls()
+    started = time.perf_counter()
+    run()
+    elapsed = time.perf_counter() - started
+    calls = sb.calls
+    counts = {
+        "gh_read": sum(1 for c in calls if c.service == "github"
+                       and c.operation.startswith("GET")),
+        "gh_write": sum(1 for c in calls if c.service == "github"
+                        and not c.operation.startswith("GET")),
+        "slack": sum(1 for c in calls if c.service == "slack"),
+        "pd": sum(1 for c in calls if c.service == "pagerduty"),
+    }
+    return counts, elapsed
+
+
+Scenario = tuple[str, Callable[[], object]]
+
+
+def scenarios(sb: Sandbox, c: operations.Connections,
+              issues: int) -> tuple[list[Scenario], Callable[[], None]]:
+    """Each scenario prepares what it needs and returns the operation to measure."""
+    state: dict[str, int] = {}
+
+    def open_one() -> object:
+        issue, _ = operations.open_incident(
+            c, title="Checkout returns 502", severity=2, services=["checkout"], page=True,
+            reporter=ALICE, request_id=f"bench-{time.time_ns()}")
+        state["n"] = issue.number
+        return issue
+
+    def status_change() -> object:
+        return operations.update_incident(c, state["n"], Change(status=Status.FIXING))
+
+    def noop() -> object:
+        return sync.sync(c.tracker, c.chat, c.pager, CONFIG, state["n"])
+
+    def sweep() -> object:
+        return sync.sync_all(c.tracker, c.chat, c.pager, CONFIG, since=state_since["t"])
+
+    state_since: dict[str, datetime] = {}
+
+    def seed_sweep() -> None:
+        store = sb.github.store
+        with sb._hub.lock:
+            store.now = "2026-01-01T00:00:00Z"
+            for i in range(issues):
+                store.create_issue("incidentbot-sandbox", f"Old incident {i}", None,
+                                   ["incident", "status:closed", "sev:4"], [])
+        state_since["t"] = datetime.now(UTC) - timedelta(minutes=30)
+        sb.github_relabel("bob", state["n"], add=["sev:1"], remove=["sev:2"])
+
+    def lifecycle() -> object:
+        number = open_one()
+        assert number is not None
+        n = state["n"]
+        operations.update_incident(c, n, Change(status=Status.INVESTIGATING))
+        sb.github_comment("bob", n, "Looking at the load balancer.")
+        sync.sync(c.tracker, c.chat, c.pager, CONFIG, n)
+        operations.update_incident(c, n, Change(status=Status.FIXING))
+        operations.update_incident(c, n, Change(status=Status.FIXED))
+        return operations.close_incident(c, n)
+
+    return [("open → provisioned channel", open_one),
+            ("one status change", status_change),
+            ("no-op re-sync", noop),
+            (f"sync --all over {issues:,} incidents, 1 changed", sweep),
+            ("whole lifecycle open → close", lifecycle)], seed_sweep
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="100 issues, no latency run")
+    args = parser.parse_args()
+    issues = 100 if args.quick else 1000
+    counted: dict[str, dict[str, int]] = {}
+    walls: dict[str, list[float]] = {}
+    for latency in ([0.0] if args.quick else [0.0, 0.1]):
+        with Sandbox() as sb:
+            c = connect(sb)
+            c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:1", "d93f0b", ""),
+                                     ("sev:2", "d93f0b", ""), ("sev:4", "d93f0b", ""),
+                                     ("status:closed", "fbca04", "")])
+            named, seed = scenarios(sb, c, issues)
+            if latency:
+                sb.faults.add(kind="latency", seconds=latency, times=None)
+            for name, run in named:
+                if name.startswith("sync --all"):
+                    sb.faults.clear()
+                    seed()
+                    if latency:
+                        sb.faults.add(kind="latency", seconds=latency, times=None)
+                counts, elapsed = measure(sb, run)
+                counted.setdefault(name, counts)
+                walls.setdefault(name, []).append(elapsed)
+    print(f"{'operation':<42} {'GH reads':>8} {'GH writes':>9} {'Slack':>6} {'PD':>3} "
+          f"{'wall':>8} {'wall @100ms':>12}")
+    for name, counts in counted.items():
+        times = " ".join(f"{t:>8.2f}s" if i == 0 else f"{t:>11.2f}s"
+                         for i, t in enumerate(walls[name]))
+        print(f"{name:<42} {counts['gh_read']:>8} {counts['gh_write']:>9} "
+              f"{counts['slack']:>6} {counts['pd']:>3} {times}")
+    whole = counted["whole lifecycle open → close"]
+    github_calls = whole["gh_read"] + whole["gh_write"]
+    print(f"\nA whole incident costs {github_calls} GitHub requests: the Actions GITHUB_TOKEN's "
+          f"1,000 an hour cover about {1000 // max(github_calls, 1)} incidents an hour "
+          "(plus the scheduled sweeps: 1 list call each, and 2 reads per changed incident).")
+    print("sync --all lists only incidents updated since the last sweep (GitHub's `since`), "
+          f"so the {issues - 1:,} unchanged ones cost nothing.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
