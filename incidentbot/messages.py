@@ -75,13 +75,19 @@ def _link(url: str, label: str) -> str:
     return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{slack(label)}>"
 
 
+def _plain(text: str) -> str:
+    """Untrusted text where Slack does not take escapes (topic, purpose): angle brackets
+    become look-alikes, so nothing in it can become a mention or a link."""
+    return one_line(text).replace("<", "‹").replace(">", "›")
+
+
 def topic(facts: Facts) -> str:
     """The channel topic (plain text, at most 250 characters): who, what, where."""
-    parts = [f"{_prefix(facts)}{facts.severity}", facts.status.value,
-             ", ".join(facts.services) or "no service"]
+    parts = [f"{_prefix(facts)}{_plain(facts.severity)}", facts.status.value,
+             _plain(", ".join(facts.services)) or "no service"]
     lead = next(iter(facts.roles.items()), None)
     if lead is not None:
-        parts.append(f"{lead[0]}: {lead[1]}")
+        parts.append(f"{_plain(lead[0])}: {person(lead[1])}")
     parts.append(facts.url)
     text = one_line(" · ".join(parts))
     if len(text) <= TOPIC_MAX:
@@ -92,7 +98,7 @@ def topic(facts: Facts) -> str:
 
 
 def purpose(facts: Facts, marker: str) -> str:
-    return truncate(f"{marker} · {one_line(facts.title)}", TOPIC_MAX)
+    return truncate(f"{marker} · {_plain(facts.title)}", TOPIC_MAX)
 
 
 def summary(facts: Facts, description: str) -> str:
