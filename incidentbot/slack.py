@@ -293,13 +293,22 @@ class SlackChat:
         with _translated("reading channel history"):
             for page in self._client.conversations_history(channel=channel, limit=200):
                 messages.extend(page["messages"])
-            for m in messages:
-                if m.get("reply_count") and m.get("thread_ts") == m.get("ts"):
-                    replies: list[dict[str, Any]] = []
-                    for page in self._client.conversations_replies(channel=channel,
-                                                                   ts=m["ts"], limit=200):
-                        replies.extend(page["messages"])
-                    threads[m["ts"]] = replies
+            parents = [m["ts"] for m in messages
+                       if m.get("reply_count") and m.get("thread_ts") == m.get("ts")]
+
+            def replies(ts: str) -> list[dict[str, Any]]:
+                found: list[dict[str, Any]] = []
+                for page in self._client.conversations_replies(channel=channel, ts=ts,
+                                                               limit=200):
+                    found.extend(page["messages"])
+                return found
+
+            # Threads are read a few at a time: conversations.replies is Tier 3 (50+ a
+            # minute), and a busy channel has dozens of threads.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                threads = dict(zip(parents, pool.map(replies, parents), strict=True))
         messages.sort(key=lambda m: float(m.get("ts", 0)))
         return messages, threads
 
