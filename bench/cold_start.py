@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _median_ms(argv: Sequence[str], runs: int) -> float:
@@ -31,7 +32,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
     python = sys.executable
-    script = shutil.which("incidentbot") or "incidentbot"
+    # The console script of this interpreter's environment, whether or not it is on PATH.
+    beside = Path(sys.executable).parent / "incidentbot"
+    script = str(beside) if beside.exists() else shutil.which("incidentbot") or "incidentbot"
     cases = {
         "python -c pass": [python, "-c", "pass"],
         "python -c 'import click'": [python, "-c", "import click"],
