@@ -441,6 +441,41 @@ def drill_run(scenario: str, speed: float, number: int | None,
 
 
 # -- postmortems --------------------------------------------------------------------------------
+@main.command("followups")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@_CONFIG_OPTION
+def followups(files: tuple[str, ...], config_path: str | None) -> None:
+    """Open follow-up issues for the postmortems in FILES (those a merge just changed).
+
+    Each file's front matter names its incident; each unchecked action item becomes one
+    issue labelled incident-followup, once. The postmortem workflow runs it on merge.
+
+    Example: incidentbot followups incidents/2026-11/20261122-brave-otter.md
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from incidentbot import operations
+    from incidentbot import postmortem as pm
+
+    config = _load(config_path)
+    c = operations.connect(config, need_chat=False)
+    for name in files:
+        path = Path(name)
+        if not path.is_file() or path.name == "README.md":
+            continue
+        head = path.read_text("utf-8").split("\n---\n", 1)[0].removeprefix("---\n")
+        try:
+            front = yaml.safe_load(head)
+            number = int(front["number"])
+        except (ValueError, TypeError, KeyError, yaml.YAMLError):
+            click.echo(f"{name}: no incident number in its front matter; skipped")
+            continue
+        for line in pm.open_followups(c.tracker, config, number):
+            click.echo(f"#{number}: {line}")
+
+
 @main.command()
 @click.argument("number", type=int)
 @click.option("--print", "print_only", is_flag=True,

@@ -215,3 +215,26 @@ def test_a_template_cannot_reach_python(tmp_path: Path) -> None:
 def test_rendering_is_deterministic() -> None:
     config = replace(CONFIG, timezone="UTC")
     assert postmortem.render(_facts(), config) == postmortem.render(_facts(), config)
+
+
+def test_the_followups_command_reads_the_incident_from_the_front_matter(
+    c: operations.Connections, sandbox: Sandbox, scripted: tuple[int, str],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from incidentbot.cli import main
+
+    number, name = scripted
+    path = f"incidents/2026-11/{name}.md"
+    text = committed(c, name).replace("- [ ] _What — @owner — due YYYY-MM-DD_",
+                                      "- [ ] Page the owner on certificate expiry — @bob")
+    c.tracker.write_file(path, text, "Merge the review", "main")
+    local = tmp_path / "merged.md"
+    local.write_text(text)
+    (tmp_path / "README.md").write_text("# index\n")
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["followups", str(local), str(tmp_path / "README.md")])
+    assert result.exit_code == 0, result.output
+    assert f"#{number}: #" in result.output and "Page the owner" in result.output
