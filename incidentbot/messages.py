@@ -3,7 +3,9 @@
 Every piece of untrusted text (titles, comments, logins, service names from a config someone
 else wrote) goes through `text.slack` here, so `<!channel>` or `<@U123>` in an issue title is
 shown literally and pings no one. Mentions the bot means to make (role holders) are built
-from Slack user ids it validated, never from free text.
+from Slack user ids it validated, never from free text. Each piece is bounded too, so a
+text fits Slack's limits (40,000 characters a message, 3,000 a section, 250 a topic)
+whatever it quotes.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidentbot.model import Status
-from incidentbot.text import one_line, slack, truncate, truncate_escaped
+from incidentbot.text import one_line, slack, slack_plain, truncate, truncate_escaped
 
 TOPIC_MAX = 250
 SECTION_MAX = 3000
-_SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+TEXT_MAX = 40_000  # https://api.slack.com/changelog/2018-04-truncating-really-long-messages
+NAME_MAX = 100  # a login, a service or severity name, a role label: shown at most this long
+# A Slack user id as incidentbot.yml accepts one (its schema's pattern); shorter all-caps
+# words ("WALDO") are names, not ids.
+_SLACK_ID = re.compile(r"[UW][A-Z0-9]{6,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +50,25 @@ def person(ref: str) -> str:
     """A person reference as Slack shows it: a mention for a Slack id, else the name."""
     if _SLACK_ID.fullmatch(ref):
         return f"<@{ref}>"
-    return slack(ref)
+    return _name(ref)
+
+
+def _name(text: str, limit: int = NAME_MAX) -> str:
+    """A short piece of untrusted text (a name, a label) on one line, escaped and bounded."""
+    return truncate_escaped(one_line(text), limit)
+
+
+def _fit(text: str, limit: int = TEXT_MAX, *, escaped: bool = True) -> str:
+    """`text` within `limit` characters, never cutting one of our `<...>` sequences in half
+    (untrusted text has no `<` left, so every `<` is ours), nor an `&amp;` if `escaped`."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    for opener, closer in (("<", ">"), ("&", ";"))[: 2 if escaped else 1]:
+        at = cut.rfind(opener)
+        if at != -1 and closer not in cut[at:]:
+            cut = cut[:at]
+    return cut.rstrip() + "…"
 
 
 def _prefix(facts: Facts) -> str:
@@ -67,7 +91,8 @@ def fill_channel(text: str, channel_id: str) -> str:
 
 
 def _services(facts: Facts) -> str:
-    return ", ".join(slack(s) for s in facts.services) or "no service named yet"
+    names = ", ".join(one_line(s) for s in facts.services)
+    return truncate_escaped(names, 1000) if names else "no service named yet"
 
 
 def _link(url: str, label: str) -> str:
@@ -78,7 +103,7 @@ def _link(url: str, label: str) -> str:
 def _plain(text: str) -> str:
     """Untrusted text where Slack does not take escapes (topic, purpose): angle brackets
     become look-alikes, so nothing in it can become a mention or a link."""
-    return one_line(text).replace("<", "‹").replace(">", "›")
+    return slack_plain(text)
 
 
 def topic(facts: Facts) -> str:
@@ -87,36 +112,40 @@ def topic(facts: Facts) -> str:
              _plain(", ".join(facts.services)) or "no service"]
     lead = next(iter(facts.roles.items()), None)
     if lead is not None:
-        parts.append(f"{_plain(lead[0])}: {person(lead[1])}")
-    parts.append(facts.url)
-    text = one_line(" · ".join(parts))
+        holder = f"<@{lead[1]}>" if _SLACK_ID.fullmatch(lead[1]) else _plain(lead[1])
+        parts.append(f"{_plain(lead[0])}: {holder}")
+    url = _plain(facts.url)
+    text = " · ".join([*parts, url])
     if len(text) <= TOPIC_MAX:
         return text
-    # Keep the link whole: shorten what comes before it.
-    head = truncate(" · ".join(parts[:-1]), TOPIC_MAX - len(facts.url) - 3)
-    return f"{head} · {facts.url}"[:TOPIC_MAX]
+    # Keep the link whole: shorten what comes before it (never inside the mention).
+    room = TOPIC_MAX - len(url) - 3
+    if room < 2:  # no room left for the link
+        return _fit(" · ".join(parts), TOPIC_MAX, escaped=False)
+    return f"{_fit(' · '.join(parts), room, escaped=False)} · {url}"
 
 
 def purpose(facts: Facts, marker: str) -> str:
+    """The marker that ties the channel to its issue (kept whole), then the title."""
     return truncate(f"{marker} · {_plain(facts.title)}", TOPIC_MAX)
 
 
 def summary(facts: Facts, description: str) -> str:
     lines = [
         f"{_prefix(facts)}:rotating_light: *{truncate_escaped(one_line(facts.title), 300)}*",
-        f"*{slack(facts.severity)}* — {slack(facts.meaning)}" if facts.meaning
-        else f"*{slack(facts.severity)}*",
+        f"*{_name(facts.severity)}* — {_name(facts.meaning, 300)}" if facts.meaning
+        else f"*{_name(facts.severity)}*",
         f"Status: *{facts.status.value}* · Services: {_services(facts)}",
         f"Issue: {_link(facts.url, f'#{facts.number}')} (the record: labels, comments, close)",
     ]
     if facts.roles:
-        lines.append("Roles: " + ", ".join(f"{slack(r)} {person(p)}"
+        lines.append("Roles: " + ", ".join(f"{_name(r)} {person(p)}"
                                            for r, p in facts.roles.items()))
     if description.strip():
         lines.append(">>> " + truncate_escaped(description.strip(), 1500))
     if facts.drill:
         lines.append("_This is a drill: nobody is paged and nothing is announced._")
-    return "\n".join(lines)
+    return _fit("\n".join(lines))
 
 
 def announcement(facts: Facts, resolved: bool) -> str:
@@ -124,11 +153,11 @@ def announcement(facts: Facts, resolved: bool) -> str:
     mark = ":white_check_mark:" if resolved else ":rotating_light:"
     title = truncate_escaped(one_line(facts.title), 300)
     lines = [
-        f"{_prefix(facts)}{mark} *{slack(facts.severity)} incident:* {title}",
+        f"{_prefix(facts)}{mark} *{_name(facts.severity)} incident:* {title}",
         f"Status: *{facts.status.value}* · Services: {_services(facts)}",
         f"Join {_channel(facts)} · Issue {_link(facts.url, f'#{facts.number}')}",
     ]
-    return "\n".join(lines)
+    return _fit("\n".join(lines))
 
 
 def resolution(facts: Facts, opened: datetime, now: datetime) -> str:
@@ -144,24 +173,36 @@ class Change:
 
 
 def change(facts: Facts, changes: Sequence[Change], by: str, source: str) -> str:
-    """One message for what changed in one sync, saying who did it and where."""
+    """One message for what changed in one sync, saying who did it and where.
+
+    `by` is a Slack user id only when the change came from Slack; from GitHub, the CLI or a
+    drill it is a login or a name, shown as such even when it looks like a Slack id (anyone
+    may call their GitHub account `U0ALICE001`)."""
     parts = []
     for c in changes:
         if c.what in {"status", "severity", "services"}:
-            parts.append(f"{c.what} *{slack(c.before) or '—'}* → *{slack(c.after) or '—'}*")
+            before, after = _name(c.before, 300) or "—", _name(c.after, 300) or "—"
+            parts.append(f"{c.what} *{before}* → *{after}*")
         else:
             after = person(c.after) if c.after else "nobody"
-            parts.append(f"{slack(c.what)} → {after}")
-    who = person(by) if by else "someone"
-    return f"{_prefix(facts)}:arrows_counterclockwise: {who} changed " + "; ".join(parts) + \
-        f" (via {slack(source)})"
+            parts.append(f"{_name(c.what)} → {after}")
+    if not by:
+        who = "someone"
+    elif source.strip().lower() == "slack":
+        who = person(by)
+    else:
+        who = _name(by)
+    return _fit(f"{_prefix(facts)}:arrows_counterclockwise: {who} changed " + "; ".join(parts)
+                + f" (via {_name(source)})")
 
 
 def comment(facts: Facts, author: str, body: str, url: str, *, update: bool = False) -> str:
     head = (f":mega: *Update* from {person(author)}" if update
-            else f":speech_balloon: *{slack(author)}* commented on {_link(url, 'GitHub')}")
-    quoted = truncate_escaped(body.strip(), SECTION_MAX - 200)
-    return f"{_prefix(facts)}{head}\n>>> {quoted}"
+            else f":speech_balloon: *{_name(author)}* commented on {_link(url, 'GitHub')}")
+    start = f"{_prefix(facts)}{head}\n>>> "
+    # The quote gets what is left of a section's worth, however long the head is.
+    room = max(2, min(SECTION_MAX - 200, SECTION_MAX - len(start)))
+    return _fit(start + truncate_escaped(body.strip(), room))
 
 
 def closed(facts: Facts, opened: datetime, now: datetime, postmortem: str | None,
@@ -194,7 +235,7 @@ def duration(delta: timedelta) -> str:
 
 def reminder(facts: Facts, mention: str, since: timedelta, severity: str) -> str:
     return (f"{_prefix(facts)}:alarm_clock: {mention}, stakeholders last heard about this "
-            f"{slack(severity)} incident {duration(since)} ago. Time for an update: "
+            f"{_name(severity)} incident {duration(since)} ago. Time for an update: "
             f"`/incident update` (or the button).")
 
 

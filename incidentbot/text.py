@@ -5,7 +5,19 @@ from __future__ import annotations
 import html
 import re
 
-_MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Control characters (NUL, ESC, ...) shown as their visible pictures (␀, ␛): Slack drops or
+# rejects some, and none is meant to be read as is. Tab and newlines stay. Explicit bidi
+# embeddings, overrides and isolates (U+202E RIGHT-TO-LEFT OVERRIDE, ...) would run on past
+# the untrusted text and flip the bot's own words after it: each shows as U+FFFD. Arabic or
+# Hebrew text needs none of them to read right.
+_CONTROLS = {
+    **{chr(c): chr(0x2400 + c) for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)},
+    "\x7f": "\u2421",
+    **{chr(c): "\ufffd" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+}
+_MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", **_CONTROLS})
+# Where Slack takes text without escapes (a channel topic or purpose): look-alike brackets.
+_PLAIN = str.maketrans({"<": "‹", ">": "›", **_CONTROLS})
 # Characters that change the meaning of inline Markdown (emphasis, code, links and images,
 # raw HTML, strikethrough, escapes) plus `|`, which ends a table cell. `(` and `)` only
 # matter after `]`, which is escaped.
@@ -15,11 +27,18 @@ _MARKDOWN_BLOCK = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
 
 
 def slack(text: str) -> str:
-    """Untrusted text for Slack mrkdwn: shown literally; `<!channel>` and `<@U1>` ping no one.
+    """Untrusted text for Slack mrkdwn: shown literally; `<!channel>` and `<@U1>` ping no one,
+    control characters show as their pictures and bidi overrides cannot reach past it.
 
     https://api.slack.com/reference/surfaces/formatting#escaping
     """
     return text.translate(_MRKDWN)
+
+
+def slack_plain(text: str) -> str:
+    """Untrusted text for a Slack field that takes no escapes (topic, purpose): one line,
+    angle brackets as look-alikes (‹ ›), so nothing in it becomes a mention or a link."""
+    return one_line(text).translate(_PLAIN)
 
 
 def slack_code(text: str) -> str:
