@@ -647,9 +647,9 @@ def _number(ref: str) -> int | None:
 
 
 def _plain(text: str) -> str:
-    from incidentbot.text import one_line, slack
+    from incidentbot.text import one_line, truncate_escaped
 
-    return slack(one_line(text))[:200]
+    return truncate_escaped(one_line(text), 200)
 
 
 def _code(text: str) -> str:

@@ -291,8 +291,11 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         if not own and commands.first_command(c.body) is not None:
             continue  # commands act; the change message says what they did
         if own:
-            author, _, body = _note(c.body)
-            text = messages.comment(f, author, body, c.url, update=True)
+            author, source, body = _note(c.body)
+            # A note typed in Slack names its author by Slack id (a mention); from the CLI
+            # the author is a local user name, shown as a name even if it looks like an id.
+            shown = author if source.lower() == "slack" else f"{author} ({source})"
+            text = messages.comment(f, shown, body, c.url, update=True)
         else:
             text = messages.comment(f, c.author or "someone", c.body, c.url)
         out.add("post", "comments", key=f"comment:{c.id}", text=text)
