@@ -392,6 +392,74 @@ def report(since: Any, out_dir: str, internal_dir: str, config_path: str | None)
     click.echo(f"{len(records)} incidents -> {base / 'REPORT.md'}, {internal / 'report.html'}")
 
 
+# -- health checks and the status page -------------------------------------------------------
+@main.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default="data",
+              show_default=True, help="The monitor's data directory (a checkout of the "
+              "data branch in Actions).")
+@click.option("--where", default="local", show_default=True,
+              help="Where the checks run from (recorded with each sample).")
+@click.option("--no-incidents", is_flag=True,
+              help="Record only: open and resolve no incidents.")
+@_CONFIG_OPTION
+def check(data_dir: str, where: str, no_incidents: bool, config_path: str | None) -> None:
+    """Run every service's health checks once and record the results.
+
+    A service is down after 2 failed runs in a row and up after 2 good ones; a confirmed
+    outage opens an incident (or comments on the one already open), a recovery moves the
+    incidents the monitor opened to fixed.
+
+    Example: incidentbot check --data data
+    """
+    import os
+
+    from incidentbot import monitor, operations
+
+    config = _load(config_path)
+    data = monitor.DataDir(data_dir)
+    run_id = os.environ.get("GITHUB_RUN_ID", "")
+    result, states = monitor.run(config, data, run_id=run_id, where=where)
+    for slug, probe in sorted(result.probes.items()):
+        shown = f"{probe.code} " if probe.code else ""
+        ms = f"{probe.ms} ms" if probe.ms is not None else ""
+        click.echo(f"{slug:<20} {probe.state:<9} {shown}{ms}"
+                   + (f"  {probe.detail}" if probe.detail else ""))
+    if result.transitions and not no_incidents:
+        c = operations.connect(config)
+        for line in monitor.open_for_outages(c, config, result.transitions, states):
+            click.echo(line)
+        data.write_state(states)
+    if not result.probes:
+        click.echo("no service has health checks (services[].checks in incidentbot.yml)")
+
+
+@main.group("status-page")
+def status_page() -> None:
+    """Build the public status page."""
+
+
+@status_page.command("build")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="site",
+              show_default=True)
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default="data",
+              show_default=True)
+@_CONFIG_OPTION
+def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> None:
+    """Write the static status page: HTML, the Statuspage v2 JSON API, badges and a feed.
+
+    Only incidents labelled public (never private or drill) appear.
+
+    Example: incidentbot status-page build --out site
+    """
+    from incidentbot import monitor, operations, statuspage
+
+    config = _load(config_path)
+    c = operations.connect(config, need_chat=False)
+    issues = c.tracker.list_incidents(state="all")
+    written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir)
+    click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
+
+
 # -- drills ---------------------------------------------------------------------------------
 @main.group()
 def drill() -> None:

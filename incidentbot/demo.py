@@ -7,10 +7,12 @@ workflow would, and the demo prints what people would see in Slack.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from incidentbot import github, operations, pagerduty, slack, sync
 from incidentbot.commands import Change
@@ -240,6 +242,8 @@ def run(config: Config) -> Iterator[str]:
             yield ""
             yield from ("   " + line if line else "" for line in committed[0].splitlines())
         yield ""
+        yield from _health_checks(sb, c, config, clock)
+        yield ""
         yield "Run `incidentbot sandbox` to keep a sandbox up and point the CLI at it."
         tracker.close()
 
@@ -296,3 +300,59 @@ def run_drill(config: Config) -> Iterator[str]:
         yield f"Announcements: {len(announced)} · PagerDuty alerts: {len(sb.pagerduty.alerts)}" \
               " (a drill tells nobody outside its channel)"
         tracker.close()
+
+
+def _health_checks(sb: Sandbox, c: operations.Connections, config: Config,
+                   clock: _Clock) -> Iterator[str]:
+    """Checks against two local servers (search answers 500), the outage incident they
+    open, and the status page built from it all."""
+    import tempfile
+    import threading
+    from dataclasses import replace
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from incidentbot import monitor, statuspage
+    from incidentbot.model import HealthCheck, Service
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = 500 if self.path == "/search" else 200
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    services = (Service("website", "Website", checks=(HealthCheck("http", url=f"{base}/"),)),
+                Service("search", "Search",
+                        checks=(HealthCheck("http", url=f"{base}/search", timeout_s=2),)))
+    # The configured services' checks point at the real internet: the demo probes only its own.
+    quiet = tuple(replace(s, checks=()) for s in config.services)
+    checked = replace(config, services=(*quiet, *services))
+    c = replace(c, config=checked)
+    out = Path(tempfile.mkdtemp(prefix="incidentbot-status-"))
+    data = monitor.DataDir(out / "data")
+    yield "7. health checks every 5 minutes against two local servers (search answers 500)"
+    for run in range(3):
+        clock.at(45 + 5 * run)
+        result, states = monitor.run(checked, data, now=clock.now, retry=False,
+                                     run_id=f"demo-{run}")
+        shown = ", ".join(f"{slug} {p.state}" for slug, p in sorted(result.probes.items()))
+        yield f"   run {run + 1}: {shown}"
+        for line in monitor.open_for_outages(c, checked, result.transitions, states):
+            yield f"   -> {line} (two failed runs in a row: an outage, not a blip)"
+        data.write_state(states)
+    server.shutdown()
+    server.server_close()
+    issues = c.tracker.list_incidents(state="all")
+    written = statuspage.build(checked, data, issues, out / "site", now=clock.now)
+    summary = (out / "site" / "api" / "v2" / "status.json").read_text()
+    yield f"   status page: {len(written)} files in {out / 'site'}; status.json says " \
+          f"{json.loads(summary)['status']['description']!r}"
+    yield f"   look at it: python3 -m http.server -d {out / 'site'} 8000, then open " \
+          "http://127.0.0.1:8000/"

@@ -1,0 +1,270 @@
+"""The public status page: a static site built from the monitor's data and public incidents.
+
+No API call from the visitor's browser: everything is in the files (HTML, the Atlassian
+Statuspage v2 JSON API, shields.io badge endpoints and SVG badges, an Atom feed). Only
+incidents marked `public` (and neither `private` nor `drill`) appear anywhere; what is
+not public is never passed to the templates, so it cannot leak. Jinja autoescapes HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from incidentbot.config import Config
+from incidentbot.model import LabelFields, Status, read_labels
+from incidentbot.monitor import DEGRADED, DOWN, UP, DataDir, Sample, uptime
+from incidentbot.ports import Issue
+
+TEMPLATES = Path(__file__).parent / "templates" / "status"
+COMPONENT_STATUS = {UP: "operational", DEGRADED: "degraded_performance",
+                    DOWN: "major_outage", None: "operational"}
+IMPACT = {1: "critical", 2: "major", 3: "minor"}
+WINDOWS = (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
+           ("30 d", timedelta(days=30)), ("90 d", timedelta(days=90)))
+
+
+@dataclass(frozen=True, slots=True)
+class PublicIncident:
+    number: int
+    title: str
+    status: Status
+    impact: str
+    services: tuple[str, ...]
+    opened: datetime
+    resolved: datetime | None
+    updated: datetime
+
+
+def public_incidents(issues: Sequence[Issue], config: Config) -> list[PublicIncident]:
+    """The incidents the public may see, and only what it may see of them."""
+    out = []
+    for issue in issues:
+        fields: LabelFields = read_labels(issue.labels, config.severities,
+                                          issue_closed=issue.state == "closed")
+        if not fields.is_incident or not fields.on_status_page:
+            continue
+        public_services = {s.slug for s in config.services if s.public and not s.private}
+        resolved = issue.closed_at if fields.status.rank >= Status.POSTMORTEM.rank else None
+        out.append(PublicIncident(
+            number=issue.number, title=" ".join(issue.title.split()), status=fields.status,
+            impact=IMPACT.get(fields.severity or 0, "none"),
+            services=tuple(s for s in fields.services if s in public_services),
+            opened=issue.created_at, resolved=resolved or (
+                issue.updated_at if not fields.status.active else None),
+            updated=issue.updated_at))
+    return sorted(out, key=lambda i: i.opened, reverse=True)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _day_cells(samples: Sequence[Sample], now: datetime,
+               incidents: Sequence[PublicIncident], slug: str) -> list[dict[str, Any]]:
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    cells = []
+    for back in range(89, -1, -1):
+        start = today - timedelta(days=back)
+        end = min(start + timedelta(days=1), now)
+        day = uptime(samples, start, end)
+        worst = None
+        for s in samples:
+            if start <= s.t < end and (worst is None or
+                                       [UP, DEGRADED, DOWN].index(s.state) >
+                                       [UP, DEGRADED, DOWN].index(worst)):
+                worst = s.state
+        that_day = [i for i in incidents if slug in i.services and
+                    i.opened < end and (i.resolved or now) >= start]
+        percent = day.percent
+        label = f"{start:%Y-%m-%d}: " + (f"{percent:.2f}% up" if percent is not None
+                                          else "no data")
+        if that_day:
+            label += "; " + "; ".join(f"incident #{i.number} {i.title}" for i in that_day)
+        cells.append({"state": worst or "none", "title": label})
+    return cells
+
+
+def _components(config: Config, data: DataDir, now: datetime,
+                incidents: Sequence[PublicIncident]) -> list[dict[str, Any]]:
+    states = data.states()
+    out = []
+    for position, service in enumerate(s for s in config.services
+                                       if s.public and not s.private):
+        samples = data.samples(service.slug, now - timedelta(days=91))
+        state = states[service.slug].state if service.slug in states else (
+            samples[-1].state if samples else None)
+        windows = []
+        for label, span in WINDOWS:
+            percent = uptime(samples, now - span, now).percent
+            windows.append({"label": label,
+                            "value": f"{percent:.2f}%" if percent is not None else "no data"})
+        times = sorted(s.ms for s in samples if s.ms is not None and now - s.t <= timedelta(1))
+        p50 = times[len(times) // 2] if times else None
+        p95 = times[min(len(times) - 1, int(len(times) * 0.95))] if times else None
+        out.append({
+            "slug": service.slug, "name": service.name, "position": position + 1,
+            "group": getattr(service, "group", None),
+            "state": state or "none", "status": COMPONENT_STATUS.get(state, "operational"),
+            "windows": windows, "days": _day_cells(samples, now, incidents, service.slug),
+            "p50": p50, "p95": p95,
+            "last": (f"{samples[-1].t.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+                     f"{int((now - samples[-1].t).total_seconds() // 60)} min before this "
+                     "update") if samples else None,
+        })
+    return out
+
+
+def _indicator(components: Sequence[Mapping[str, Any]],
+               active: Sequence[PublicIncident]) -> tuple[str, str]:
+    statuses = {c["status"] for c in components}
+    impacts = {i.impact for i in active}
+    # Statuspage's wording: major is a "Partial System Outage", critical a "Major" one.
+    if "critical" in impacts or (statuses and statuses <= {"major_outage"}):
+        return "critical", "Major System Outage"
+    if statuses & {"major_outage", "partial_outage"} or "major" in impacts:
+        return "major", "Partial System Outage"
+    if "degraded_performance" in statuses or active:
+        return "minor", "Minor Service Outage"
+    return "none", "All Systems Operational"
+
+
+def api(config: Config, components: Sequence[Mapping[str, Any]],
+        incidents: Sequence[PublicIncident], now: datetime) -> dict[str, Any]:
+    """The Statuspage v2 documents, field names and enums as Atlassian's."""
+    base = (config.status_page.url or "").rstrip("/")
+    page = {"id": "incidentbot", "name": config.status_page.title, "url": base or "/",
+            "time_zone": config.timezone, "updated_at": _iso(now)}
+    comps = [{"id": c["slug"], "name": c["name"], "status": c["status"],
+              "created_at": _iso(now), "updated_at": _iso(now), "position": c["position"],
+              "description": None, "showcase": True, "start_date": None,
+              "group_id": None, "page_id": "incidentbot", "group": False,
+              "only_show_if_degraded": False} for c in components]
+    by_id = {c["id"]: c for c in comps}
+
+    def incident(i: PublicIncident) -> dict[str, Any]:
+        status = i.status.public
+        return {
+            "id": str(i.number), "name": i.title, "status": status,
+            "created_at": _iso(i.opened), "updated_at": _iso(i.updated),
+            "monitoring_at": _iso(i.updated) if status == "monitoring" else None,
+            "resolved_at": _iso(i.resolved), "impact": i.impact,
+            "shortlink": f"{base}/incidents/{i.number}.html" if base else
+            f"incidents/{i.number}.html",
+            "started_at": _iso(i.opened), "page_id": "incidentbot",
+            "incident_updates": [{
+                "id": f"{i.number}-{status}", "status": status,
+                "body": f"The incident is {status}.", "incident_id": str(i.number),
+                "created_at": _iso(i.updated), "updated_at": _iso(i.updated),
+                "display_at": _iso(i.updated), "affected_components": None,
+                "deliver_notifications": True, "custom_tweet": None, "tweet_id": None}],
+            "components": [by_id[s] for s in i.services if s in by_id],
+        }
+
+    active = [i for i in incidents if i.resolved is None]
+    indicator, description = _indicator(components, active)
+    status = {"indicator": indicator, "description": description}
+    all_incidents = [incident(i) for i in incidents[:50]]
+    unresolved = [incident(i) for i in active]
+    return {
+        "summary.json": {"page": page, "status": status, "components": comps,
+                         "incidents": unresolved, "scheduled_maintenances": []},
+        "status.json": {"page": page, "status": status},
+        "components.json": {"page": page, "components": comps},
+        "incidents.json": {"page": page, "incidents": all_incidents},
+        "incidents/unresolved.json": {"page": page, "incidents": unresolved},
+        "scheduled-maintenances.json": {"page": page, "scheduled_maintenances": []},
+        "scheduled-maintenances/upcoming.json": {"page": page, "scheduled_maintenances": []},
+        "scheduled-maintenances/active.json": {"page": page, "scheduled_maintenances": []},
+    }
+
+
+BADGE_COLOURS = {"operational": "brightgreen", "degraded_performance": "yellow",
+                 "partial_outage": "orange", "major_outage": "red"}
+
+
+def badge_svg(label: str, message: str, colour: str) -> str:
+    hexes = {"brightgreen": "#2da44e", "yellow": "#bf8700", "orange": "#d1640f",
+             "red": "#cf222e", "lightgrey": "#8c959f"}
+    lw, mw = 6 * len(label) + 12, 6 * len(message) + 12
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + mw}" height="20" '
+            f'role="img" aria-label="{xml_escape(label)}: {xml_escape(message)}">'
+            f'<title>{xml_escape(label)}: {xml_escape(message)}</title>'
+            f'<rect width="{lw}" height="20" fill="#555"/>'
+            f'<rect x="{lw}" width="{mw}" height="20" fill="{hexes.get(colour, "#8c959f")}"/>'
+            '<g fill="#fff" font-family="Verdana,sans-serif" font-size="11">'
+            f'<text x="6" y="14">{xml_escape(label)}</text>'
+            f'<text x="{lw + 6}" y="14">{xml_escape(message)}</text></g></svg>\n')
+
+
+def atom(config: Config, incidents: Sequence[PublicIncident], now: datetime) -> str:
+    base = (config.status_page.url or "").rstrip("/")
+    entries = []
+    for i in incidents[:50]:
+        link = f"{base}/incidents/{i.number}.html"
+        entries.append(
+            f"<entry><id>{xml_escape(link)}</id><title>{xml_escape(i.title)}</title>"
+            f"<updated>{_iso(i.updated)}</updated><link href=\"{xml_escape(link)}\"/>"
+            f"<summary>{xml_escape(i.status.public)}</summary></entry>")
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<id>{xml_escape(base or 'urn:incidentbot:status')}</id>"
+            f"<title>{xml_escape(config.status_page.title)}</title><updated>{_iso(now)}"
+            f"</updated>{''.join(entries)}</feed>\n")
+
+
+def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Path, *,
+          now: datetime | None = None) -> list[Path]:
+    """Write the site under `out`; the files written."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    now = now or datetime.now(UTC)
+    root = Path(out)
+    incidents = public_incidents(issues, config)
+    components = _components(config, data, now, incidents)
+    documents = api(config, components, incidents, now)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html", "j2"]))
+    runs = data.runs()
+    last_run = runs[-1][0] if runs else None
+    delayed = last_run is not None and now - last_run > timedelta(
+        seconds=runs[-1][1] * 3)
+    months: dict[str, list[PublicIncident]] = {}
+    for i in incidents:
+        if i.resolved is not None:
+            months.setdefault(f"{i.opened:%B %Y}", []).append(i)
+    common = {"title": config.status_page.title, "timezone": config.timezone,
+              "now": now, "status": documents["status.json"]["status"]}
+    written = []
+
+    def write(relative: str, text: str) -> None:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+        written.append(path)
+
+    write("index.html", env.get_template("index.html.j2").render(
+        **common, base="", components=components,
+        active=[i for i in incidents if i.resolved is None], months=months,
+        last_run=last_run, delayed=delayed, intro=config.status_page.intro))
+    for i in incidents:
+        write(f"incidents/{i.number}.html", env.get_template("incident.html.j2").render(
+            **common, base="../", incident=i))
+    for name, document in documents.items():
+        write(f"api/v2/{name}", json.dumps(document, indent=1, sort_keys=True) + "\n")
+    for c in components:
+        colour = BADGE_COLOURS.get(c["status"], "lightgrey")
+        message = c["status"].replace("_", " ")
+        write(f"badges/{c['slug']}.json", json.dumps(
+            {"schemaVersion": 1, "label": c["name"], "message": message, "color": colour}))
+        write(f"badges/{c['slug']}.svg", badge_svg(c["name"], message, colour))
+    write("feed.atom", atom(config, incidents, now))
+    if config.status_page.cname:
+        write("CNAME", config.status_page.cname + "\n")
+    return written

@@ -1,0 +1,165 @@
+"""The status page: Statuspage v2 shapes, 90-day bars with gaps, nothing private anywhere."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from helpers import CONFIG
+from jsonschema import Draft202012Validator
+
+from incidentbot import monitor, statuspage
+from incidentbot.monitor import DataDir, Probe, ServiceState
+from incidentbot.ports import Issue
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+SECRET_TITLE = "Leaked customer database zq7"
+
+
+def issue(number: int, title: str, labels: tuple[str, ...], *, closed: bool = False,
+          age: timedelta = timedelta(hours=2)) -> Issue:
+    opened = NOW - age
+    return Issue(number=number, title=title, body="", state="closed" if closed else "open",
+                 labels=labels, created_at=opened, updated_at=opened + timedelta(minutes=30),
+                 url=f"https://github.com/acme/incidents/issues/{number}",
+                 closed_at=opened + timedelta(hours=1) if closed else None)
+
+
+ISSUES = [
+    issue(1, "Checkout <script>alert(1)</script> & \"quotes\"",
+          ("incident", "public", "sev:2", "status:fixing", "service:checkout")),
+    issue(2, SECRET_TITLE, ("incident", "private", "public", "sev:1", "status:investigating",
+                            "service:payments")),
+    issue(3, "Practice drill zq8", ("incident", "public", "drill", "sev:2", "status:open")),
+    issue(4, "Internal only zq9", ("incident", "sev:3", "status:open", "service:admin")),
+    issue(5, "Payments were slow", ("incident", "public", "sev:3", "status:closed",
+                                    "service:payments"), closed=True, age=timedelta(days=3)),
+]
+
+
+def seed(tmp_path: Path) -> DataDir:
+    data = DataDir(tmp_path / "data")
+    states: dict[str, ServiceState] = {}
+    for i in range(12 * 24 * 2):  # two days of 5-minute runs, with a 6-hour gap
+        now = NOW - timedelta(days=2) + timedelta(minutes=5 * i)
+        if NOW - timedelta(hours=30) < now < NOW - timedelta(hours=24):
+            continue
+        down = now > NOW - timedelta(minutes=40)
+        probes = {"checkout": Probe("down" if down else "up", 200, 120 + i % 50),
+                  "payments": Probe("up", 200, 80)}
+        for slug, p in probes.items():
+            states[slug], _ = monitor.advance(states.get(slug, ServiceState()), p, now)
+        data.write_run(f"r{i}", "test", now, probes, states)
+    return data
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp_path = tmp_path_factory.mktemp("status")
+    config = replace(CONFIG, status_page=replace(CONFIG.status_page, cname="status.acme.test"))
+    statuspage.build(config, seed(tmp_path), ISSUES, tmp_path / "site", now=NOW)
+    return tmp_path / "site"
+
+
+def test_nothing_private_internal_or_from_a_drill_appears_anywhere(site: Path) -> None:
+    for path in site.rglob("*"):
+        if path.is_file():
+            text = path.read_text("utf-8")
+            for secret in (SECRET_TITLE, "zq8", "zq9", "Admin console"):
+                assert secret not in text, f"{secret!r} leaked into {path}"
+    assert not (site / "incidents" / "2.html").exists()
+
+
+def test_titles_are_escaped(site: Path) -> None:
+    html = (site / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html
+
+
+# The fields and enums of Atlassian's Statuspage API v2 (https://metastatuspage.com/api/v2/).
+ISO = {"type": ["string", "null"], "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
+PAGE = {"type": "object", "required": ["id", "name", "url", "time_zone", "updated_at"]}
+COMPONENT = {"type": "object", "required": ["id", "name", "status", "created_at", "updated_at",
+                                            "position", "description", "showcase",
+                                            "start_date", "group_id", "page_id", "group",
+                                            "only_show_if_degraded"],
+             "properties": {"status": {"enum": ["operational", "degraded_performance",
+                                                "partial_outage", "major_outage",
+                                                "under_maintenance"]}}}
+INCIDENT = {"type": "object", "required": ["id", "name", "status", "created_at", "updated_at",
+                                           "monitoring_at", "resolved_at", "impact",
+                                           "shortlink", "started_at", "page_id",
+                                           "incident_updates", "components"],
+            "properties": {
+                "status": {"enum": ["investigating", "identified", "monitoring", "resolved",
+                                    "postmortem"]},
+                "impact": {"enum": ["none", "minor", "major", "critical"]},
+                "created_at": ISO, "resolved_at": ISO,
+                "components": {"type": "array", "items": COMPONENT}}}
+STATUS = {"type": "object", "required": ["indicator", "description"],
+          "properties": {"indicator": {"enum": ["none", "minor", "major", "critical"]}}}
+SCHEMAS = {
+    "summary.json": {"type": "object", "required": ["page", "status", "components",
+                                                     "incidents", "scheduled_maintenances"],
+                     "properties": {"page": PAGE, "status": STATUS,
+                                    "components": {"type": "array", "items": COMPONENT},
+                                    "incidents": {"type": "array", "items": INCIDENT}}},
+    "status.json": {"type": "object", "required": ["page", "status"],
+                    "properties": {"status": STATUS}},
+    "components.json": {"type": "object", "required": ["page", "components"],
+                        "properties": {"components": {"type": "array", "items": COMPONENT}}},
+    "incidents.json": {"type": "object", "required": ["page", "incidents"],
+                       "properties": {"incidents": {"type": "array", "items": INCIDENT}}},
+    "incidents/unresolved.json": {"type": "object", "required": ["page", "incidents"],
+                                  "properties": {"incidents": {"type": "array",
+                                                               "items": INCIDENT}}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_the_json_api_has_statuspage_shapes(site: Path, name: str) -> None:
+    document = json.loads((site / "api" / "v2" / name).read_text())
+    errors = list(Draft202012Validator(SCHEMAS[name]).iter_errors(document))
+    assert errors == [], [e.message for e in errors]
+
+
+def test_the_summary_follows_the_checks_and_the_public_incidents(site: Path) -> None:
+    summary = json.loads((site / "api" / "v2" / "summary.json").read_text())
+    components = {c["id"]: c["status"] for c in summary["components"]}
+    assert components == {"checkout": "major_outage", "payments": "operational"}
+    assert summary["status"]["indicator"] == "major"
+    assert [i["id"] for i in summary["incidents"]] == ["1"]
+    assert summary["incidents"][0]["status"] == "identified"  # fixing, in public words
+    assert summary["incidents"][0]["impact"] == "major"
+    past = json.loads((site / "api" / "v2" / "incidents.json").read_text())
+    assert [i["id"] for i in past["incidents"]] == ["1", "5"]
+
+
+def test_the_90_day_bar_shows_gaps_as_no_data(site: Path) -> None:
+    html = (site / "index.html").read_text()
+    assert html.count('<span class="none"') >= 2 * 87  # 88 days before the data began
+    assert "no data" in html
+    assert "24 h: " in html and "90 d: " in html
+
+
+def test_badges_feed_and_cname(site: Path) -> None:
+    badge = json.loads((site / "badges" / "checkout.json").read_text())
+    assert badge == {"schemaVersion": 1, "label": "Checkout", "message": "major outage",
+                     "color": "red"}
+    assert (site / "badges" / "checkout.svg").read_text().startswith("<svg")
+    feed = (site / "feed.atom").read_text()
+    assert "Payments were slow" in feed and "&lt;script&gt;" in feed
+    assert (site / "CNAME").read_text() == "status.acme.test\n"
+
+
+def test_links_are_relative_so_a_project_subpath_works(site: Path) -> None:
+    import re
+
+    for page in [site / "index.html", *sorted((site / "incidents").glob("*.html"))]:
+        for link in re.findall(r'(?:href|src)="([^"]+)"', page.read_text()):
+            assert not link.startswith("/"), f"{page.name}: {link}"
+            if not link.startswith(("http", "#", "data:")):
+                assert (page.parent / link).resolve().exists(), f"{page.name}: {link}"
