@@ -433,6 +433,35 @@ def check(data_dir: str, where: str, no_incidents: bool, config_path: str | None
         click.echo("no service has health checks (services[].checks in incidentbot.yml)")
 
 
+@main.command("import-upptime")
+@click.argument("source", type=click.Path(dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write incidentbot.yml here instead of printing it.")
+def import_upptime(source: str, output: str | None) -> None:
+    """Convert an Upptime .upptimerc.yml into incidentbot.yml, keeping Upptime's slugs.
+
+    What has no equivalent is listed on stderr. The result is validated before it is
+    printed or written.
+
+    Example: incidentbot import-upptime .upptimerc.yml -o incidentbot.yml
+    """
+    from pathlib import Path
+
+    from incidentbot import config as configuration
+    from incidentbot import upptime
+
+    converted, dropped = upptime.convert(Path(source).read_text("utf-8"), source=source)
+    text = upptime.dump(converted)
+    configuration.parse(text, source=output or "(converted)")  # raises with file:line:key
+    for key in dropped:
+        click.echo(f"not carried over: {key}", err=True)
+    if output:
+        Path(output).write_text(text, "utf-8")
+        click.echo(f"wrote {output}: {len(converted['services'])} services", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
 @main.group("status-page")
 def status_page() -> None:
     """Build the public status page."""

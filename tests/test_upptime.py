@@ -1,0 +1,97 @@
+"""Importing an Upptime configuration keeps its slugs and says what it cannot carry over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from incidentbot import config as configuration
+from incidentbot import upptime
+from incidentbot.cli import main
+
+UPPTIMERC = """
+owner: acme
+repo: upptime
+assignees: [alice]
+sites:
+  - name: Google
+    url: https://www.google.com
+  - name: Wikipedia API
+    url: https://en.wikipedia.org/w/api.php
+    method: POST
+    body: "action=query"
+    headers:
+      - "Authorization: Bearer $SECRET_TOKEN"
+    expectedStatusCodes: [200, 201]
+    maxResponseTime: 3000
+    __dangerous__body_down: "maintenance"
+  - name: Database
+    url: db.example.com
+    check: tcp-ping
+    port: 5432
+  - name: Custom slug site
+    slug: my-site
+    url: https://example.org
+    icon: https://example.org/favicon.ico
+status-website:
+  cname: status.acme.com
+  baseUrl: /upptime
+  name: Acme Status
+  logoUrl: https://acme.com/logo.svg
+  introTitle: "Is it down?"
+  introMessage: Live status of our services.
+  navbar:
+    - title: Status
+      href: /
+  theme: dark
+workflowSchedule:
+  uptime: "*/5 * * * *"
+"""
+
+
+@pytest.mark.parametrize(("name", "slug"), [
+    ("Google", "google"), ("Wikipedia API", "wikipedia-api"), ("fooBar baz", "foo-bar-baz"),
+    ("Café & Bar", "cafe-and-bar"), ("  --Hello, World!--  ", "hello-world"),
+    ("Über Süß", "ueber-suess"), ("API v2 (beta)", "api-v2-beta"),
+])
+def test_slugs_are_upptimes(name: str, slug: str) -> None:
+    assert upptime.slugify(name) == slug
+
+
+def test_the_conversion_is_a_valid_config_with_the_same_slugs() -> None:
+    converted, dropped = upptime.convert(UPPTIMERC)
+    config = configuration.parse(upptime.dump(converted), source="converted.yml")
+    slugs = [s.slug for s in config.services]
+    assert slugs == ["google", "wikipedia-api", "database", "my-site"]
+    api = config.service("wikipedia-api").checks[0]
+    assert (api.method, api.body, api.expected_status, api.max_response_ms,
+            api.not_contains) == ("POST", "action=query", (200, 201), 3000, "maintenance")
+    assert api.headers == {"Authorization": "Bearer $SECRET_TOKEN"}  # kept as a reference
+    db = config.service("database").checks[0]
+    assert (db.kind, db.host, db.port) == ("tcp", "db.example.com", 5432)
+    assert config.status_page.cname == "status.acme.com"
+    assert config.status_page.base_path == "/upptime"
+    assert config.repository == "acme/upptime"
+    assert config.service("google").owners == ("alice",)
+    assert sorted(dropped) == ["sites[3].icon", "status-website.navbar[0] (relative link '/')",
+                               "status-website.theme", "workflowSchedule"]
+
+
+def test_the_command_prints_or_writes_and_lists_what_it_dropped(tmp_path: Path) -> None:
+    source = tmp_path / ".upptimerc.yml"
+    source.write_text(UPPTIMERC)
+    result = CliRunner().invoke(main, ["import-upptime", str(source),
+                                       "-o", str(tmp_path / "incidentbot.yml")])
+    assert result.exit_code == 0, result.output
+    assert "not carried over: workflowSchedule" in result.output
+    assert configuration.load(tmp_path / "incidentbot.yml").service("google")
+
+
+def test_a_file_that_is_not_upptimes_is_refused_clearly(tmp_path: Path) -> None:
+    source = tmp_path / "x.yml"
+    source.write_text("hello: world\n")
+    result = CliRunner().invoke(main, ["import-upptime", str(source)])
+    assert result.exit_code == 2
+    assert "expected an Upptime config with a `sites:` list" in result.output
