@@ -69,25 +69,45 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _day_cells(samples: Sequence[Sample], now: datetime,
                incidents: Sequence[PublicIncident], slug: str) -> list[dict[str, Any]]:
+    """90 cells, one per day: its worst state, its uptime and its incidents in the title.
+    Samples are bucketed by day once (a day's uptime also sees the day before's last
+    sample), so the cost grows with the samples, not samples × days."""
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = today - timedelta(days=89)
+    buckets: dict[int, list[Sample]] = {}
+    for s in samples:
+        index = (s.t.astimezone(UTC) - first).days
+        if -1 <= index < 90:
+            buckets.setdefault(index, []).append(s)
+    touching: dict[int, list[PublicIncident]] = {}
+    for i in incidents:
+        if slug not in i.services:
+            continue
+        lo = max(0, (i.opened.astimezone(UTC) - first).days)
+        hi = min(89, ((i.resolved or now).astimezone(UTC) - first).days)
+        for index in range(lo, hi + 1):
+            touching.setdefault(index, []).append(i)
+    order = [UP, DEGRADED, DOWN]
     cells = []
-    for back in range(89, -1, -1):
-        start = today - timedelta(days=back)
+    for index in range(90):
+        start = first + timedelta(days=index)
         end = min(start + timedelta(days=1), now)
-        day = uptime(samples, start, end)
-        worst = None
-        for s in samples:
-            if start <= s.t < end and (worst is None or
-                                       [UP, DEGRADED, DOWN].index(s.state) >
-                                       [UP, DEGRADED, DOWN].index(worst)):
-                worst = s.state
-        that_day = [i for i in incidents if slug in i.services and
-                    i.opened < end and (i.resolved or now) >= start]
+        day_samples = buckets.get(index, [])
+        previous = buckets.get(index - 1, [])[-1:]
+        day = uptime([*previous, *day_samples], start, end)
+        worst = max((s.state for s in day_samples), key=order.index, default=None)
         percent = day.percent
-        label = f"{start:%Y-%m-%d}: " + (f"{percent:.2f}% up" if percent is not None
-                                          else "no data")
-        if that_day:
-            label += "; " + "; ".join(f"incident #{i.number} {i.title}" for i in that_day)
+        those = touching.get(index, [])
+        if percent is not None and percent >= 100 and not those and \
+                day.no_data < timedelta(hours=1):
+            cells.append({"state": worst or "none", "title": ""})  # a perfect day: no words
+            continue
+        label = f"{start:%m-%d}: " + (f"{percent:.2f}% up" if percent is not None
+                                       else "no data")
+        if those:
+            label += "; " + "; ".join(f"#{i.number} {i.title[:60]}" for i in those[:2])
+            if len(those) > 2:
+                label += f"; and {len(those) - 2} more"
         cells.append({"state": worst or "none", "title": label})
     return cells
 
@@ -235,10 +255,12 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     last_run = runs[-1][0] if runs else None
     delayed = last_run is not None and now - last_run > timedelta(
         seconds=runs[-1][1] * 3)
+    # The front page lists the last 90 days' resolved incidents; each has its own page.
     months: dict[str, list[PublicIncident]] = {}
-    for i in incidents:
-        if i.resolved is not None:
-            months.setdefault(f"{i.opened:%B %Y}", []).append(i)
+    recent = [i for i in incidents if i.resolved is not None
+              and now - i.opened <= timedelta(days=90)][:50]
+    for i in recent:
+        months.setdefault(f"{i.opened:%B %Y}", []).append(i)
     common = {"title": config.status_page.title, "timezone": config.timezone,
               "now": now, "status": documents["status.json"]["status"]}
     written = []

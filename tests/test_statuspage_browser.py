@@ -57,7 +57,7 @@ def test_the_page_shows_the_states_with_no_errors(url: str, width: int,
         assert page.locator(".banner").inner_text() == "Partial System Outage"
         services = page.locator(".service h3").all_inner_texts()
         assert services == ["Checkout\nDown", "Payments API\nOperational"]
-        assert page.locator(".bar").first.locator("span").count() == 90
+        assert page.locator(".bar").first.locator("i").count() == 90
         assert SECRET_TITLE not in page.content()
         # Nothing overflows a phone's width.
         assert page.evaluate("document.documentElement.scrollWidth") <= width
