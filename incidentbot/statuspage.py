@@ -206,6 +206,51 @@ def api(config: Config, components: Sequence[Mapping[str, Any]],
     }
 
 
+def _shield_colour(percent: float | None) -> str:
+    if percent is None:
+        return "lightgrey"
+    return ("brightgreen" if percent >= 99.9 else "green" if percent >= 99 else
+            "yellow" if percent >= 95 else "orange" if percent >= 90 else "red")
+
+
+def upptime_files(config: Config, data: DataDir, now: datetime) -> dict[str, Any]:
+    """Upptime's history/summary.json and api/<slug>/*.json shields endpoints, in its
+    shapes, so badges and embeds made for Upptime keep working after a switch."""
+    spans = {"": timedelta(days=365 * 10), "Day": timedelta(days=1),
+             "Week": timedelta(days=7), "Month": timedelta(days=30),
+             "Year": timedelta(days=365)}
+    states = data.states()
+    summary = []
+    files: dict[str, Any] = {}
+    for service in (s for s in config.services if s.public and not s.private):
+        samples = data.samples(service.slug, now - timedelta(days=366))
+        entry: dict[str, Any] = {"name": service.name, "url": "", "icon": "",
+                                 "slug": service.slug,
+                                 "status": states[service.slug].state
+                                 if service.slug in states else "up"}
+        for suffix, span in spans.items():
+            window = [x for x in samples if now - x.t <= span]
+            percent = uptime(window, now - span, now).percent if window else None
+            text = f"{percent:.2f}%" if percent is not None else "no data"
+            times = [x.ms for x in window if x.ms is not None]
+            average = round(sum(times) / len(times)) if times else 0
+            entry[f"uptime{suffix}"] = text
+            entry[f"time{suffix}"] = average
+            key = f"-{suffix.lower()}" if suffix else ""
+            files[f"api/{service.slug}/uptime{key}.json"] = {
+                "schemaVersion": 1, "label": f"uptime {suffix.lower()}".strip(),
+                "message": text, "color": _shield_colour(percent)}
+            files[f"api/{service.slug}/response-time{key}.json"] = {
+                "schemaVersion": 1, "label": f"response time {suffix.lower()}".strip(),
+                "message": f"{average} ms",
+                "color": "brightgreen" if average < 500 else "yellow" if average < 1000
+                else "red"}
+        entry["dailyMinutesDown"] = {}
+        summary.append(entry)
+    files["history/summary.json"] = summary
+    return files
+
+
 BADGE_COLOURS = {"operational": "brightgreen", "degraded_performance": "yellow",
                  "partial_outage": "orange", "major_outage": "red"}
 
@@ -286,6 +331,8 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
         write(f"badges/{c['slug']}.json", json.dumps(
             {"schemaVersion": 1, "label": c["name"], "message": message, "color": colour}))
         write(f"badges/{c['slug']}.svg", badge_svg(c["name"], message, colour))
+    for name, document in upptime_files(config, data, now).items():
+        write(name, json.dumps(document, indent=2) + "\n")
     write("feed.atom", atom(config, incidents, now))
     if config.status_page.cname:
         write("CNAME", config.status_page.cname + "\n")

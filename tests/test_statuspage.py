@@ -163,3 +163,16 @@ def test_links_are_relative_so_a_project_subpath_works(site: Path) -> None:
             assert not link.startswith("/"), f"{page.name}: {link}"
             if not link.startswith(("http", "#", "data:")):
                 assert (page.parent / link).resolve().exists(), f"{page.name}: {link}"
+
+
+def test_upptime_badge_files_keep_working(site: Path) -> None:
+    summary = json.loads((site / "history" / "summary.json").read_text())
+    assert [e["slug"] for e in summary] == ["checkout", "payments"]
+    assert set(summary[0]) >= {"name", "url", "icon", "slug", "status", "uptime", "uptimeDay",
+                               "uptimeWeek", "uptimeMonth", "uptimeYear", "time", "timeDay",
+                               "timeWeek", "timeMonth", "timeYear", "dailyMinutesDown"}
+    assert summary[1]["uptimeDay"] == "100.00%"
+    badge = json.loads((site / "api" / "payments" / "uptime-week.json").read_text())
+    assert badge == {"schemaVersion": 1, "label": "uptime week", "message": "100.00%",
+                     "color": "brightgreen"}
+    assert (site / "api" / "checkout" / "response-time.json").exists()
