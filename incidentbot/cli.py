@@ -484,8 +484,18 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
+    from incidentbot.model import read_labels
+
     issues = c.tracker.list_incidents(state="all")
-    written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir)
+    updates = {}
+    for issue in issues:  # comments only of the incidents the public may see
+        if read_labels(issue.labels, config.severities).on_status_page:
+            said = [(x.created_at, text) for x in c.tracker.comments(issue.number)
+                    if (text := statuspage.public_update(x.body)) is not None]
+            if said:
+                updates[issue.number] = said
+    written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir,
+                               updates=updates)
     click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
 
 

@@ -39,9 +39,24 @@ class PublicIncident:
     opened: datetime
     resolved: datetime | None
     updated: datetime
+    updates: tuple[tuple[datetime, str], ...] = ()
 
 
-def public_incidents(issues: Sequence[Issue], config: Config) -> list[PublicIncident]:
+PUBLIC_MARK = "/public"
+
+
+def public_update(body: str) -> str | None:
+    """The text of a comment the team marked for the status page: its first line is
+    `/public`, and what follows is what the public reads."""
+    first, _, rest = body.strip().partition("\n")
+    if first.strip().lower() != PUBLIC_MARK or not rest.strip():
+        return None
+    return rest.strip()
+
+
+def public_incidents(issues: Sequence[Issue], config: Config,
+                     updates: Mapping[int, Sequence[tuple[datetime, str]]] | None = None,
+                     ) -> list[PublicIncident]:
     """The incidents the public may see, and only what it may see of them."""
     out = []
     for issue in issues:
@@ -57,7 +72,8 @@ def public_incidents(issues: Sequence[Issue], config: Config) -> list[PublicInci
             services=tuple(s for s in fields.services if s in public_services),
             opened=issue.created_at, resolved=resolved or (
                 issue.updated_at if not fields.status.active else None),
-            updated=issue.updated_at))
+            updated=issue.updated_at,
+            updates=tuple(sorted((updates or {}).get(issue.number, ()), reverse=True))))
     return sorted(out, key=lambda i: i.opened, reverse=True)
 
 
@@ -180,11 +196,12 @@ def api(config: Config, components: Sequence[Mapping[str, Any]],
             f"incidents/{i.number}.html",
             "started_at": _iso(i.opened), "page_id": "incidentbot",
             "incident_updates": [{
-                "id": f"{i.number}-{status}", "status": status,
-                "body": f"The incident is {status}.", "incident_id": str(i.number),
-                "created_at": _iso(i.updated), "updated_at": _iso(i.updated),
-                "display_at": _iso(i.updated), "affected_components": None,
-                "deliver_notifications": True, "custom_tweet": None, "tweet_id": None}],
+                "id": f"{i.number}-{n}", "status": status, "body": text,
+                "incident_id": str(i.number), "created_at": _iso(at), "updated_at": _iso(at),
+                "display_at": _iso(at), "affected_components": None,
+                "deliver_notifications": True, "custom_tweet": None, "tweet_id": None}
+                for n, (at, text) in enumerate(i.updates or ((i.updated,
+                                                              f"The incident is {status}."),))],
             "components": [by_id[s] for s in i.services if s in by_id],
         }
 
@@ -285,13 +302,14 @@ def atom(config: Config, incidents: Sequence[PublicIncident], now: datetime) -> 
 
 
 def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Path, *,
-          now: datetime | None = None) -> list[Path]:
+          now: datetime | None = None,
+          updates: Mapping[int, Sequence[tuple[datetime, str]]] | None = None) -> list[Path]:
     """Write the site under `out`; the files written."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     now = now or datetime.now(UTC)
     root = Path(out)
-    incidents = public_incidents(issues, config)
+    incidents = public_incidents(issues, config, updates)
     components = _components(config, data, now, incidents)
     documents = api(config, components, incidents, now)
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,

@@ -60,7 +60,10 @@ def seed(tmp_path: Path) -> DataDir:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("status")
     config = replace(CONFIG, status_page=replace(CONFIG.status_page, cname="status.acme.test"))
-    statuspage.build(config, seed(tmp_path), ISSUES, tmp_path / "site", now=NOW)
+    updates = {1: [(NOW - timedelta(minutes=30), "We found the cause <b>and</b> are fixing it.")],
+               2: [(NOW, f"{SECRET_TITLE} update")]}
+    statuspage.build(config, seed(tmp_path), ISSUES, tmp_path / "site", now=NOW,
+                     updates=updates)
     return tmp_path / "site"
 
 
@@ -176,3 +179,19 @@ def test_upptime_badge_files_keep_working(site: Path) -> None:
     assert badge == {"schemaVersion": 1, "label": "uptime week", "message": "100.00%",
                      "color": "brightgreen"}
     assert (site / "api" / "checkout" / "response-time.json").exists()
+
+
+def test_public_updates_are_only_comments_marked_public() -> None:
+    assert statuspage.public_update("/public\nWe are rolling back.") == "We are rolling back."
+    assert statuspage.public_update("/PUBLIC \n  Fixed.  ") == "Fixed."
+    assert statuspage.public_update("internal note") is None
+    assert statuspage.public_update("/public") is None
+
+
+def test_public_updates_appear_on_the_incident_and_in_the_api(site: Path) -> None:
+    page = (site / "incidents" / "1.html").read_text()
+    assert "We found the cause &lt;b&gt;and&lt;/b&gt; are fixing it." in page
+    summary = json.loads((site / "api" / "v2" / "summary.json").read_text())
+    (incident,) = summary["incidents"]
+    assert [u["body"] for u in incident["incident_updates"]] == [
+        "We found the cause <b>and</b> are fixing it."]
