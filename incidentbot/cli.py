@@ -494,8 +494,14 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
                     if (text := statuspage.public_update(x.body)) is not None]
             if said:
                 updates[issue.number] = said
+    windows = []
+    for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
+        try:
+            windows.append(statuspage.maintenance(issue, config))
+        except ValueError as exc:
+            click.echo(f"warning: {exc}", err=True)
     written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir,
-                               updates=updates)
+                               updates=updates, maintenances=windows)
     click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
 
 

@@ -42,6 +42,48 @@ class PublicIncident:
     updates: tuple[tuple[datetime, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    number: int
+    title: str
+    start: datetime
+    end: datetime
+    services: tuple[str, ...]
+
+    def active(self, now: datetime) -> bool:
+        return self.start <= now < self.end
+
+
+MAINTENANCE_LABEL = "maintenance"
+
+
+def maintenance(issue: Issue, config: Config) -> Maintenance:
+    """A maintenance window from an issue labelled `maintenance`, whose body has lines
+    `start: 2026-11-23 02:00`, `end: 2026-11-23 03:00`, `timezone: Europe/Berlin` (default
+    the config's) and `services: checkout, payments`. ValueError says what is wrong."""
+    from zoneinfo import ZoneInfo
+
+    fields: dict[str, str] = {}
+    for line in issue.body.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in {"start", "end", "timezone", "services"}:
+            fields[key.strip().lower()] = value.strip()
+    zone = ZoneInfo(fields.get("timezone") or config.timezone)
+    try:
+        start = datetime.fromisoformat(fields["start"]).replace(tzinfo=zone)
+        end = datetime.fromisoformat(fields["end"]).replace(tzinfo=zone)
+    except (KeyError, ValueError):
+        raise ValueError(f"#{issue.number}: maintenance needs `start:` and `end:` lines "
+                         "like 2026-11-23 02:00") from None
+    if end <= start:
+        raise ValueError(f"#{issue.number}: maintenance ends before it starts")
+    known = {s.slug for s in config.services if s.public and not s.private}
+    services = tuple(x.strip() for x in fields.get("services", "").split(",")
+                     if x.strip() in known)
+    return Maintenance(issue.number, " ".join(issue.title.split()), start.astimezone(UTC),
+                       end.astimezone(UTC), services)
+
+
 PUBLIC_MARK = "/public"
 
 
@@ -129,7 +171,8 @@ def _day_cells(samples: Sequence[Sample], now: datetime,
 
 
 def _components(config: Config, data: DataDir, now: datetime,
-                incidents: Sequence[PublicIncident]) -> list[dict[str, Any]]:
+                incidents: Sequence[PublicIncident],
+                windows_off: Sequence[Maintenance] = ()) -> list[dict[str, Any]]:
     states = data.states()
     out = []
     for position, service in enumerate(s for s in config.services
@@ -137,18 +180,22 @@ def _components(config: Config, data: DataDir, now: datetime,
         samples = data.samples(service.slug, now - timedelta(days=91))
         state = states[service.slug].state if service.slug in states else (
             samples[-1].state if samples else None)
+        excluded = [(m.start, m.end) for m in windows_off if service.slug in m.services]
         windows = []
         for label, span in WINDOWS:
-            percent = uptime(samples, now - span, now).percent
+            percent = uptime(samples, now - span, now, excluded=excluded).percent
             windows.append({"label": label,
                             "value": f"{percent:.2f}%" if percent is not None else "no data"})
         times = sorted(s.ms for s in samples if s.ms is not None and now - s.t <= timedelta(1))
         p50 = times[len(times) // 2] if times else None
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))] if times else None
+        under = any(m.active(now) and service.slug in m.services for m in windows_off)
         out.append({
             "slug": service.slug, "name": service.name, "position": position + 1,
             "group": getattr(service, "group", None),
-            "state": state or "none", "status": COMPONENT_STATUS.get(state, "operational"),
+            "state": "maintenance" if under else state or "none",
+            "status": "under_maintenance" if under else
+            COMPONENT_STATUS.get(state, "operational"),
             "windows": windows, "days": _day_cells(samples, now, incidents, service.slug),
             "p50": p50, "p95": p95,
             "last": (f"{samples[-1].t.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
@@ -173,7 +220,8 @@ def _indicator(components: Sequence[Mapping[str, Any]],
 
 
 def api(config: Config, components: Sequence[Mapping[str, Any]],
-        incidents: Sequence[PublicIncident], now: datetime) -> dict[str, Any]:
+        incidents: Sequence[PublicIncident], now: datetime,
+        windows_off: Sequence[Maintenance] = ()) -> dict[str, Any]:
     """The Statuspage v2 documents, field names and enums as Atlassian's."""
     base = (config.status_page.url or "").rstrip("/")
     page = {"id": "incidentbot", "name": config.status_page.title, "url": base or "/",
@@ -205,6 +253,19 @@ def api(config: Config, components: Sequence[Mapping[str, Any]],
             "components": [by_id[s] for s in i.services if s in by_id],
         }
 
+    def scheduled(m: Maintenance) -> dict[str, Any]:
+        status = ("in_progress" if m.active(now) else "completed" if m.end <= now
+                  else "scheduled")
+        return {"id": f"m{m.number}", "name": m.title, "status": status,
+                "created_at": _iso(m.start), "updated_at": _iso(now), "monitoring_at": None,
+                "resolved_at": _iso(m.end) if m.end <= now else None, "impact": "maintenance",
+                "shortlink": f"{base}/" if base else "index.html",
+                "started_at": _iso(m.start), "page_id": "incidentbot",
+                "scheduled_for": _iso(m.start), "scheduled_until": _iso(m.end),
+                "incident_updates": [],
+                "components": [by_id[x] for x in m.services if x in by_id]}
+
+    maint = [scheduled(m) for m in windows_off]
     active = [i for i in incidents if i.resolved is None]
     indicator, description = _indicator(components, active)
     status = {"indicator": indicator, "description": description}
@@ -212,14 +273,20 @@ def api(config: Config, components: Sequence[Mapping[str, Any]],
     unresolved = [incident(i) for i in active]
     return {
         "summary.json": {"page": page, "status": status, "components": comps,
-                         "incidents": unresolved, "scheduled_maintenances": []},
+                         "incidents": unresolved,
+                         "scheduled_maintenances": [m for m in maint
+                                                    if m["status"] != "completed"]},
         "status.json": {"page": page, "status": status},
         "components.json": {"page": page, "components": comps},
         "incidents.json": {"page": page, "incidents": all_incidents},
         "incidents/unresolved.json": {"page": page, "incidents": unresolved},
-        "scheduled-maintenances.json": {"page": page, "scheduled_maintenances": []},
-        "scheduled-maintenances/upcoming.json": {"page": page, "scheduled_maintenances": []},
-        "scheduled-maintenances/active.json": {"page": page, "scheduled_maintenances": []},
+        "scheduled-maintenances.json": {"page": page, "scheduled_maintenances": maint},
+        "scheduled-maintenances/upcoming.json": {
+            "page": page, "scheduled_maintenances": [m for m in maint
+                                                     if m["status"] == "scheduled"]},
+        "scheduled-maintenances/active.json": {
+            "page": page, "scheduled_maintenances": [m for m in maint
+                                                     if m["status"] == "in_progress"]},
     }
 
 
@@ -301,17 +368,37 @@ def atom(config: Config, incidents: Sequence[PublicIncident], now: datetime) -> 
             f"</updated>{''.join(entries)}</feed>\n")
 
 
+def ical(config: Config, maintenances: Sequence[Maintenance], now: datetime) -> str:
+    """An iCalendar feed of maintenance windows (RFC 5545)."""
+    def text(value: str) -> str:
+        return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+                .replace("\n", "\\n"))
+
+    def stamp(moment: datetime) -> str:
+        return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//incidentbot//status page//EN",
+             f"X-WR-CALNAME:{text(config.status_page.title)} maintenance"]
+    for m in maintenances:
+        lines += ["BEGIN:VEVENT", f"UID:maintenance-{m.number}@incidentbot",
+                  f"DTSTAMP:{stamp(now)}", f"DTSTART:{stamp(m.start)}", f"DTEND:{stamp(m.end)}",
+                  f"SUMMARY:{text(m.title)}", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
 def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Path, *,
           now: datetime | None = None,
-          updates: Mapping[int, Sequence[tuple[datetime, str]]] | None = None) -> list[Path]:
+          updates: Mapping[int, Sequence[tuple[datetime, str]]] | None = None,
+          maintenances: Sequence[Maintenance] = ()) -> list[Path]:
     """Write the site under `out`; the files written."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     now = now or datetime.now(UTC)
     root = Path(out)
     incidents = public_incidents(issues, config, updates)
-    components = _components(config, data, now, incidents)
-    documents = api(config, components, incidents, now)
+    components = _components(config, data, now, incidents, maintenances)
+    documents = api(config, components, incidents, now, maintenances)
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2"]))
     runs = data.runs()
@@ -336,6 +423,7 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
 
     write("index.html", env.get_template("index.html.j2").render(
         **common, base="", components=components,
+        maintenances=[m for m in maintenances if m.end > now],
         active=[i for i in incidents if i.resolved is None], months=months,
         last_run=last_run, delayed=delayed, intro=config.status_page.intro))
     for i in incidents:
@@ -352,6 +440,7 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     for name, document in upptime_files(config, data, now).items():
         write(name, json.dumps(document, indent=2) + "\n")
     write("feed.atom", atom(config, incidents, now))
+    write("maintenance.ics", ical(config, maintenances, now))
     if config.status_page.cname:
         write("CNAME", config.status_page.cname + "\n")
     return written

@@ -195,3 +195,32 @@ def test_public_updates_appear_on_the_incident_and_in_the_api(site: Path) -> Non
     (incident,) = summary["incidents"]
     assert [u["body"] for u in incident["incident_updates"]] == [
         "We found the cause <b>and</b> are fixing it."]
+
+
+def test_maintenance_is_shown_ahead_and_is_not_downtime(tmp_path: Path) -> None:
+    data = seed(tmp_path)
+    body_now = ("start: 2026-11-22 12:30\nend: 2026-11-22 14:00\ntimezone: Europe/Berlin\n"
+                "services: checkout")
+    body_later = "start: 2026-11-24 02:00\nend: 2026-11-24 03:00\nservices: payments, admin"
+    windows = [statuspage.maintenance(replace(issue(n, t, ("maintenance",)), body=b), CONFIG)
+               for n, t, b in [(10, "Database upgrade", body_now),
+                               (11, "Payments move", body_later)]]
+    assert windows[0].start == datetime(2026, 11, 22, 11, 30, tzinfo=UTC)  # CET → UTC
+    assert windows[1].services == ("payments",)  # admin is not public
+    site = tmp_path / "site"
+    statuspage.build(CONFIG, data, ISSUES, site, now=NOW, maintenances=windows)
+    summary = json.loads((site / "api" / "v2" / "summary.json").read_text())
+    status = {c["id"]: c["status"] for c in summary["components"]}
+    assert status["checkout"] == "under_maintenance"  # its checks say down, but it is planned
+    upcoming = json.loads((site / "api" / "v2" / "scheduled-maintenances" / "upcoming.json")
+                          .read_text())["scheduled_maintenances"]
+    assert [m["name"] for m in upcoming] == ["Payments move"]
+    active = json.loads((site / "api" / "v2" / "scheduled-maintenances" / "active.json")
+                        .read_text())["scheduled_maintenances"]
+    assert active[0]["scheduled_until"] == "2026-11-22T13:00:00Z"
+    html = (site / "index.html").read_text()
+    assert "Scheduled maintenance" in html and "Under maintenance" in html
+    calendar = (site / "maintenance.ics").read_text()
+    assert "DTSTART:20261124T010000Z" in calendar and calendar.count("BEGIN:VEVENT") == 2
+    with pytest.raises(ValueError, match="needs `start:` and `end:`"):
+        statuspage.maintenance(replace(issue(12, "x", ("maintenance",)), body="soon"), CONFIG)
