@@ -418,7 +418,11 @@ def check(data_dir: str, where: str, no_incidents: bool, config_path: str | None
     config = _load(config_path)
     data = monitor.DataDir(data_dir)
     run_id = os.environ.get("GITHUB_RUN_ID", "")
-    result, states = monitor.run(config, data, run_id=run_id, where=where)
+    settings = config.monitor
+    result, states = monitor.run(config, data, run_id=run_id, where=where,
+                                 fail_after=settings.fail_after,
+                                 recover_after=settings.recover_after,
+                                 concurrency=settings.concurrency)
     for slug, probe in sorted(result.probes.items()):
         shown = f"{probe.code} " if probe.code else ""
         ms = f"{probe.ms} ms" if probe.ms is not None else ""
@@ -426,7 +430,9 @@ def check(data_dir: str, where: str, no_incidents: bool, config_path: str | None
                    + (f"  {probe.detail}" if probe.detail else ""))
     if result.transitions and not no_incidents:
         c = operations.connect(config)
-        for line in monitor.open_for_outages(c, config, result.transitions, states):
+        for line in monitor.open_for_outages(c, config, result.transitions, states,
+                                             severity=settings.severity,
+                                             public=settings.public):
             click.echo(line)
         data.write_state(states)
     if not result.probes:

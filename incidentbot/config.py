@@ -80,6 +80,15 @@ class StatusPageSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorSettings:
+    fail_after: int = 2
+    recover_after: int = 2
+    severity: int = 2
+    public: bool = False
+    concurrency: int = 20
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything incidentbot.yml says, with defaults filled in."""
 
@@ -94,6 +103,7 @@ class Config:
     people: Mapping[str, Person] = field(default_factory=dict)
     postmortem: PostmortemSettings = field(default_factory=PostmortemSettings)
     status_page: StatusPageSettings = field(default_factory=StatusPageSettings)
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -289,7 +299,7 @@ def _service(d: Mapping[str, Any]) -> Service:
         owners=tuple(o.lstrip("@") for o in d["owners"]),
         docs=tuple(Link(x["title"], x["url"]) for x in d["docs"]),
         checks=tuple(_check_from(c) for c in d["checks"]),
-        depends_on=tuple(d["depends_on"]),
+        depends_on=tuple(d["depends_on"]), group=d.get("group"),
     )
 
 
@@ -298,6 +308,7 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
     slack = _with_defaults(top.get("slack"), _defs("slack"))
     postmortem = _with_defaults(top.get("postmortem"), _defs("postmortem"))
     page = _with_defaults(top.get("status_page"), _defs("status_page"))
+    monitor = _with_defaults(top.get("monitor"), _defs("monitor"))
     roles = (
         {Role(k): (v or {}).get("title", DEFAULT_ROLES[Role(k)]) for k, v in top["roles"].items()}
         if "roles" in top else dict(DEFAULT_ROLES)
@@ -324,6 +335,7 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             **{k: v for k, v in page.items() if k != "navbar"},
             navbar=tuple(Link(x["title"], x["url"]) for x in page["navbar"]),
         ),
+        monitor=MonitorSettings(**monitor),
     )
 
 

@@ -135,6 +135,7 @@ class Service:
     checks: tuple[HealthCheck, ...] = ()
     depends_on: tuple[str, ...] = ()
     private: bool = False
+    group: str | None = None
 
 
 # -- labels ----------------------------------------------------------------------------------

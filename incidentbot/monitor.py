@@ -393,10 +393,12 @@ class RunResult:
 def run(config: Config, data: DataDir, *, now: datetime | None = None, run_id: str = "",
         where: str = "local", env: Mapping[str, str] | None = None, retry: bool = True,
         pause: float = 1.0, fail_after: int = FAIL_AFTER,
-        recover_after: int = RECOVER_AFTER) -> tuple[RunResult, dict[str, ServiceState]]:
+        recover_after: int = RECOVER_AFTER,
+        concurrency: int = 20) -> tuple[RunResult, dict[str, ServiceState]]:
     """One monitoring run: probe, advance the hysteresis, write the data."""
     now = now or datetime.now(UTC)
-    probes = run_checks(config.services, env, retry=retry, pause=pause)
+    probes = run_checks(config.services, env, retry=retry, pause=pause,
+                        concurrency=concurrency)
     states = data.states()
     result = RunResult(probes=probes)
     for slug, p in probes.items():

@@ -469,8 +469,11 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
         path.write_text(text, "utf-8")
         written.append(path)
 
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for component in components:  # in the config's order, ungrouped services first
+        grouped.setdefault(component["group"] or "", []).append(component)
     write("index.html", env.get_template("index.html.j2").render(
-        **common, base="", components=components,
+        **common, base="", groups=sorted(grouped.items(), key=lambda kv: kv[0] != ""),
         maintenances=[m for m in maintenances if m.end > now],
         active=[i for i in incidents if i.resolved is None], months=months,
         last_run=last_run, delayed=delayed, intro=config.status_page.intro))

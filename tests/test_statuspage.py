@@ -224,3 +224,13 @@ def test_maintenance_is_shown_ahead_and_is_not_downtime(tmp_path: Path) -> None:
     assert "DTSTART:20261124T010000Z" in calendar and calendar.count("BEGIN:VEVENT") == 2
     with pytest.raises(ValueError, match="needs `start:` and `end:`"):
         statuspage.maintenance(replace(issue(12, "x", ("maintenance",)), body="soon"), CONFIG)
+
+
+def test_services_show_under_their_groups(tmp_path: Path) -> None:
+    grouped = tuple(replace(s, group="Payments platform") if s.slug == "payments" else s
+                    for s in CONFIG.services)
+    site = tmp_path / "site"
+    statuspage.build(replace(CONFIG, services=grouped), seed(tmp_path), ISSUES, site, now=NOW)
+    html = (site / "index.html").read_text()
+    assert html.index("Checkout") < html.index("<h3>Payments platform</h3>") < \
+        html.index("Payments API")
