@@ -472,7 +472,11 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     grouped: dict[str, list[dict[str, Any]]] = {}
     for component in components:  # in the config's order, ungrouped services first
         grouped.setdefault(component["group"] or "", []).append(component)
+    from incidentbot.monitor import coverage
+
+    covered = coverage(runs, now - timedelta(days=1), now) if runs else None
     write("index.html", env.get_template("index.html.j2").render(
+        coverage=None if covered is None else f"{covered:.0%}",
         **common, base="", groups=sorted(grouped.items(), key=lambda kv: kv[0] != ""),
         maintenances=[m for m in maintenances if m.end > now],
         active=[i for i in incidents if i.resolved is None], months=months,

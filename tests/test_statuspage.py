@@ -143,6 +143,9 @@ def test_the_summary_follows_the_checks_and_the_public_incidents(site: Path) -> 
 
 def test_the_90_day_bar_shows_gaps_as_no_data(site: Path) -> None:
     html = (site / "index.html").read_text()
+    # The seeded six-hour gap ended 24 h before NOW: the last day ran every check.
+    assert "Monitoring coverage, last 24 h: 100% of the scheduled checks ran" in html
+    assert "Monitoring is delayed" not in html
     assert html.count('<i class="none"') >= 2 * 87  # 88 days before the data began
     assert "no data" in html
     assert "24 h: " in html and "90 d: " in html
