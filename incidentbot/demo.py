@@ -92,14 +92,20 @@ class _Clock:
         self.now = self.start + timedelta(minutes=minutes)
 
 
+def _start(sb: Sandbox, config: Config) -> tuple[_Clock, Settings, operations.Connections]:
+    """The demo's clock and the real adapters, pointed at the sandbox."""
+    clock = _Clock(sb)
+    settings = Settings.from_env(sb.env())
+    c = operations.Connections(github.connect(settings), slack.connect(settings),
+                               pagerduty.connect(settings), config, lambda: clock.now)
+    return clock, settings, c
+
+
 def run(config: Config) -> Iterator[str]:
     """The lifecycle, step by step, with what Slack shows after each step."""
     with Sandbox() as sb:
-        clock = _Clock(sb)
-        settings = Settings.from_env(sb.env())
-        tracker = github.connect(settings)
-        c = operations.Connections(tracker, slack.connect(settings),
-                                   pagerduty.connect(settings), config, lambda: clock.now)
+        clock, settings, c = _start(sb, config)
+        tracker = c.tracker
         read = _Reader(sb)
         yield "incidentbot demo: one incident on the local sandbox (nothing leaves this machine)"
         yield f"sandbox: {sb.url} (GitHub REST, Slack Web and PagerDuty emulators)"
@@ -255,11 +261,8 @@ def run_drill(config: Config) -> Iterator[str]:
 
     scenario = drills.load("quick", config)
     with Sandbox() as sb:
-        clock = _Clock(sb)
-        settings = Settings.from_env(sb.env())
-        tracker = github.connect(settings)
-        c = operations.Connections(tracker, slack.connect(settings),
-                                   pagerduty.connect(settings), config, lambda: clock.now)
+        clock, _settings, c = _start(sb, config)
+        tracker = c.tracker
         read = _Reader(sb)
         tracker.ensure_labels(standard_labels(config))
         yield f"incidentbot demo --drill: scenario {scenario.slug!r} ({scenario.name}) on " \

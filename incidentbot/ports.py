@@ -78,6 +78,8 @@ class IssueTracker(Protocol):
 
     repository: str
 
+    def close(self) -> None: ...
+
     def login(self) -> str: ...
 
     def create_issue(self, title: str, body: str, labels: Sequence[str], *,
