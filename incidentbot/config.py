@@ -89,6 +89,11 @@ class MonitorSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderSettings:
+    commander_after: int = 10  # minutes without a commander before the nudge
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything incidentbot.yml says, with defaults filled in."""
 
@@ -104,6 +109,7 @@ class Config:
     postmortem: PostmortemSettings = field(default_factory=PostmortemSettings)
     status_page: StatusPageSettings = field(default_factory=StatusPageSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    reminders: ReminderSettings = field(default_factory=lambda: ReminderSettings())
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -336,6 +342,8 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             navbar=tuple(Link(x["title"], x["url"]) for x in page["navbar"]),
         ),
         monitor=MonitorSettings(**monitor),
+        reminders=ReminderSettings(commander_after=_minutes(
+            (top.get("reminders") or {}).get("commander_after", "10m")) or 10),
     )
 
 

@@ -357,9 +357,6 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     return out
 
 
-COMMANDER_AFTER = timedelta(minutes=10)
-
-
 def last_update(snapshot: Snapshot, state: CardState) -> datetime:
     """When stakeholders last heard from the team: the opening, a status change, a note."""
     times = [snapshot.issue.created_at]
@@ -390,7 +387,8 @@ def reminders(snapshot: Snapshot, config: Config, state: CardState,
             stamp = since.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
             out.append((f"remind:update:{stamp}:{periods}", messages.reminder(
                 facts(snapshot, config, state), mention, now - since, severity.name)))
-    if "commander" not in state.roles and now - snapshot.issue.created_at >= COMMANDER_AFTER:
+    commander_after = timedelta(minutes=config.reminders.commander_after)
+    if "commander" not in state.roles and now - snapshot.issue.created_at >= commander_after:
         out.append(("remind:commander", messages.no_commander(
             facts(snapshot, config, state), mention, now - snapshot.issue.created_at)))
     return out

@@ -193,6 +193,9 @@ def test_every_config_dataclass_field_is_in_the_schema() -> None:
     props = schema.schema()["properties"]
     defs = schema.schema()["$defs"]
     assert {f.name for f in dataclasses.fields(config.Config)} - {"source"} == set(props)
+    assert {f.name for f in dataclasses.fields(config.ReminderSettings)} == \
+        set(props["reminders"]["properties"])
     for cls, name in [(config.SlackSettings, "slack"), (config.PostmortemSettings, "postmortem"),
-                      (config.StatusPageSettings, "status_page")]:
+                      (config.StatusPageSettings, "status_page"),
+                      (config.MonitorSettings, "monitor")]:
         assert {f.name for f in dataclasses.fields(cls)} == set(defs[name]["properties"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from helpers import CONFIG, FakeClock, connections
+from helpers import CONFIG, ROOT, FakeClock, connections
 
 from incidentbot import operations, sync
 from incidentbot.commands import Change
@@ -128,3 +128,21 @@ def test_the_nudge_button_opens_the_update_form(c: operations.Connections, sandb
     (form,) = sandbox.slack.views.values()
     assert form["callback_id"] == "incident_update"
     assert form["private_metadata"].endswith(f'"number": "{number}"}}')
+
+
+def test_the_commander_nudge_waits_as_long_as_configured(sandbox: Sandbox,
+                                                          clock: FakeClock) -> None:
+    from dataclasses import replace
+
+    from incidentbot import config as configuration
+
+    text = (ROOT / "incidentbot.yml").read_text() + "\nreminders:\n  commander_after: 30m\n"
+    config = configuration.parse(text, source="incidentbot.yml")
+    assert config.reminders.commander_after == 30
+    c = replace(connections(sandbox, config, clock=lambda: clock.now))
+    issue, _ = operations.open_incident(c, title="Slow search", severity=4, reporter=ALICE,
+                                        request_id="r9")
+    for minutes in (11, 29, 31, 45):
+        sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=clock.at(minutes))
+    posted = nudges(sandbox, c, issue.number)
+    assert len(posted) == 1 and "no commander for 31m" in posted[0]
