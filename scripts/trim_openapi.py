@@ -18,11 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "sandbox" / "openapi" / "github.json"
 DROP = {"description", "summary", "example", "examples", "externalDocs", "x-github",
         "x-githubEnterpriseOverlays", "x-github-breaking-changes", "tags", "operationId"}
+# Maps whose keys are names, not keywords: a property called "description" (a label's) stays.
+NAMED = {"properties", "patternProperties", "$defs", "paths", "schemas", "responses",
+         "parameters", "headers", "requestBodies", "content", "encoding", "mapping"}
 
 
-def strip(node: Any) -> Any:
+def strip(node: Any, *, named: bool = False) -> Any:
+    """`node` without the documentation keywords in DROP; `named`: its keys are names."""
     if isinstance(node, dict):
-        return {k: strip(v) for k, v in node.items() if k not in DROP}
+        return {k: strip(v, named=not named and k in NAMED) for k, v in node.items()
+                if named or k not in DROP}
     if isinstance(node, list):
         return [strip(v) for v in node]
     return node
@@ -55,9 +60,7 @@ def trim(spec: dict[str, Any], routes: list[tuple[str, str]]) -> dict[str, Any]:
         operation = spec["paths"][template][method.lower()]
         paths.setdefault(template, {})[method.lower()] = strip(operation)
     components: dict[str, dict[str, Any]] = {}
-    # The error bodies GitHub sends from any endpoint (see openapi_check.GENERAL).
-    pending = refs(paths) | {"#/components/schemas/basic-error",
-                             "#/components/schemas/validation-error"}
+    pending = refs(paths)
     seen: set[str] = set()
     while pending:
         ref = pending.pop()
