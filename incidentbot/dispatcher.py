@@ -94,6 +94,7 @@ class Dispatcher:
     clock: Callable[[], float] = time.time
     allowed_teams: frozenset[str] = frozenset()
     _pool: ThreadPoolExecutor = field(init=False)
+    _fast: ThreadPoolExecutor = field(init=False)
     _pending: set[Future[None]] = field(init=False, default_factory=set)
     _seen_signatures: _Seen = field(init=False, default_factory=_Seen)
     _seen_work: _Seen = field(init=False, default_factory=_Seen)
@@ -104,6 +105,8 @@ class Dispatcher:
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.workers,
                                         thread_name_prefix="incidentbot")
+        # Modals only: never queued behind GitHub work, so a trigger_id is used in time.
+        self._fast = ThreadPoolExecutor(max_workers=4, thread_name_prefix="incidentbot-modal")
 
     # -- WSGI ----------------------------------------------------------------------------
     def __call__(self, environ: Mapping[str, Any],
@@ -182,14 +185,14 @@ class Dispatcher:
         return not self.allowed_teams or (team_id or "") in self.allowed_teams
 
     # -- background work -----------------------------------------------------------------
-    def later(self, work: Callable[[], None], *, what: str) -> None:
+    def later(self, work: Callable[[], None], *, what: str, fast: bool = False) -> None:
         def run() -> None:
             try:
                 work()
             except Exception:
                 log.exception("background work failed: %s", what)
 
-        future = self._pool.submit(run)
+        future = (self._fast if fast else self._pool).submit(run)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
@@ -211,6 +214,7 @@ class Dispatcher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._fast.shutdown(wait=True)
 
     def conn(self) -> operations.Connections:
         with self._lock:
@@ -251,9 +255,16 @@ class Dispatcher:
                       "response_url": form.get("response_url", "")}
             modal = views.open_modal(self.config, title=rest, origin=origin)
             def show() -> None:
-                self.conn().chat.open_view(trigger, modal)
+                try:
+                    self.conn().chat.open_view(trigger, modal)
+                except IncidentbotError as exc:
+                    log.warning("open modal: %s", exc)
+                    self.tell(form, ":warning: The form could not open in time; please run "
+                                    "`/incident open` again.")
 
-            self.later(show, what="open modal")
+            # A trigger_id is good for 3 s: the form must not wait behind slow work, so it
+            # opens from a pool of its own.
+            self.later(show, what="open modal", fast=True)
             return Reply(200)
         if verb == "drill":
             return self._drill(form, rest)
@@ -274,7 +285,8 @@ class Dispatcher:
                     change = commands.parse(f"/{text}", self.config)
                 except InvalidInput as exc:
                     return ephemeral(f":warning: {exc}")
-            self.later(lambda: self._in_channel(form, verb, change), what=verb)
+            self.later(lambda: self._in_channel(form, verb, change), what=verb,
+                       fast=verb == "update")  # `update` opens a form: its trigger expires
             return Reply(200)
         return ephemeral(f":warning: Unknown command `{_code(verb)}`.\n"
                          + views.help_text(self.config))
@@ -422,7 +434,7 @@ class Dispatcher:
                                "user_id": user,
                                "trigger_id": str(payload.get("trigger_id", ""))}
                     self.later(_bind(self._update_form, request, str(action.get("value", ""))),
-                               what="update form")
+                               what="update form", fast=True)
                 if action.get("action_id") == views.CONFIRM_CLOSE and self.may_close(user):
                     request = {"response_url": payload.get("response_url", ""),
                                "channel_id": (payload.get("channel") or {}).get("id", ""),
