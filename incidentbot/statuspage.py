@@ -84,16 +84,18 @@ def maintenance(issue: Issue, config: Config) -> Maintenance:
                        end.astimezone(UTC), services)
 
 
-PUBLIC_MARK = "/public"
+PUBLIC_MARK = "public update:"
 
 
 def public_update(body: str) -> str | None:
-    """The text of a comment the team marked for the status page: its first line is
-    `/public`, and what follows is what the public reads."""
-    first, _, rest = body.strip().partition("\n")
-    if first.strip().lower() != PUBLIC_MARK or not rest.strip():
+    """The text of a comment the team wrote for the status page: it starts with
+    `Public update:` and what follows is what the public reads. (Not a `/` command: the
+    reconciler reads those as incident commands.)"""
+    text = body.strip()
+    if not text.lower().startswith(PUBLIC_MARK):
         return None
-    return rest.strip()
+    rest = text[len(PUBLIC_MARK):].strip()
+    return rest or None
 
 
 def public_incidents(issues: Sequence[Issue], config: Config,

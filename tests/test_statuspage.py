@@ -185,10 +185,12 @@ def test_upptime_badge_files_keep_working(site: Path) -> None:
 
 
 def test_public_updates_are_only_comments_marked_public() -> None:
-    assert statuspage.public_update("/public\nWe are rolling back.") == "We are rolling back."
-    assert statuspage.public_update("/PUBLIC \n  Fixed.  ") == "Fixed."
+    assert statuspage.public_update("Public update: We are rolling back.") == \
+        "We are rolling back."
+    assert statuspage.public_update("PUBLIC UPDATE:\n  Fixed.  ") == "Fixed."
     assert statuspage.public_update("internal note") is None
-    assert statuspage.public_update("/public") is None
+    assert statuspage.public_update("Public update:") is None
+    assert statuspage.public_update("/public we are rolling back") is None
 
 
 def test_public_updates_appear_on_the_incident_and_in_the_api(site: Path) -> None:
