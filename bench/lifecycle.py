@@ -98,7 +98,7 @@ def scenarios(sb: Sandbox, c: operations.Connections,
         sync.sync(c.tracker, c.chat, c.pager, CONFIG, n)
         operations.update_incident(c, n, Change(status=Status.FIXING))
         operations.update_incident(c, n, Change(status=Status.FIXED))
-        return operations.close_incident(c, n)
+        return operations.close_incident(c, n, force=True)
 
     return [("open → provisioned channel", open_one),
             ("one status change", status_change),

@@ -133,6 +133,37 @@ def parse(body: str) -> CardState:
         raise InvalidInput(f"the incident card's machine block is damaged: {exc}") from None
 
 
+# Keys of posts made once and never edited: the card needs only the recent ones (older ones
+# are never planned again: comments by the `last_comment` mark, changes by `seq`, reminders
+# by their period), so a long incident's card stays far below GitHub's comment limit.
+_TRANSIENT = ("comment:", "change:", "remind:update:")
+KEEP_TRANSIENT = 20
+KEEP_HISTORY = 200
+LIMIT = 65_536  # characters in a GitHub comment
+
+
+def bounded(state: CardState) -> CardState:
+    """The card's memory with old once-only posts forgotten (see _TRANSIENT)."""
+    old = [k for k in state.messages if k.startswith(_TRANSIENT)]
+    if len(old) <= KEEP_TRANSIENT * len(_TRANSIENT) and len(state.history) <= KEEP_HISTORY:
+        return state
+    keep: set[str] = set()
+    for prefix in _TRANSIENT:
+        keys = [k for k in state.messages if k.startswith(prefix)]
+        keep |= set(sorted(keys, key=_order)[-KEEP_TRANSIENT:])
+    messages = {k: v for k, v in state.messages.items()
+                if not k.startswith(_TRANSIENT) or k in keep}
+    return replace(state, messages=messages,
+                   digests={k: v for k, v in state.digests.items() if k in messages},
+                   history=state.history[-KEEP_HISTORY:])
+
+
+def _order(key: str) -> tuple[int, str]:
+    """Oldest first: by the number inside the key (a comment id, a change's seq)."""
+    digits = key.split(":")[1]
+    return (int(digits) if digits.isdigit() else 0, key)
+
+
 def render(state: CardState, rows: Sequence[tuple[str, str]] = ()) -> str:
     """The card's Markdown: a summary for people (`rows` of label and already-safe Markdown
     value), the ledger of side effects, and the machine block."""
@@ -152,4 +183,9 @@ def render(state: CardState, rows: Sequence[tuple[str, str]] = ()) -> str:
             lines.append(f"- {mark} {markdown_cell(name)}{detail}")
         lines.append("")
     lines.append(f"{MARKER} v{VERSION}\n{_to_json(state)}\n-->")
-    return "\n".join(lines)
+    body = "\n".join(lines)
+    if len(body) > LIMIT:
+        raise InvalidInput(
+            f"the incident card would be {len(body):,} characters, over GitHub's {LIMIT:,} "
+            "for a comment; shorten the channel's bookmarks and roles, or report this as a bug")
+    return body

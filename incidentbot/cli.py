@@ -165,24 +165,23 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
 
 @main.command()
 @click.argument("number", type=int)
+@click.option("--force", is_flag=True,
+              help="Close although the severity wants a postmortem first.")
 @_CONFIG_OPTION
-def close(number: int, config_path: str | None) -> None:
+def close(number: int, force: bool, config_path: str | None) -> None:
     """Close an incident: final message, channel archived, paging resolved.
+
+    A severity that needs a postmortem is closed only from `postmortem`, or with --force
+    (the same rule as `/incident close` in Slack and `/close` in a comment).
 
     Example: incidentbot close 12
     """
     from incidentbot import operations, sync
-    from incidentbot.model import Status, read_labels
 
     config = _load(config_path)
     c = operations.connect(config)
-    issue = c.tracker.get_issue(number)
-    fields = read_labels(issue.labels, config.severities)
-    if fields.severity and config.severity(fields.severity).postmortem \
-            and fields.status.rank < Status.POSTMORTEM.rank:
-        click.echo(f"warning: {config.severity(fields.severity).name} needs a postmortem and "
-                   f"#{number} has none yet (status {fields.status.value})", err=True)
-    outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"))
+    outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"),
+                                        force=force)
     click.echo(f"#{number} closed")
     _report(outcome)
 

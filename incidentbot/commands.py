@@ -8,6 +8,7 @@ Pure: no I/O. The dispatcher, the CLI and the reconciler (for comments) all call
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 from incidentbot.config import Config
@@ -17,10 +18,8 @@ from incidentbot.model import LabelFields, Role, Status, check_move
 HELP = (
     "Commands: `/status <open|investigating|fixing|fixed|postmortem|closed>`, `/sev <n>`, "
     "`/role <commander|comms|tech|support> @login`, `/service add|remove <slug>`, "
-    "`/resolve`, `/close`, `/reopen`"
+    "`/resolve`, `/close [force]`, `/reopen`"
 )
-# People who may run commands from a comment (GitHub's author_association).
-TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 _LINE = re.compile(r"^/(\w+)(?:[ \t]+(.*))?$")
 
 
@@ -33,11 +32,11 @@ class Change:
     add_services: tuple[str, ...] = ()
     remove_services: tuple[str, ...] = ()
     roles: dict[str, str | None] = field(default_factory=dict)  # role -> person ref or None
+    force: bool = False  # close although the severity wants a postmortem first
 
-    @property
-    def touches_labels(self) -> bool:
-        return bool(self.status or self.severity is not None or self.add_services
-                    or self.remove_services)
+
+class NeedsConfirmation(InvalidInput):
+    """The change is allowed, but only when the person says so again (`force`)."""
 
 
 def first_command(body: str) -> str | None:
@@ -61,7 +60,9 @@ def parse(line: str, config: Config) -> Change:
     if verb == "resolve":
         return Change(status=Status.FIXED)
     if verb == "close":
-        return Change(status=Status.CLOSED)
+        if args and args != ["force"] and args != ["--force"]:
+            raise InvalidInput(f"/close takes nothing, or `force`; got {rest[:40]!r}")
+        return Change(status=Status.CLOSED, force=bool(args))
     if verb == "reopen":
         return Change(status=Status.INVESTIGATING)
     if verb in {"sev", "severity"}:
@@ -145,6 +146,33 @@ def _service(args: list[str], config: Config) -> Change:
     if args[0].lower() == "add":
         return Change(add_services=slugs)
     return Change(remove_services=slugs)
+
+
+def check_policy(fields: LabelFields, change: Change, config: Config, *,
+                 actor: Collection[str] | None) -> None:
+    """The team's rules for a change, the same from Slack, a comment and the CLI.
+
+    `actor`: every name the person goes by (Slack id, GitHub login, people id); None for an
+    operator on the CLI with their own token (who could change the labels on GitHub anyway).
+    Raises InvalidInput (refused) or NeedsConfirmation (allowed with `force`)."""
+    closing = change.status is Status.CLOSED and fields.status is not Status.CLOSED
+    allowed = config.slack.close_allowed
+    if allowed and actor is not None and (closing or change.severity is not None):
+        names = {a.lower() for a in allowed}
+        for pid in allowed:
+            person = config.people.get(pid)
+            if person is not None:
+                names |= {x.lower() for x in (person.slack, person.github) if x}
+        if not names & {a.lower().lstrip("@") for a in actor if a}:
+            raise InvalidInput("only the people listed in `slack.close_allowed` may close "
+                               "incidents or change their severity")
+    severity = config.severity(fields.severity) if fields.severity else None
+    if closing and not change.force and not fields.drill and severity is not None \
+            and severity.postmortem and fields.status.rank < Status.POSTMORTEM.rank:
+        raise NeedsConfirmation(
+            f"{severity.name} needs a postmortem and this incident has none yet (status "
+            f"{fields.status.value}): move it to `postmortem` first, or close it anyway "
+            "(`/close force`, `incidentbot close N --force`)")
 
 
 def apply(fields: LabelFields, change: Change, config: Config) -> LabelFields:

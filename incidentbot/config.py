@@ -94,6 +94,11 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class GitHubSettings:
+    writers: tuple[str, ...] = ("github-actions[bot]",)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything incidentbot.yml says, with defaults filled in."""
 
@@ -110,6 +115,7 @@ class Config:
     status_page: StatusPageSettings = field(default_factory=StatusPageSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     reminders: ReminderSettings = field(default_factory=lambda: ReminderSettings())
+    github: GitHubSettings = field(default_factory=GitHubSettings)
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -342,6 +348,8 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             navbar=tuple(Link(x["title"], x["url"]) for x in page["navbar"]),
         ),
         monitor=MonitorSettings(**monitor),
+        github=GitHubSettings(writers=tuple(
+            (top.get("github") or {}).get("writers", ["github-actions[bot]"]))),
         reminders=ReminderSettings(commander_after=_minutes(
             (top.get("reminders") or {}).get("commander_after", "10m")) or 10),
     )

@@ -359,18 +359,17 @@ class Dispatcher:
             self._open_update_form(number, form)
             return
         if verb == "close":
+            change = commands.Change(status=Status.CLOSED)
+        if change is None:
+            return
+        try:
+            operations.update_incident(c, number, change, by=who, actor={who.by})
+        except commands.NeedsConfirmation as exc:
             issue = c.tracker.get_issue(number)
             fields = read_labels(issue.labels, self.config.severities)
-            severity = self.config.severity(fields.severity) if fields.severity else None
-            if severity and severity.postmortem and fields.status.rank < Status.POSTMORTEM.rank:
-                reason = (f"{severity.name} needs a postmortem and #{number} has none yet. "
-                          "Close anyway?")
-                self.tell(form, reason, views.confirm_close(number, fields.status, reason))
-                return
-            change = commands.Change(status=Status.CLOSED)
-        assert change is not None
-        try:
-            operations.update_incident(c, number, change, by=who)
+            reason = f"{exc}. Close anyway?"
+            self.tell(form, reason, views.confirm_close(number, fields.status, reason))
+            return
         except IncidentbotError as exc:
             self.tell(form, f":warning: {exc}")
             return
@@ -511,7 +510,7 @@ class Dispatcher:
         def work() -> None:
             try:
                 operations.update_incident(self.conn(), number, change, note=note,
-                                           by=sync.Attribution(user, "Slack"))
+                                           by=sync.Attribution(user, "Slack"), actor={user})
             except IncidentbotError as exc:
                 self.tell(request, f":warning: {exc}")
 
@@ -550,7 +549,12 @@ class Dispatcher:
             self.tell(request, f"#{number} has moved on (now {fields.status.value}); nothing "
                                "was changed. Run `/incident close` again if you still mean it.")
             return
-        operations.close_incident(c, number, by=sync.Attribution(request["user_id"], "Slack"))
+        try:
+            operations.close_incident(c, number, by=sync.Attribution(request["user_id"], "Slack"),
+                                      force=True, actor={request["user_id"]})
+        except IncidentbotError as exc:
+            self.tell(request, f":warning: {exc}")
+            return
         self.tell(request, f"Closed #{number}.")
 
     # -- Events API ----------------------------------------------------------------------

@@ -175,7 +175,7 @@ def grade(scenario: Scenario, snapshot: sync.Snapshot, config: Config,
     history = [(datetime.fromisoformat(t.replace("Z", "+00:00")), what)
                for t, what, _by, _where in snapshot.card.history]
     notes = [c.created_at for c in snapshot.comments
-             if c.author == snapshot.bot_login and c.body.startswith(sync.NOTE_MARKER)]
+             if snapshot.writers.trusts(c) and c.body.startswith(sync.NOTE_MARKER)]
     results = []
     for e in scenario.expect:
         wanted: list[datetime] = []

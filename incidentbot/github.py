@@ -19,7 +19,7 @@ from incidentbot.ports import Comment, Issue, IssueEvent, LabelEvent
 from incidentbot.settings import Settings
 
 SERVICE = "GitHub"
-ACTIONS_LOGIN = "github-actions[bot]"
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree, in every repository
 # How far back to look for an issue a failed attempt may already have created.
 _MARKER_WINDOW = timedelta(hours=1)
 _MAX_WAIT = 60.0  # seconds a write may wait for a rate limit before giving up
@@ -74,18 +74,30 @@ def _transient(exc: BaseException) -> bool:
 
 
 def _issue(gh: GhIssue) -> Issue:
+    raw = gh._rawData  # not raw_data: that completes a listed issue with one more GET
+    user = raw.get("user") or {}
+    app = raw.get("performed_via_github_app") or None
     return Issue(
         number=gh.number, title=gh.title, body=gh.body or "", state=gh.state,
         labels=tuple(label.name for label in gh.labels),
         created_at=gh.created_at, updated_at=gh.updated_at, url=gh.html_url,
-        author=gh.user.login if gh.user else None, closed_at=gh.closed_at,
+        author=user.get("login"), closed_at=gh.closed_at,
+        association=str(raw.get("author_association") or "NONE"),
+        author_type=str(user.get("type") or "User"),
+        app=str(app.get("slug") or app.get("name")) if isinstance(app, dict) else None,
     )
 
 
 def _comment(gh: GhComment) -> Comment:
-    return Comment(id=gh.id, body=gh.body or "", author=gh.user.login if gh.user else None,
+    # _rawData, not raw_data: the public property completes a listed object with a GET.
+    raw = gh._rawData
+    app = raw.get("performed_via_github_app") or None
+    user = raw.get("user") or {}
+    return Comment(id=gh.id, body=gh.body or "", author=user.get("login"),
                    created_at=gh.created_at, url=gh.html_url,
-                   association=str(gh.author_association or "NONE"))
+                   association=str(raw.get("author_association") or "NONE"),
+                   author_type=str(user.get("type") or "User"),
+                   app=str(app.get("slug") or app.get("name")) if isinstance(app, dict) else None)
 
 
 class GitHubTracker:
@@ -102,18 +114,15 @@ class GitHubTracker:
         self._login = login
         self._backoff = backoff
 
-    def login(self) -> str:
-        """The login our token writes as (asked once; Actions' token may not ask: see below)."""
-        if self._login is None:
-            try:
-                self._login = self._client.get_user().login
-            except GithubException as exc:
-                # GITHUB_TOKEN in Actions cannot read /user (403 "Resource not accessible by
-                # integration"); its writes are made as github-actions[bot].
-                if exc.status != 403:
-                    raise _error(exc, "who am I (GET /user)") from None
-                self._login = ACTIONS_LOGIN
+    def login(self) -> str | None:
+        """The login our token writes as, when known: from INCIDENTBOT_GITHUB_LOGIN, else from
+        the author of our last write. Never from GET /user, which App installation tokens and
+        the Actions GITHUB_TOKEN may not call (403): who we are is what our writes say."""
         return self._login
+
+    def _learn(self, login: str | None) -> None:
+        if login and self._login is None:
+            self._login = login
 
     def close(self) -> None:
         self._client.close()
@@ -178,6 +187,7 @@ class GitHubTracker:
             f"opening issue {title!r}",
             find=lambda: self.find_by_marker(marker),
         )
+        self._learn(created.author)
         return created
 
     def list_incidents(self, *, since: datetime | None = None,
@@ -272,6 +282,65 @@ class GitHubTracker:
                 if exc.status != 422:  # made meanwhile by another run: fine
                     raise
 
+    # -- git refs: the cross-process lease (lease.py) --------------------------------------
+    def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str:
+        """An empty commit (git's empty tree) carrying `message`; its sha. Never on a branch."""
+        def write() -> str:
+            _status, data = self._repo._requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}/git/commits",
+                input={"message": message, "tree": EMPTY_TREE, "parents": list(parents)})
+            return str(data["sha"])
+        sha: str = self._retry(write, "writing the lease commit")
+        return sha
+
+    def create_ref(self, ref: str, sha: str) -> bool:
+        """Create `ref` at `sha`; False when it exists (GitHub's 422 makes this atomic)."""
+        def write() -> bool:
+            try:
+                self._repo.create_git_ref(ref, sha)
+            except GithubException as exc:
+                if exc.status == 422 and "already exists" in str(exc.data):
+                    return False
+                raise
+            return True
+        created: bool = self._retry(write, f"creating {ref}")
+        return created
+
+    def get_ref(self, ref: str) -> str | None:
+        try:
+            return str(self._repo.get_git_ref(ref.removeprefix("refs/")).object.sha)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise _error(exc, f"reading {ref}") from None
+
+    def commit_message(self, sha: str) -> str:
+        with _translated(f"reading commit {sha[:7]}"):
+            return str(self._repo.get_git_commit(sha).message)
+
+    def move_ref(self, ref: str, sha: str) -> bool:
+        """Fast-forward `ref` to `sha`; False when GitHub refuses (not a fast forward, gone)."""
+        def write() -> bool:
+            try:
+                _status, _data = self._repo._requester.requestJsonAndCheck(
+                    "PATCH", f"{self._repo.url}/git/{ref}", input={"sha": sha, "force": False})
+            except GithubException as exc:
+                if exc.status == 422:
+                    return False
+                raise
+            return True
+        moved: bool = self._retry(write, f"moving {ref}")
+        return moved
+
+    def delete_ref(self, ref: str) -> None:
+        def write() -> None:
+            try:
+                self._repo._requester.requestJsonAndCheck("DELETE", f"{self._repo.url}/git/{ref}")
+            except GithubException as exc:
+                if exc.status not in {404, 422}:  # already gone: what we wanted
+                    raise
+        self._retry(write, f"deleting {ref}")
+
     def ensure_pull(self, head: str, base: str, title: str, body: str) -> str:
         """The open pull request from `head` to `base` (made if missing); its URL."""
         owner = self.repository.split("/")[0]
@@ -345,4 +414,6 @@ class GitHubTracker:
         """A new comment. Not retried blindly (a retry could post twice): callers put a
         marker in the body and look for it among the comments they read next time."""
         with _translated(f"commenting on #{number}"):
-            return _comment(self._lazy_issue(number).create_comment(body))
+            made = _comment(self._lazy_issue(number).create_comment(body))
+        self._learn(made.author)
+        return made

@@ -232,9 +232,9 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
         events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
                   for e in t.events(issue.number)]
         events += [tl.Event(c.created_at, "commented", c.author, text=c.body)
-                   for c in snap.comments if c.author != snap.bot_login]
+                   for c in snap.comments if not snap.by_bot(c)]
         built = tl.build(opened=issue.created_at, reporter=snap.card.reporter or issue.author,
-                         events=events, messages=[], bots={snap.bot_login},
+                         events=events, messages=[], bots=snap.bot_logins,
                          closed=issue.closed_at,
                          changed_by=[(w, b, s) for _, w, b, s in snap.card.history])
         figures = built.figures

@@ -8,11 +8,11 @@ the same command does the same thing wherever it was typed. Each operation valid
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from incidentbot import commands, sync
+from incidentbot import commands, markers, sync
 from incidentbot.config import Config
 from incidentbot.errors import InvalidInput
 from incidentbot.model import LabelFields, Status, labels_for, read_labels
@@ -60,6 +60,10 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
         person = config.person_by_slack(by.by)
         who = (person.name or person.github or person.id) if person else by.by
         body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
+    # What the opener asked for lives on the issue, not only in the card.
+    asked = markers.opened(reporter, page)
+    if asked:
+        body += f"\n\n{asked}"
     issue = c.tracker.create_issue(title, body, sorted(labels_for(fields, config.severities)),
                                    marker=request_id or str(uuid.uuid4()))
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
@@ -69,28 +73,38 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
 
 
 def update_incident(c: Connections, number: int, change: commands.Change, *,
-                    note: str = "", by: sync.Attribution | None = None) -> sync.Outcome:
-    """Apply `change` (and post `note` as an update), then reconcile."""
+                    note: str = "", by: sync.Attribution | None = None,
+                    actor: Collection[str] | None = None) -> sync.Outcome:
+    """Apply `change` (and post `note` as an update), then reconcile.
+
+    The team's rules (commands.check_policy) are checked first, for `actor` (every name the
+    person goes by; None for an operator with their own token). Roles are written on the
+    issue as a command comment naming the person, so they outlive the card."""
     config = c.config
     issue = c.tracker.get_issue(number)
     fields = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
     if not fields.is_incident:
         raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
+    commands.check_policy(fields, change, config, actor=actor)
     after = commands.apply(fields, change, config)  # raises before anything is written
-    if after != fields:
-        sync.write_fields(c.tracker, issue, after, config)
+    # Written even when `after` reads as `fields`: a close cut short after closing the issue
+    # still lacks its status label, and this repeat finishes it (no call when all is there).
+    sync.write_fields(c.tracker, issue, after, config)
+    author = by.by if by else "someone"
+    source = by.source if by else "CLI"
+    for role, person in sorted(change.roles.items()):
+        c.tracker.comment(number, markers.command(author, source,
+                                                  f"/role {role} {person or 'none'}"))
     if note.strip():
-        author = (by.by if by else "someone").replace(" ", "_")
-        source = (by.source if by else "CLI").replace(" ", "_")
-        c.tracker.comment(number, f"{sync.NOTE_MARKER} {author} {source} -->\n{note.strip()}")
+        c.tracker.comment(number, markers.note(author, source, note))
     return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
-                     attribution=by,
-                     roles=change.roles or None)
+                     attribution=by)
 
 
-def close_incident(c: Connections, number: int, *,
-                   by: sync.Attribution | None = None) -> sync.Outcome:
-    return update_incident(c, number, commands.Change(status=Status.CLOSED), by=by)
+def close_incident(c: Connections, number: int, *, by: sync.Attribution | None = None,
+                   force: bool = False, actor: Collection[str] | None = None) -> sync.Outcome:
+    return update_incident(c, number, commands.Change(status=Status.CLOSED, force=force),
+                           by=by, actor=actor)
 
 
 def change_from_options(config: Config, *, status: str | None = None,

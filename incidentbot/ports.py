@@ -20,6 +20,9 @@ class Issue:
     url: str
     author: str | None = None
     closed_at: datetime | None = None
+    association: str = "NONE"  # the author's author_association, as on comments
+    author_type: str = "User"
+    app: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class Comment:
     url: str
     # GitHub's author_association: OWNER, MEMBER and COLLABORATOR may run commands.
     association: str = "NONE"
+    author_type: str = "User"  # "Bot" for App installations and the Actions token
+    app: str | None = None  # the GitHub App it was written through (performed_via_github_app)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,7 @@ class IssueTracker(Protocol):
 
     def close(self) -> None: ...
 
-    def login(self) -> str: ...
+    def login(self) -> str | None: ...
 
     def create_issue(self, title: str, body: str, labels: Sequence[str], *,
                      marker: str) -> Issue: ...
@@ -117,6 +122,19 @@ class IssueTracker(Protocol):
     def ensure_branch(self, branch: str, base: str) -> None: ...
 
     def ensure_pull(self, head: str, base: str, title: str, body: str) -> str: ...
+
+    # git refs: the cross-process lease (lease.py)
+    def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str: ...
+
+    def create_ref(self, ref: str, sha: str) -> bool: ...
+
+    def get_ref(self, ref: str) -> str | None: ...
+
+    def commit_message(self, sha: str) -> str: ...
+
+    def move_ref(self, ref: str, sha: str) -> bool: ...
+
+    def delete_ref(self, ref: str) -> None: ...
 
 
 class Chat(Protocol):

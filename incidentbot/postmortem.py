@@ -233,11 +233,11 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
 
     snap = sync.read(tracker, number, config)
     state = card or snap.card
-    bots = {snap.bot_login, "incidentbot"}
+    bots = {*snap.bot_logins, "incidentbot"}
     events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
               for e in tracker.events(number)]
     events += [tl.Event(c.created_at, "commented", c.author, text=c.body, url=c.url)
-               for c in snap.comments if c.author != snap.bot_login]
+               for c in snap.comments if not snap.by_bot(c)]
     messages: list[tl.SlackMessage] = []
     threads: dict[str, list[tl.SlackMessage]] = {}
     names: dict[str, str] = {}

@@ -24,15 +24,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from incidentbot import card as cards
-from incidentbot import commands, messages, names
+from incidentbot import commands, lease, markers, messages, names
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
 from incidentbot.errors import Conflict, IncidentbotError, InvalidInput, ServiceError
 from incidentbot.model import Incident, LabelFields, Role, Status, read_labels, relabel
 from incidentbot.ports import Channel, Chat, Comment, Issue, IssueTracker, LabelEvent, Pager
+from incidentbot.trust import Writers
 
-REPLY_MARKER = "<!-- incidentbot:reply {id} -->"
-NOTE_MARKER = "<!-- incidentbot:note"
+REPLY_MARKER = markers.REPLY
+NOTE_MARKER = markers.NOTE
 CHANNEL = "@channel"  # stands for the incident channel in a planned action
 
 
@@ -52,8 +53,18 @@ class Snapshot:
     comments: list[Comment]
     card: CardState
     card_comment: Comment | None
-    bot_login: str
+    writers: Writers
     events: list[LabelEvent] | None = None
+    rebuilt: str = ""  # why the card was rebuilt from the issue ("" when it was read)
+
+    @property
+    def bot_logins(self) -> set[str]:
+        """The logins incidentbot wrote as here (its writers, and Apps seen on the issue)."""
+        seen = {c.author for c in self.comments if c.author and self.writers.is_bot(c)}
+        return {*self.writers.logins, *seen}
+
+    def by_bot(self, c: Comment) -> bool:
+        return self.writers.is_bot(c)
 
     @property
     def incident(self) -> Incident:
@@ -282,38 +293,41 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             new = replace(new, seq=state.seq + 1, history=(*state.history, *logged)[-200:])
 
     # Comments mirrored once each; notes (updates typed in Slack or the CLI) as updates.
+    # A comment carrying a marker (a card, a reply, a forged note) is never shown as what a
+    # person said; a note counts only from someone trusted.
+    writers = snapshot.writers
     for c in snapshot.comments:
-        if c.id <= state.last_comment or _is_card(c, snapshot.bot_login):
+        if c.id <= state.last_comment:
             continue
-        own = c.author == snapshot.bot_login
-        if own and not c.body.startswith(NOTE_MARKER):
-            continue
-        if not own and commands.first_command(c.body) is not None:
-            continue  # commands act; the change message says what they did
-        if own:
-            author, source, body = _note(c.body)
+        if markers.has_marker(c.body):
+            note = markers.signed(c.body, markers.NOTE)
+            if note is None or not writers.trusts(c):
+                continue
             # A note typed in Slack names its author by Slack id (a mention); from the CLI
             # the author is a local user name, shown as a name even if it looks like an id.
-            shown = author if source.lower() == "slack" else f"{author} ({source})"
-            text = messages.comment(f, shown, body, c.url, update=True)
+            shown = note.author if note.source.lower() == "slack" \
+                else f"{note.author} ({note.source})"
+            text = messages.comment(f, shown, note.text, c.url, update=True)
+        elif commands.first_command(c.body) is not None:
+            continue  # commands act; the change message says what they did
         else:
             text = messages.comment(f, c.author or "someone", c.body, c.url)
         out.add("post", "comments", key=f"comment:{c.id}", text=text)
-    if snapshot.comments:
-        new = replace(new, last_comment=max(state.last_comment,
-                                            max(c.id for c in snapshot.comments)))
+    seen = [c.id for c in snapshot.comments if c is not snapshot.card_comment]
+    if seen:
+        new = replace(new, last_comment=max(state.last_comment, max(seen)))
 
     # Announcements, edited in place; a resolution message once per resolution.
     resolved = fields.status.rank >= Status.FIXED.rank
     for ref in announce_channels(snapshot, config):
         text = messages.announcement(f, resolved)
-        key = f"announce:{ref}"
+        key = announce_key(state, ref, repository, issue.number)
         if key not in state.messages:
             out.add("post", f"announcement {ref}", channel=ref, key=key, text=text)
         elif state.digests.get(key) != digest(text):
             out.add("update", f"announcement {ref}", channel=ref, key=key, text=text)
         if resolved:
-            rkey = f"resolved:{ref}:{state.reopens}"
+            rkey = f"resolved:{ref}:{repository}#{issue.number}:{state.reopens}"
             if rkey not in state.messages:
                 out.add("post", f"announcement {ref}", channel=ref, key=rkey,
                         text=messages.resolution(f, issue.created_at, now),
@@ -357,6 +371,14 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     return out
 
 
+def announce_key(state: CardState, ref: str, repository: str, number: int) -> str:
+    """The key of this incident's announcement in a shared channel: it names the incident, so
+    a search of #incidents can never adopt another incident's post. (Cards written before
+    keys named the incident keep their old key.)"""
+    old = f"announce:{ref}"
+    return old if old in state.messages else f"announce:{ref}:{repository}#{number}"
+
+
 def last_update(snapshot: Snapshot, state: CardState) -> datetime:
     """When stakeholders last heard from the team: the opening, a status change, a note."""
     times = [snapshot.issue.created_at]
@@ -364,7 +386,7 @@ def last_update(snapshot: Snapshot, state: CardState) -> datetime:
         if what.startswith("status:"):
             times.append(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
     times += [c.created_at for c in snapshot.comments
-              if c.author == snapshot.bot_login and c.body.startswith(NOTE_MARKER)]
+              if c.body.startswith(NOTE_MARKER) and snapshot.writers.trusts(c)]
     return max(times)
 
 
@@ -398,19 +420,6 @@ def _description(body: str) -> str:
     return body.split("<!-- incidentbot:", 1)[0].strip()
 
 
-def _is_card(c: Comment, bot_login: str) -> bool:
-    return c.author == bot_login and cards.is_card(c.body)
-
-
-def _note(body: str) -> tuple[str, str, str]:
-    """(author, source, text) of a note comment: `<!-- incidentbot:note author source -->`."""
-    head, _, text = body.partition("-->")
-    parts = head.removeprefix(NOTE_MARKER).split()
-    author = parts[0] if parts else "someone"
-    source = parts[1] if len(parts) > 1 else "GitHub"
-    return author, source, text.strip()
-
-
 def _changes(state: CardState, fields: LabelFields, f: messages.Facts,
              config: Config) -> list[messages.Change]:
     out = []
@@ -442,7 +451,7 @@ def _who(snapshot: Snapshot, changes: Sequence[messages.Change],
             latest = event
     if latest is None or latest.actor is None:
         return "", "GitHub"
-    if latest.actor == snapshot.bot_login:
+    if snapshot.writers.is_writer(latest.actor) or (latest.actor or "").endswith("[bot]"):
         return "incidentbot", "GitHub"
     return latest.actor, "GitHub"
 
@@ -450,19 +459,71 @@ def _who(snapshot: Snapshot, changes: Sequence[messages.Change],
 # -- reading ---------------------------------------------------------------------------------
 def read(tracker: IssueTracker, number: int, config: Config) -> Snapshot:
     issue = tracker.get_issue(number)
-    bot = tracker.login()
     comments = tracker.comments(number)
-    own_cards = [c for c in comments if _is_card(c, bot)]
-    card_comment = min(own_cards, key=lambda c: c.id) if own_cards else None
+    return snapshot_of(issue, comments, writers_of(tracker, config), config,
+                       tracker.repository)
+
+
+def writers_of(tracker: IssueTracker, config: Config) -> Writers:
+    return Writers.of(config.github.writers, tracker.login())
+
+
+def snapshot_of(issue: Issue, comments: list[Comment], writers: Writers, config: Config,
+                repository: str) -> Snapshot:
+    """What a run knows of an incident, from the issue and its comments alone (pure).
+
+    The card is the oldest card comment written by someone trusted; a card from anyone else
+    is text. When the card cannot be read, or was deleted after the bot had worked on the
+    issue, it is rebuilt from the issue: nothing people decided lives only in the card."""
+    fields = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
+    found = [c for c in comments if cards.is_card(c.body) and writers.trusts(c)]
+    card_comment = min(found, key=lambda c: c.id) if found else None
+    state: CardState | None = None
+    why = ""
     if card_comment is not None:
         try:
             state = cards.parse(card_comment.body)
+        except InvalidInput as exc:
+            why = f"the incident card could not be read ({exc})"
+    elif any(writers.is_bot(c) and markers.has_marker(c.body) for c in comments):
+        why = "the incident card was deleted"
+    if state is None:
+        state = rebuild(issue, comments, writers, fields, config,
+                        _name(issue, repository), settled=bool(why))
+    return Snapshot(issue, fields, comments, state, card_comment, writers, rebuilt=why)
+
+
+def rebuild(issue: Issue, comments: Sequence[Comment], writers: Writers, fields: LabelFields,
+            config: Config, name: str, *, settled: bool) -> CardState:
+    """A card from the issue alone: the reporter and paging asked for at open (the body's
+    marker, from a trusted author), the roles from every trusted `/role` command. `settled`:
+    the bot worked on this issue before, so its comments were handled and the channel knows
+    the current status: nothing old is run or announced again."""
+    reporter, page = markers.parse_opened(issue.body) if writers.trusts(issue) else (None, False)
+    state = CardState(name=name, reporter=reporter, page_requested=page)
+    if not settled:
+        return state
+    roles: dict[str, str] = {}
+    for c in sorted(comments, key=lambda c: c.id):
+        if not writers.trusts(c):
+            continue
+        signed = markers.signed(c.body, markers.COMMAND)
+        line = commands.first_command(signed.text if signed else c.body)
+        if line is None or (writers.is_bot(c) and signed is None):
+            continue
+        try:
+            change = commands.parse(line, config)
         except InvalidInput:
-            state = CardState(name=_name(issue, tracker.repository))
-    else:
-        state = CardState(name=_name(issue, tracker.repository))
-    fields = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
-    return Snapshot(issue, fields, comments, state, card_comment, bot)
+            continue
+        for role, who in change.roles.items():
+            if who is None:
+                roles.pop(role, None)
+            else:
+                roles[role] = who
+    handled = [c.id for c in comments if not cards.is_card(c.body)]
+    return replace(state, roles=roles, seen_roles=dict(roles),
+                   last_comment=max(handled, default=0), seen_status=fields.status.value,
+                   seen_severity=fields.severity, seen_services=fields.services)
 
 
 def _name(issue: Issue, repository: str) -> str:
@@ -695,24 +756,36 @@ def _lock(repository: str, number: int) -> Iterator[None]:
         yield
 
 
-def run_commands(snapshot: Snapshot, tracker: IssueTracker, config: Config) -> list[str]:
-    """Commands typed in new comments by people with write access: relabel, close, reopen,
-    set roles. Returns what was done; refused commands get one reply each (found by marker)."""
-    done: list[str] = []
+def run_commands(snapshot: Snapshot, tracker: IssueTracker,
+                 config: Config) -> list[Attribution]:
+    """Commands in new comments: typed by people with write access, or written by the bot
+    for someone who used Slack or the CLI (a `command` marker naming them). Relabel, close,
+    reopen, set roles, under the same rules as everywhere. Returns who did something; refused
+    commands get one reply each (found again by its marker)."""
+    done: list[Attribution] = []
     state = snapshot.card
+    writers = snapshot.writers
     replied = {c.body.split("-->")[0] for c in snapshot.comments
-               if c.author == snapshot.bot_login and c.body.startswith("<!-- incidentbot:reply")}
+               if writers.trusts(c) and c.body.startswith("<!-- incidentbot:reply")}
     for c in snapshot.comments:
-        if c.id <= state.last_comment or c.author == snapshot.bot_login:
+        if c.id <= state.last_comment:
             continue
-        line = commands.first_command(c.body)
+        signed = markers.signed(c.body, markers.COMMAND) if writers.trusts(c) else None
+        if signed is None and (writers.is_bot(c) or markers.has_marker(c.body)):
+            continue
+        line = commands.first_command(signed.text if signed else c.body)
         if line is None:
             continue
+        by = Attribution(signed.author, signed.source) if signed \
+            else Attribution(c.author or "", "GitHub")
         try:
-            if c.association not in commands.TRUSTED_ASSOCIATIONS:
+            if not writers.trusts(c):
                 raise InvalidInput(f"@{c.author} cannot run incident commands here: only "
                                    "people with write access to the repository can")
             change = commands.parse(line, config)
+            if signed is None:  # from Slack and the CLI the rules were checked before
+                commands.check_policy(snapshot.fields, change, config,
+                                      actor=_names_of(c.author or "", config))
             fields = commands.apply(snapshot.fields, change, config)
         except IncidentbotError as exc:
             mark = REPLY_MARKER.format(id=c.id)
@@ -722,31 +795,40 @@ def run_commands(snapshot: Snapshot, tracker: IssueTracker, config: Config) -> l
             continue
         if change.roles:
             roles = dict(state.roles)
-            for role, who in change.roles.items():
-                if who is None:
+            for role, person in change.roles.items():
+                if person is None:
                     roles.pop(role, None)
                 else:
-                    roles[role] = who
+                    roles[role] = person
             state = replace(state, roles=roles)
         snapshot.issue = _write_fields(tracker, snapshot.issue, snapshot.fields, fields, config)
         snapshot.fields = fields
-        done.append(c.author or "")
+        done.append(by)
     snapshot.card = state
     return done
+
+
+def _names_of(login: str, config: Config) -> set[str]:
+    """Every name a GitHub user goes by in the config (login, people id, Slack id)."""
+    person = config.person_by_github(login)
+    return {login, *((person.id, person.slack or "") if person else ())}
 
 
 def _write_fields(tracker: IssueTracker, issue: Issue, before: LabelFields,
                   after: LabelFields, config: Config) -> Issue:
     """Make the issue's labels and state say `after` (idempotent)."""
+    # Order matters for a crash half-way: the issue's state is written first, so a prefix of
+    # a close reads as "closed" (a closed issue is closed whatever its labels) and a prefix of
+    # a reopen as "reopened"; never as the opposite move.
+    if after.status is Status.CLOSED and issue.state != "closed":
+        issue = tracker.set_state(issue.number, "closed")
+    elif after.status is not Status.CLOSED and issue.state == "closed":
+        issue = tracker.set_state(issue.number, "open")
     add, remove = relabel(issue.labels, after, config.severities)
     if add or remove:
         tracker.relabel(issue.number, add, remove)
         labels = tuple(sorted({*issue.labels, *add} - set(remove)))
         issue = replace(issue, labels=labels)
-    if after.status is Status.CLOSED and issue.state != "closed":
-        issue = tracker.set_state(issue.number, "closed")
-    elif after.status is not Status.CLOSED and issue.state == "closed":
-        issue = tracker.set_state(issue.number, "open")
     return issue
 
 
@@ -763,13 +845,87 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
          now: datetime | None = None, extra_posts: Sequence[tuple[str, str]] = (),
          drill_scenario: str | None = None, drill_reminders: bool = False) -> Outcome:
     """Reconcile one incident; see the module docstring."""
+    asked = Asked(roles=roles, reporter=reporter, page=page, repair=repair,
+                  postmortem=postmortem, now=now, extra_posts=tuple(extra_posts),
+                  drill_scenario=drill_scenario, drill_reminders=drill_reminders)
     with _lock(tracker.repository, number):
         snapshot = read(tracker, number, config)
         if not snapshot.fields.is_incident:
             raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
+        if not _has_work(snapshot, tracker, config, attribution, asked):
+            return Outcome(number, card=snapshot.card)  # nothing to do: no lease, no write
+        ttl, wait = lease.limits()
+        with lease.held(tracker, number, who=lease.holder(), ttl=ttl, wait=wait) as waited:
+            # Another run may have finished between our read and the lease: read again what
+            # it would have changed (its card, new comments; the issue too if it waited).
+            fresh = tracker.comments(number)
+            if waited or _card_body(snapshot.comments) != _card_body(fresh):
+                snapshot = read(tracker, number, config)
+            else:
+                snapshot = snapshot_of(snapshot.issue, fresh, snapshot.writers, config,
+                                       tracker.repository)
+            return _reconcile(snapshot, tracker, chat, pager, config, attribution, asked)
+
+
+def _card_body(comments: Sequence[Comment]) -> tuple[str, ...]:
+    return tuple(c.body for c in comments if cards.is_card(c.body))
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What the caller of `sync` asks for beyond "match the issue"."""
+
+    roles: Mapping[str, str | None] | None = None
+    reporter: str | None = None
+    page: bool = False
+    repair: bool = False
+    postmortem: bool = False
+    now: datetime | None = None
+    extra_posts: tuple[tuple[str, str], ...] = ()
+    drill_scenario: str | None = None
+    drill_reminders: bool = False
+
+
+def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
+              attribution: Attribution | None, asked: Asked) -> bool:
+    """Would reconciling write anything? Planned without side effects, on what was read."""
+    state = snapshot.card
+    if snapshot.rebuilt or snapshot.card_comment is None or asked.roles or asked.postmortem \
+            or asked.repair or (asked.page and not state.page_requested) \
+            or (asked.reporter and not state.reporter) \
+            or (asked.drill_scenario and state.drill_scenario is None):
+        return True
+    writers = snapshot.writers
+    for c in snapshot.comments:
+        if c.id > state.last_comment and commands.first_command(c.body) is not None \
+                and not writers.is_bot(c):
+            return True
+        if c.id > state.last_comment and markers.signed(c.body, markers.COMMAND):
+            return True
+    dry = replace(snapshot, card=prepare(state, snapshot.issue.state, config))
+    planned = plan(dry, config, repository=tracker.repository, attribution=attribution,
+                   now=asked.now, extra_posts=asked.extra_posts)
+    if planned.actions:
+        return True
+    assert_card = planned.card or state
+    after = replace(state, last_comment=assert_card.last_comment,
+                    seen_status=assert_card.seen_status)
+    return cards.render(after, card_rows(snapshot, after, config)) != snapshot.card_comment.body
+
+
+def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pager | None,
+               config: Config, attribution: Attribution | None, asked: Asked) -> Outcome:
+    number = snapshot.issue.number
+    roles, reporter, page = asked.roles, asked.reporter, asked.page
+    drill_scenario, drill_reminders = asked.drill_scenario, asked.drill_reminders
+    now, repair, postmortem, extra_posts = asked.now, asked.repair, asked.postmortem, \
+        asked.extra_posts
+    if True:
+        if snapshot.rebuilt:
+            _note_rebuilt(tracker, snapshot)
         ran = run_commands(snapshot, tracker, config)
         if ran and attribution is None:
-            attribution = Attribution(ran[-1], "GitHub")
+            attribution = ran[-1]
         if drill_scenario and snapshot.card.drill_scenario is None:
             snapshot.card = replace(snapshot.card, drill_scenario=drill_scenario,
                                     drill_reminders=drill_reminders)
@@ -790,6 +946,19 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
                        attribution=attribution, now=now, repair=repair,
                        force_postmortem=postmortem, extra_posts=extra_posts)
         return _apply(snapshot, planned, tracker, chat, pager, config)
+
+
+def _note_rebuilt(tracker: IssueTracker, snapshot: Snapshot) -> None:
+    """Say once on the issue that the card was rebuilt, and what that means."""
+    card_id = snapshot.card_comment.id if snapshot.card_comment is not None else 0
+    mark = markers.REBUILT.format(id=card_id)
+    if any(mark in c.body for c in snapshot.comments if snapshot.writers.is_bot(c)):
+        return
+    tracker.comment(snapshot.issue.number, (
+        f"{mark}\n:wrench: The incident card was rebuilt from this issue: "
+        f"{snapshot.rebuilt}. Status, severity and services come from the labels, roles from "
+        "the `/role` commands above; comments and commands written before now were not run "
+        "or mirrored to Slack again."))
 
 
 def _fields_changed(snapshot: Snapshot) -> bool:
@@ -852,7 +1021,7 @@ def _last_mirrored(snapshot: Snapshot, state: CardState) -> int:
     for c in sorted(snapshot.comments, key=lambda c: c.id):
         if c.id <= last:
             continue
-        if f"comment:{c.id}" in state.messages or c.author == snapshot.bot_login \
+        if f"comment:{c.id}" in state.messages or markers.has_marker(c.body) \
                 or commands.first_command(c.body) is not None:
             last = c.id
         else:
@@ -889,11 +1058,27 @@ def card_rows(snapshot: Snapshot, state: CardState, config: Config) -> list[tupl
 
 def save_card(tracker: IssueTracker, snapshot: Snapshot, state: CardState,
               config: Config) -> None:
-    body = cards.render(state, card_rows(snapshot, state, config))
-    if snapshot.card_comment is None:
-        tracker.comment(snapshot.issue.number, body)
-    elif snapshot.card_comment.body != body:
-        tracker.edit_comment(snapshot.issue.number, snapshot.card_comment.id, body)
+    """Write the card: edited in place, or made once. The lease is held, so a card that
+    appears after a failed create is the one that create made: it is edited, never doubled."""
+    body = cards.render(cards.bounded(state), card_rows(snapshot, state, config))
+    number = snapshot.issue.number
+    if snapshot.card_comment is not None:
+        if snapshot.card_comment.body != body:
+            tracker.edit_comment(number, snapshot.card_comment.id, body)
+        return
+    for attempt in range(3):
+        try:
+            tracker.comment(number, body)
+            return
+        except ServiceError:
+            if attempt == 2:
+                raise
+            made = [c for c in tracker.comments(number)
+                    if cards.is_card(c.body) and snapshot.writers.trusts(c)]
+            if made:
+                if made[0].body != body:
+                    tracker.edit_comment(number, made[0].id, body)
+                return
 
 
 def sync_all(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config, *,

@@ -11,13 +11,13 @@ from typing import Any
 
 from incidentbot.sandbox.faults import Fault, Faults
 from incidentbot.sandbox.github_api import GitHubEmulator
+from incidentbot.sandbox.github_state import ACTIONS_BOT, APP_BOT, OUTSIDER, PEOPLE, Delivery, iso
 from incidentbot.sandbox.github_state import BOT as GITHUB_BOT_LOGIN
-from incidentbot.sandbox.github_state import iso
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator
 
-__all__ = ["DEFAULTS", "Call", "Fault", "Faults", "Sandbox"]
+__all__ = ["DEFAULTS", "IDENTITIES", "Call", "Delivery", "Fault", "Faults", "Sandbox"]
 
 # Credentials the sandbox accepts. They are not secrets: they only open this local emulator.
 DEFAULTS: Mapping[str, str] = {
@@ -26,6 +26,18 @@ DEFAULTS: Mapping[str, str] = {
     "SLACK_BOT_TOKEN": "xoxb-sandbox-bot-token",
     "SLACK_SIGNING_SECRET": "sandbox-signing-secret",
     "PAGERDUTY_ROUTING_KEY": "sandbox0routing0key0000000000000",
+}
+
+
+# Every GitHub identity of a real deployment, by a short name: (token, the login it writes as).
+# `default` is a machine user with push access (the simplest setup); `app` the dispatcher's
+# GitHub App installation; `actions` the workflow's GITHUB_TOKEN (1,000 requests an hour,
+# its writes start no workflow); a person each with push access; `mallory` without it.
+IDENTITIES: Mapping[str, tuple[str, str]] = {
+    "default": (DEFAULTS["GITHUB_TOKEN"], GITHUB_BOT_LOGIN),
+    "app": ("ghs_sandbox_app_installation_token", APP_BOT),
+    "actions": ("ghs_sandbox_actions_github_token", ACTIONS_BOT),
+    **{login: (f"sandbox-token-{login}", login) for login in (*PEOPLE, OUTSIDER)},
 }
 
 
@@ -46,7 +58,9 @@ class Sandbox:
         verbose: bool = False,
     ) -> None:
         self.repository = repository
-        self.github = GitHubEmulator(repository=repository, token=DEFAULTS["GITHUB_TOKEN"])
+        self.github = GitHubEmulator(
+            repository=repository, token=DEFAULTS["GITHUB_TOKEN"],
+            tokens={token: login for token, login in IDENTITIES.values()})
         self.slack = SlackEmulator(token=DEFAULTS["SLACK_BOT_TOKEN"])
         self.pagerduty = PagerDutyEmulator(routing_key=DEFAULTS["PAGERDUTY_ROUTING_KEY"])
         self._hub = Hub(
@@ -101,21 +115,25 @@ class Sandbox:
     def pagerduty_url(self) -> str:
         return f"{self.url}/v2/enqueue"
 
-    def env(self) -> dict[str, str]:
-        """The environment that points incidentbot at this sandbox."""
-        return {
+    def env(self, identity: str = "default") -> dict[str, str]:
+        """The environment that points incidentbot at this sandbox, writing to GitHub as
+        `identity` (a key of IDENTITIES). Only the default identity names its login up front;
+        the others learn it as a real deployment does."""
+        token, login = IDENTITIES[identity]
+        env = {
             "GITHUB_API_URL": self.github_url,
             "GITHUB_REPOSITORY": self.repository,
-            "GITHUB_TOKEN": DEFAULTS["GITHUB_TOKEN"],
+            "GITHUB_TOKEN": token,
             "SLACK_API_URL": self.slack_url,
             "SLACK_BOT_TOKEN": DEFAULTS["SLACK_BOT_TOKEN"],
             "SLACK_SIGNING_SECRET": DEFAULTS["SLACK_SIGNING_SECRET"],
             "PAGERDUTY_API_URL": self.pagerduty_url,
             "PAGERDUTY_ROUTING_KEY": DEFAULTS["PAGERDUTY_ROUTING_KEY"],
             "INCIDENTBOT_WRITE_SPACING": "0",
-            # As the workflows set it: the login our token writes as, known without a call.
-            "INCIDENTBOT_GITHUB_LOGIN": GITHUB_BOT_LOGIN,
         }
+        if identity == "default":
+            env["INCIDENTBOT_GITHUB_LOGIN"] = login
+        return env
 
     def export_line(self) -> str:
         """A shell line that points a terminal's incidentbot at this sandbox."""
@@ -172,6 +190,26 @@ class Sandbox:
         """The GitHub store, its clock set as a request would set it."""
         self.github.store.now = iso(self.github.clock())
         return self.github.store
+
+    # -- webhooks: what GitHub would deliver, and so which workflow runs a write starts --------
+    def deliveries(self, after: int = 0) -> list[Delivery]:
+        """The `issues` / `issue_comment` events since delivery number `after`."""
+        with self._hub.lock:
+            return [d for d in self.github.store.deliveries if d.seq > after]
+
+    def event_payload(self, delivery: Delivery) -> dict[str, Any]:
+        """The webhook payload of `delivery`, as $GITHUB_EVENT_PATH holds it in the run."""
+        from incidentbot.sandbox.github_api import _View
+
+        with self._hub.lock:
+            store = self.github.store
+            view = _View(self.url, store)
+            payload: dict[str, Any] = {
+                "action": delivery.action, "issue": view.issue(store.issue(delivery.issue)),
+                "repository": view.repository(), "sender": view.user(delivery.actor)}
+            if delivery.comment is not None and delivery.comment in store.comments:
+                payload["comment"] = view.comment(store.comments[delivery.comment])
+            return payload
 
     def reset(self) -> None:
         """Back to the seeded world: no issues, no incident channels, no faults, no calls."""

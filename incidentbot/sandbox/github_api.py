@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incidentbot.sandbox.github_state import (
+    ACTIONS_BOT,
     BOT,
     DOCS,
     Comment,
@@ -38,6 +39,7 @@ from incidentbot.sandbox.github_state import (
 from incidentbot.sandbox.http import Request, Response
 
 RATE_LIMIT = 5000
+ACTIONS_RATE_LIMIT = 1000  # the Actions GITHUB_TOKEN's hourly budget per repository
 _R = "/repos/{owner}/{repo}"
 # Every route the emulator serves: (method, path template, handler), in matching order
 # (literal segments before variables). Templates and parameter names are those of GitHub's
@@ -78,6 +80,10 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{_R}/branches/{{branch}}", "get_branch"),
     ("GET", f"{_R}/git/ref/{{ref}}", "get_ref"),
     ("POST", f"{_R}/git/refs", "create_ref"),
+    ("PATCH", f"{_R}/git/refs/{{ref}}", "update_ref"),
+    ("DELETE", f"{_R}/git/refs/{{ref}}", "delete_ref"),
+    ("POST", f"{_R}/git/commits", "create_commit"),
+    ("GET", f"{_R}/git/commits/{{commit_sha}}", "get_commit"),
     ("GET", f"{_R}/pulls", "list_pulls"),
     ("POST", f"{_R}/pulls", "create_pull"),
     ("GET", f"{_R}/pulls/{{pull_number}}", "get_pull"),
@@ -202,9 +208,12 @@ class GitHubEmulator:
 
     service = "github"
 
-    def __init__(self, *, repository: str, token: str) -> None:
+    def __init__(self, *, repository: str, token: str,
+                 tokens: Mapping[str, str] | None = None) -> None:
         self.repository = repository
         self.token = token
+        # Every token GitHub would accept here, and the login each writes as.
+        self.tokens: dict[str, str] = {token: BOT, **(tokens or {})}
         self.clock: Callable[[], datetime] = _utcnow
         self.store = Store(repository, iso(self.clock()))
         self._used: dict[str, tuple[int, int]] = {}  # token -> (used, reset epoch)
@@ -232,7 +241,7 @@ class GitHubEmulator:
         self.store.now = iso(now)
         self._request_seq += 1
         token = request.bearer_token()
-        bucket = token if token == self.token else "anonymous"
+        bucket = token if token in self.tokens else "anonymous"
         limit, (used, reset) = self._window(bucket, int(now.timestamp()))
         free = request.path.rstrip("/") == "/rate_limit"  # as on GitHub: it costs nothing
         try:
@@ -265,9 +274,19 @@ class GitHubEmulator:
             headers["X-OAuth-Scopes"] = "repo"
         return Response(status, body, headers)
 
+    def limit_of(self, bucket: str) -> int:
+        """The hourly budget GitHub gives this token: 1,000 for the Actions GITHUB_TOKEN."""
+        if bucket == "anonymous":
+            return 60
+        return ACTIONS_RATE_LIMIT if self.tokens.get(bucket) == ACTIONS_BOT else RATE_LIMIT
+
+    def used(self, token: str) -> int:
+        """Requests this token has spent in its current hour (as X-RateLimit-Used says)."""
+        return self._used.get(token, (0, 0))[0]
+
     def _window(self, bucket: str, now: int) -> tuple[int, tuple[int, int]]:
         """This token's hourly budget: (limit, (used, reset epoch)), a new hour starting afresh."""
-        limit = RATE_LIMIT if bucket != "anonymous" else 60
+        limit = self.limit_of(bucket)
         used, reset = self._used.get(bucket, (0, now + 3600))
         if now >= reset:
             used, reset = 0, now + 3600
@@ -277,7 +296,7 @@ class GitHubEmulator:
     def _answer(self, request: Request, token: str | None) -> tuple[int, Any, dict[str, str]]:
         if token is None:
             raise GitHubError(401, "Requires authentication")
-        if token != self.token:
+        if token not in self.tokens:
             raise GitHubError(401, "Bad credentials")
         found = match(request.method, request.path)
         if found is None:
@@ -286,7 +305,7 @@ class GitHubEmulator:
         if "owner" in params and (
                 f"{params['owner']}/{params['repo']}".lower() != self.store.full_name.lower()):
             raise not_found()
-        call = _Call(request, params, BOT)
+        call = _Call(request, params, self.tokens[token])
         view = _View(request.base_url, self.store)
         handler: Callable[[_Call, _View], Reply] = getattr(
             self, _HANDLER_NAMES[(request.method, template)])
@@ -319,8 +338,10 @@ class GitHubEmulator:
 
     # -- users, rate limit, repository --------------------------------------------------------
     def _rate_limit(self, call: _Call, view: _View) -> Reply:
-        used, reset = self._used.get(self.token, (0, int(self.clock().timestamp()) + 3600))
-        core = {"limit": RATE_LIMIT, "remaining": RATE_LIMIT - used, "reset": reset,
+        token = call.request.bearer_token() or self.token
+        limit = self.limit_of(token)
+        used, reset = self._used.get(token, (0, int(self.clock().timestamp()) + 3600))
+        core = {"limit": limit, "remaining": limit - used, "reset": reset,
                 "used": used, "resource": "core"}
         others = {name: {"limit": limit, "remaining": limit, "reset": reset, "used": 0,
                          "resource": name}
@@ -329,6 +350,9 @@ class GitHubEmulator:
         return 200, {"resources": {"core": core, **others}, "rate": core}
 
     def _get_user(self, call: _Call, view: _View) -> Reply:
+        if self.store.user(call.actor).type == "Bot":
+            # Installation tokens and the Actions GITHUB_TOKEN are not users.
+            raise GitHubError(403, "Resource not accessible by integration")
         return 200, view.profile(call.actor, private=True)
 
     def _get_a_user(self, call: _Call, view: _View) -> Reply:
@@ -414,20 +438,24 @@ class GitHubEmulator:
 
     def _add_labels(self, call: _Call, view: _View) -> Reply:
         issue = self.store.issue(call.params["issue_number"])
+        self.store.require_push(call.actor)
         self.store.add_labels(call.actor, issue, call.label_names())
         return 200, [view.label(self.store.labels[x]) for x in issue.labels]
 
     def _set_labels(self, call: _Call, view: _View) -> Reply:
         issue = self.store.issue(call.params["issue_number"])
+        self.store.require_push(call.actor)
         self.store.set_labels(call.actor, issue, call.label_names())
         return 200, [view.label(self.store.labels[x]) for x in issue.labels]
 
     def _clear_labels(self, call: _Call, view: _View) -> Reply:
+        self.store.require_push(call.actor)
         self.store.clear_labels(call.actor, self.store.issue(call.params["issue_number"]))
         return 204, None
 
     def _remove_label(self, call: _Call, view: _View) -> Reply:
         issue = self.store.issue(call.params["issue_number"])
+        self.store.require_push(call.actor)
         self.store.remove_label(call.actor, issue, call.params["name"])
         return 200, [view.label(self.store.labels[x]) for x in issue.labels]
 
@@ -493,10 +521,10 @@ class GitHubEmulator:
     def _edit_comment(self, call: _Call, view: _View) -> Reply:
         comment = self.store.comment(call.params["comment_id"])
         body = _str(call.body(), "body", required=True)
-        return 200, view.comment(self.store.edit_comment(comment, body))
+        return 200, view.comment(self.store.edit_comment(comment, body, call.actor))
 
     def _delete_comment(self, call: _Call, view: _View) -> Reply:
-        self.store.delete_comment(self.store.comment(call.params["comment_id"]))
+        self.store.delete_comment(self.store.comment(call.params["comment_id"]), call.actor)
         return 204, None
 
     def _events(self, call: _Call, view: _View) -> Reply:
@@ -565,11 +593,43 @@ class GitHubEmulator:
 
     def _create_ref(self, call: _Call, view: _View) -> Reply:
         body = call.body()
+        self.store.require_push(call.actor)
         name = self.store.create_ref(_str(body, "ref", required=True) or "",
                                      _str(body, "sha", required=True) or "")
         data = view.ref(name)
         call.headers["Location"] = data["url"]
         return 201, data
+
+    def _update_ref(self, call: _Call, view: _View) -> Reply:
+        body = call.body()
+        self.store.require_push(call.actor)
+        force = body.get("force", False)
+        if not isinstance(force, bool):
+            raise _wrong("force", force, "a boolean")
+        name = self.store.update_ref(call.params["ref"], _str(body, "sha", required=True) or "",
+                                     force=force)
+        return 200, view.ref(name)
+
+    def _delete_ref(self, call: _Call, view: _View) -> Reply:
+        self.store.require_push(call.actor)
+        self.store.delete_ref(call.params["ref"])
+        return 204, None
+
+    def _create_commit(self, call: _Call, view: _View) -> Reply:
+        body = call.body()
+        self.store.require_push(call.actor)
+        parents = _names("parents", body.get("parents") or [])
+        commit = self.store.create_commit(call.actor, _str(body, "message", required=True) or "",
+                                          _str(body, "tree", required=True) or "", parents)
+        data = view.git_commit(commit)
+        call.headers["Location"] = data["url"]
+        return 201, data
+
+    def _get_commit(self, call: _Call, view: _View) -> Reply:
+        commit = self.store.commits.get(call.params["commit_sha"])
+        if commit is None:
+            raise not_found()
+        return 200, view.git_commit(commit)
 
     # -- pull requests ------------------------------------------------------------------------
     def _list_pulls(self, call: _Call, view: _View) -> Reply:
@@ -761,7 +821,8 @@ class _View:
             "author_association": self.association(issue.user), "active_lock_reason": None,
             "body": issue.body,
             "closed_by": self.user(issue.closed_by), "reactions": self._reactions(url),
-            "timeline_url": f"{url}/timeline", "performed_via_github_app": None,
+            "timeline_url": f"{url}/timeline",
+            "performed_via_github_app": self.via_app(issue.user),
             "state_reason": issue.state_reason,
         }
         if is_pull:
@@ -774,6 +835,9 @@ class _View:
     def association(self, login: str) -> str:
         """GitHub's author_association: MEMBER for the organisation's people who may push,
         NONE for anyone else (who may comment on a public repository but not run commands)."""
+        user = self.store.users.get(login.lower())
+        if user is not None and user.type == "Bot":
+            return "NONE"  # bots' own comments say NONE: trust them by identity instead
         return "MEMBER" if self.store.can_push(login) else "NONE"
 
     def comment(self, c: Comment) -> dict[str, Any]:
@@ -783,7 +847,8 @@ class _View:
             "html_url": f"{self.html}/issues/{c.issue}#issuecomment-{c.id}",
             "body": c.body, "user": self.user(c.user), "created_at": c.created_at,
             "updated_at": c.updated_at, "issue_url": f"{self.api}/issues/{c.issue}",
-            "author_association": self.association(c.user), "performed_via_github_app": None,
+            "author_association": self.association(c.user),
+            "performed_via_github_app": self.via_app(c.user),
             "reactions": self._reactions(url),
         }
 
@@ -792,7 +857,7 @@ class _View:
             "id": e.id, "node_id": self.node("E", e.id),
             "url": f"{self.api}/issues/events/{e.id}", "actor": self.user(e.actor),
             "event": e.event, "commit_id": None, "commit_url": None,
-            "created_at": e.created_at, "performed_via_github_app": None,
+            "created_at": e.created_at, "performed_via_github_app": self.via_app(e.actor),
         }
         if e.label is not None:
             data["label"] = dict(e.label)
@@ -883,6 +948,23 @@ class _View:
                 "enforcement_level": "off", "contexts": [], "checks": []}},
             "protection_url": f"{url}/protection",
         }
+
+    def app(self, slug: str) -> dict[str, Any]:
+        """The GitHub App a Bot account acts for (performed_via_github_app)."""
+        owner = self.user(self.store.owner)
+        return {
+            "id": 1000 + len(slug), "slug": slug, "node_id": self.node("A", len(slug)),
+            "client_id": f"Iv1.{slug}", "owner": owner, "name": slug,
+            "description": "", "external_url": f"https://{slug}.example",
+            "html_url": f"https://github.com/apps/{slug}",
+            "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
+            "permissions": {"issues": "write", "contents": "write", "metadata": "read"},
+            "events": ["issues", "issue_comment"],
+        }
+
+    def via_app(self, login: str | None) -> dict[str, Any] | None:
+        user = self.store.users.get(login.lower()) if login else None
+        return self.app(user.app) if user is not None and user.app else None
 
     def ref(self, name: str) -> dict[str, Any]:
         sha = self.store.refs[name]

@@ -35,6 +35,14 @@ DEFAULT_LABELS = (
 BOT = "incidentbot-sandbox"
 PEOPLE = ("alice", "bob", "carol", "dan")  # the seeded config's people, all with push access
 OUTSIDER = "mallory"
+# The two bot identities of a real deployment: the dispatcher's GitHub App installation
+# (writes as `<app-slug>[bot]`) and the Actions workflow's GITHUB_TOKEN. Both are Bot
+# accounts acting through an App, may write issues, and cannot read GET /user.
+APP_SLUG = "incidentbot"
+APP_BOT = f"{APP_SLUG}[bot]"
+ACTIONS_BOT = "github-actions[bot]"
+# Git's empty tree: every repository has it, so a commit can be made with no files at all.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 README = b"# Incidents\n\nOne GitHub issue per incident; postmortems live in incidents/.\n"
 _COLOR = re.compile(r"[0-9a-fA-F]{6}")
 
@@ -99,6 +107,7 @@ class User:
     type: str = "User"
     name: str | None = None
     created_at: str = "2020-01-01T00:00:00Z"
+    app: str | None = None  # a Bot's GitHub App (its slug): performed_via_github_app
 
 
 @dataclass
@@ -148,6 +157,21 @@ class Comment:
 
 
 @dataclass
+class Delivery:
+    """A webhook event a write caused (`issues` or `issue_comment`), and whether it starts
+    the repository's workflows: writes made with the Actions GITHUB_TOKEN start none."""
+
+    seq: int
+    event: str
+    action: str
+    issue: int
+    actor: str
+    starts_workflows: bool
+    comment: int | None = None
+    label: str | None = None
+
+
+@dataclass
 class Event:
     id: int
     issue: int
@@ -180,6 +204,8 @@ def blob_sha(data: bytes) -> str:
 
 
 def tree_sha(tree: Mapping[str, str]) -> str:
+    if not tree:
+        return EMPTY_TREE
     listing = "\n".join(f"{path} {sha}" for path, sha in sorted(tree.items()))
     return hashlib.sha1(b"tree\0" + listing.encode()).hexdigest()  # noqa: S324
 
@@ -208,8 +234,11 @@ class Store:
               for i, login in enumerate(PEOPLE)),
             # Someone from outside: may comment on the (public) repository, may not push.
             User(OUTSIDER, 9090, "User", "Mallory Outsider"),
+            User(APP_BOT, 9100, "Bot", None, app=APP_SLUG),
+            User(ACTIONS_BOT, 41898282, "Bot", None, app="github-actions"),
         )}
         self.collaborators = [BOT, *PEOPLE]
+        self.deliveries: list[Delivery] = []
         self.labels: dict[int, Label] = {}
         for name, color, description in DEFAULT_LABELS:
             label = Label(self._id(), name, color, description, default=True)
@@ -236,7 +265,7 @@ class Store:
             "comments": [asdict(x) for x in self.comments.values()],
             "events": [asdict(x) for x in self.events],
             "blobs": dict(self.blobs), "commits": [asdict(x) for x in self.commits.values()],
-            "refs": dict(self.refs),
+            "refs": dict(self.refs), "deliveries": [asdict(x) for x in self.deliveries],
         }
 
     def load(self, data: Mapping[str, Any]) -> None:
@@ -253,6 +282,7 @@ class Store:
         self.blobs = dict(data["blobs"])
         self.commits = {x["sha"]: Commit(**x) for x in data["commits"]}
         self.refs = dict(data["refs"])
+        self.deliveries = [Delivery(**x) for x in data.get("deliveries", [])]
 
     def _id(self) -> int:
         self.next_id += 1
@@ -266,7 +296,23 @@ class Store:
         return found
 
     def can_push(self, login: str) -> bool:
+        """Write access: the collaborators, and the Apps installed here with issues and
+        contents write (the dispatcher's App, the workflow's GITHUB_TOKEN)."""
+        user = self.users.get(login.lower())
+        if user is not None and user.app is not None:
+            return True
         return login.lower() in {c.lower() for c in self.collaborators}
+
+    def require_push(self, actor: str) -> None:
+        """403 as GitHub answers someone without write access (labels, state, others' text)."""
+        if not self.can_push(actor):
+            raise GitHubError(403, "Must have push access to repository")
+
+    def deliver(self, event: str, action: str, issue: Issue, actor: str, *,
+                comment: int | None = None, label: str | None = None) -> None:
+        self.deliveries.append(Delivery(
+            len(self.deliveries) + 1, event, action, issue.number, self._login(actor),
+            starts_workflows=self._login(actor) != ACTIONS_BOT, comment=comment, label=label))
 
     def _login(self, login: str) -> str:
         return self.users[login.lower()].login
@@ -333,6 +379,12 @@ class Store:
         return found
 
     def _event(self, actor: str, issue: Issue, event: str, **fields: Any) -> None:
+        if event in {"labeled", "unlabeled", "closed", "reopened", "assigned", "unassigned",
+                     "renamed"}:
+            action = "edited" if event == "renamed" else event
+            label = fields.get("label")
+            self.deliver("issues", action, issue, actor,
+                         label=label["name"] if isinstance(label, dict) else None)
         self.events.append(Event(self._id(), issue.number, event, actor, self.now, **fields))
 
     def _check_body(self, resource: str, body: str | None) -> None:
@@ -353,9 +405,11 @@ class Store:
         self._check_body("Issue", body)
         push = self.can_push(actor)  # without push access, GitHub silently drops both
         logins = self._check_assignees(assignees) if push else []
-        issue = Issue(self.next_number, self._id(), title, body, actor, self.now, self.now)
+        issue = Issue(self.next_number, self._id(), title, body, self._login(actor), self.now,
+                      self.now)
         self.next_number += 1
         self.issues[issue.number] = issue
+        self.deliver("issues", "opened", issue, actor)
         if push:
             self._set_labels(actor, issue, labels)
             self._set_assignees(actor, issue, logins)
@@ -364,6 +418,12 @@ class Store:
     def edit_issue(self, actor: str, issue: Issue, changes: Mapping[str, Any]) -> Issue:
         """Apply a PATCH: title, body, state, state_reason, labels, assignees (all optional)."""
         before = asdict(issue)
+        if not self.can_push(actor):
+            # Without write access: only the author may edit or close their own issue;
+            # labels and assignees are silently dropped, as GitHub documents.
+            if issue.user.lower() != actor.lower():
+                raise GitHubError(403, "Must have push access to repository")
+            changes = {k: v for k, v in changes.items() if k not in {"labels", "assignees"}}
         if "title" in changes:
             title = str(changes["title"])
             if not title.strip():
@@ -381,6 +441,8 @@ class Store:
         self._change_state(actor, issue, changes.get("state"), changes.get("state_reason"))
         if asdict(issue) != before:
             issue.updated_at = self.now
+            if issue.body != before["body"]:
+                self.deliver("issues", "edited", issue, actor)
         return issue
 
     def _change_state(self, actor: str, issue: Issue, state: str | None,
@@ -494,19 +556,30 @@ class Store:
         return body
 
     def create_comment(self, actor: str, issue: Issue, body: str | None) -> Comment:
-        comment = Comment(self._id(), issue.number, self._check_comment(body), actor,
-                          self.now, self.now)
+        comment = Comment(self._id(), issue.number, self._check_comment(body),
+                          self._login(actor), self.now, self.now)
         self.comments[comment.id] = comment
         issue.comments += 1
         issue.updated_at = self.now
+        self.deliver("issue_comment", "created", issue, actor, comment=comment.id)
         return comment
 
-    def edit_comment(self, comment: Comment, body: str | None) -> Comment:
-        comment.body = self._check_comment(body)
-        comment.updated_at = self.now
+    def _require_author_or_push(self, actor: str, comment: Comment) -> None:
+        if comment.user.lower() != actor.lower():
+            self.require_push(actor)
+
+    def edit_comment(self, comment: Comment, body: str | None, actor: str = BOT) -> Comment:
+        self._require_author_or_push(actor, comment)
+        text = self._check_comment(body)
+        if text != comment.body:
+            comment.body = text
+            comment.updated_at = self.now
+            self.deliver("issue_comment", "edited", self.issues[comment.issue], actor,
+                         comment=comment.id)
         return comment
 
-    def delete_comment(self, comment: Comment) -> None:
+    def delete_comment(self, comment: Comment, actor: str = BOT) -> None:
+        self._require_author_or_push(actor, comment)
         del self.comments[comment.id]
         issue = self.issues[comment.issue]
         issue.comments -= 1
@@ -603,6 +676,36 @@ class Store:
         self.refs[name] = sha
         return name
 
+    def update_ref(self, name: str, sha: str, *, force: bool) -> str:
+        name = name.removeprefix("refs/")
+        if name not in self.refs:
+            raise GitHubError(422, "Reference does not exist")
+        if sha not in self.commits:
+            raise GitHubError(422, "Object does not exist")
+        if not force and self.refs[name] not in self.ancestors(sha):
+            raise GitHubError(422, "Update is not a fast forward")
+        self.refs[name] = sha
+        return name
+
+    def delete_ref(self, name: str) -> None:
+        name = name.removeprefix("refs/")
+        if name not in self.refs:
+            raise GitHubError(422, "Reference does not exist")
+        del self.refs[name]
+
+    def create_commit(self, actor: str, message: str, tree: str,
+                      parents: Sequence[str]) -> Commit:
+        """POST /git/commits: a commit of an existing tree (any commit's, or the empty one)."""
+        files = {} if tree == EMPTY_TREE else next(
+            (dict(c.tree) for c in self.commits.values() if c.tree_sha == tree), None)
+        if files is None:
+            raise failed("Commit", "tree", "invalid", message="Tree SHA does not exist")
+        for parent in parents:
+            if parent not in self.commits:
+                raise failed("Commit", "parents", "invalid",
+                             message="Parent SHA does not exist or is not a commit object")
+        return self._commit(actor, message, files, list(parents))
+
     def ancestors(self, sha: str) -> set[str]:
         seen, todo = set(), [sha]
         while todo:
@@ -637,9 +740,11 @@ class Store:
                 raise failed("PullRequest", None, "custom",
                              message=f"A pull request already exists for {self.owner}:{branch}.")
         self._check_body("PullRequest", body)
-        issue = Issue(self.next_number, self._id(), title, body, actor, self.now, self.now)
+        issue = Issue(self.next_number, self._id(), title, body, self._login(actor), self.now,
+                      self.now)
         self.next_number += 1
         self.issues[issue.number] = issue
+        self.deliver("issues", "opened", issue, actor)
         pull = Pull(issue.number, self._id(), branch, base, draft)
         self.pulls[pull.number] = pull
         return pull

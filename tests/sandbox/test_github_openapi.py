@@ -175,6 +175,20 @@ def drive_every_route(hit: Client) -> None:
     sha = main["commit"]["sha"]
     hit("POST", f"{R}/git/refs", 201, json={"ref": "refs/heads/postmortem/x", "sha": sha})
     hit("POST", f"{R}/git/refs", 422, json={"ref": "refs/heads/postmortem/x", "sha": sha})
+    # the lease: an empty commit, a ref that exists once, moved fast-forward only, deleted
+    empty = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    lease = hit("POST", f"{R}/git/commits", 201, json={"message": "lease", "tree": empty})
+    hit("POST", f"{R}/git/commits", 422, json={"message": "x", "tree": "f" * 40})
+    hit("GET", f"{R}/git/commits/{lease['sha']}", 200)
+    hit("GET", f"{R}/git/commits/{'0' * 40}", 404)
+    hit("POST", f"{R}/git/refs", 201, json={"ref": "refs/incidentbot/lease/1",
+                                           "sha": lease["sha"]})
+    child = hit("POST", f"{R}/git/commits", 201, json={"message": "taken over", "tree": empty,
+                                                      "parents": [lease["sha"]]})
+    hit("PATCH", f"{R}/git/refs/incidentbot/lease/1", 422, json={"sha": sha})  # not a ff
+    hit("PATCH", f"{R}/git/refs/incidentbot/lease/1", 200, json={"sha": child["sha"]})
+    hit("DELETE", f"{R}/git/refs/incidentbot/lease/1", 204)
+    hit("DELETE", f"{R}/git/refs/incidentbot/lease/1", 422)
     pull = {"title": "Postmortem", "head": "acme:postmortem/x", "base": "main", "body": "b"}
     hit("POST", f"{R}/pulls", 422, json=pull)  # no commits between main and the branch
     hit("PUT", f"{R}/contents/incidents/x.md", 201, json={
@@ -206,6 +220,9 @@ BEYOND_THE_DESCRIPTION: dict[tuple[str, str, int], tuple[str | None, str]] = {
         "basic-error", "no such comment; the operation lists only 204"),
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/events", 404): (
         "basic-error", "no such issue; the operation lists only 200 and 410"),
+    ("DELETE", "/repos/{owner}/{repo}/git/refs/{ref}", 422): (
+        "basic-error", "a ref that does not exist: GitHub says so in a message; the "
+        "description lists 422 without a body"),
     ("PUT", "/repos/{owner}/{repo}/contents/{path}", 409): (
         "basic-error", "the 409 schema is a oneOf of basic-error and "
         "repository-rule-violation-error, open objects of optional fields: every object "

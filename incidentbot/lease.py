@@ -1,0 +1,128 @@
+"""One reconciler per incident at a time, across processes and machines: a lease GitHub enforces.
+
+The dispatcher, the workflow run its write starts, the scheduled sweep and a person's CLI may
+all reconcile the same issue at once. An in-process lock cannot reach across them, so the
+lease is a git ref, `refs/incidentbot/lease/<n>`: creating a ref that exists answers 422
+("Reference already exists"), atomically, whoever asks. The ref points at an empty commit
+whose message names the holder and when the lease expires, so a holder that died (killed
+runner, crash) blocks nobody for longer than its time to live: a waiter takes an expired
+lease over with a fast-forward-only update (a child commit of the expired one), which GitHub
+also refuses (422) to all but the first of several waiters.
+
+Only runs that have something to do take the lease; a no-op sync costs nothing here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from incidentbot.errors import Conflict
+
+PREFIX = "refs/incidentbot/lease/"
+TTL = timedelta(minutes=2)  # a sync takes seconds; Actions kill a run long before this matters
+WAIT = timedelta(seconds=90)
+
+
+class Refs(Protocol):
+    """The few git operations a lease needs (GitHubTracker has them)."""
+
+    def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str: ...
+
+    def create_ref(self, ref: str, sha: str) -> bool: ...
+
+    def get_ref(self, ref: str) -> str | None: ...
+
+    def commit_message(self, sha: str) -> str: ...
+
+    def move_ref(self, ref: str, sha: str) -> bool: ...
+
+    def delete_ref(self, ref: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    who: str
+    expires: datetime
+
+
+def message(number: int, holder: Holder) -> str:
+    stamp = holder.expires.astimezone(UTC).isoformat(timespec="seconds")
+    return f"incidentbot lease #{number}\n\nholder: {holder.who}\nexpires: {stamp}\n"
+
+
+def expiry(text: str) -> datetime | None:
+    """When the lease described by a commit message expires (None: not one of ours)."""
+    for line in text.splitlines():
+        if line.startswith("expires: "):
+            try:
+                return datetime.fromisoformat(line.removeprefix("expires: ").strip())
+            except ValueError:
+                return None
+    return None
+
+
+def limits() -> tuple[timedelta, timedelta]:
+    """(time to live, longest wait): INCIDENTBOT_LEASE_TTL / INCIDENTBOT_LEASE_WAIT seconds."""
+    def seconds(name: str, default: timedelta) -> timedelta:
+        value = os.environ.get(name, "")
+        try:
+            return timedelta(seconds=float(value)) if value else default
+        except ValueError:
+            return default
+    return seconds("INCIDENTBOT_LEASE_TTL", TTL), seconds("INCIDENTBOT_LEASE_WAIT", WAIT)
+
+
+def holder() -> str:
+    """Who holds a lease, for people reading the ref: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+@contextmanager
+def held(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL, wait: timedelta = WAIT,
+         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+         sleep: Callable[[float], None] = time.sleep) -> Iterator[bool]:
+    """Hold incident `number`'s lease for the block. Yields True if another run held it
+    first (the caller re-reads what that run may have written). Raises Conflict when a live
+    holder keeps it longer than `wait`."""
+    ref = f"{PREFIX}{number}"
+    deadline = clock() + wait
+    waited = False
+    delay = 0.25
+    while True:
+        holder = Holder(who, clock() + ttl)
+        sha = refs.make_commit(message(number, holder))
+        if refs.create_ref(ref, sha):
+            break
+        current = refs.get_ref(ref)
+        if current is None:
+            continue  # released between our two calls: try again at once
+        if current == sha:
+            break  # our own create, whose answer was lost and retried
+        expires = expiry(refs.commit_message(current))
+        if expires is None or expires <= clock():
+            # Expired (or not a lease at all): take it over, fast-forward only, so of several
+            # waiters exactly one succeeds.
+            child = refs.make_commit(message(number, holder), (current,))
+            if refs.move_ref(ref, child):
+                waited = True
+                break
+            continue
+        waited = True
+        if clock() >= deadline:
+            raise Conflict("GitHub", f"incident #{number} is being reconciled by another run "
+                           f"(lease held until {expires.isoformat(timespec='seconds')}); "
+                           "it will be picked up by the next sync")
+        sleep(delay)
+        delay = min(delay * 2, 4.0)
+    try:
+        yield waited
+    finally:
+        refs.delete_ref(ref)

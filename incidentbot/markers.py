@@ -1,0 +1,79 @@
+"""Every hidden marker incidentbot writes into issue text, each beside its parser.
+
+A marker is an HTML comment (`<!-- incidentbot:KIND ... -->`): invisible on GitHub, read back
+by the next run. Markers count only in text written by someone `trust.Writers` trusts; a
+comment carrying any marker is never mirrored into Slack as something a person said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PREFIX = "<!-- incidentbot:"
+CARD = "<!-- incidentbot:card"
+NOTE = "<!-- incidentbot:note"
+COMMAND = "<!-- incidentbot:command"
+REPLY = "<!-- incidentbot:reply {id} -->"
+POSTMORTEM = "<!-- incidentbot:postmortem {path} -->"
+REBUILT = "<!-- incidentbot:rebuilt {id} -->"
+OPENED = "<!-- incidentbot:opened {fields} -->"
+_OPENED = re.compile(r"<!-- incidentbot:opened ([^>]*?) -->")
+_WORD = re.compile(r"[^\s<>]+")
+
+
+def has_marker(body: str) -> bool:
+    return PREFIX in body
+
+
+def _word(text: str) -> str:
+    """One marker word: no spaces, nothing that could end the comment."""
+    found = "_".join(_WORD.findall(text)).replace("--", "-")
+    return found or "someone"
+
+
+# -- notes: an update typed in Slack or the CLI, posted on the issue by the bot -------------
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """Text the bot wrote on someone's behalf: who, from where, and what."""
+
+    author: str
+    source: str
+    text: str
+
+
+def note(author: str, source: str, text: str) -> str:
+    return f"{NOTE} {_word(author)} {_word(source)} -->\n{text.strip()}"
+
+
+def command(author: str, source: str, line: str) -> str:
+    """A command run from Slack or the CLI, kept on the issue so the decision outlives the
+    card: the next run executes it like a typed one and attributes it to `author`."""
+    return f"{COMMAND} {_word(author)} {_word(source)} -->\n{line.strip()}"
+
+
+def signed(body: str, kind: str) -> Signed | None:
+    """(author, source, text) of a note or command comment (`kind` is NOTE or COMMAND)."""
+    if not body.startswith(kind):
+        return None
+    head, _, text = body.partition("-->")
+    parts = head.removeprefix(kind).split()
+    return Signed(parts[0] if parts else "someone", parts[1] if len(parts) > 1 else "GitHub",
+                  text.strip())
+
+
+# -- what the opener asked for, kept in the issue body -------------------------------------
+def opened(reporter: str | None, page: bool) -> str:
+    words = [f"reporter={_word(reporter)}"] if reporter else []
+    if page:
+        words.append("page=1")
+    return OPENED.format(fields=" ".join(words)) if words else ""
+
+
+def parse_opened(body: str) -> tuple[str | None, bool]:
+    """(reporter, page requested) from an issue body's opened marker."""
+    found = _OPENED.search(body)
+    if found is None:
+        return None, False
+    fields = dict(w.partition("=")[::2] for w in found.group(1).split())
+    return fields.get("reporter") or None, fields.get("page") == "1"
