@@ -486,6 +486,7 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
     Example: incidentbot status-page build --out site
     """
     from incidentbot import monitor, operations, statuspage
+    from incidentbot import sync as reconciler
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
@@ -493,10 +494,13 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
 
     issues = c.tracker.list_incidents(state="all")
     updates = {}
+    writers = reconciler.writers_of(c.tracker, config)
     for issue in issues:  # comments only of the incidents the public may see
         if read_labels(issue.labels, config.severities).on_status_page:
+            # Only people with push access (and incidentbot) speak to the public.
             said = [(x.created_at, text) for x in c.tracker.comments(issue.number)
-                    if (text := statuspage.public_update(x.body)) is not None]
+                    if writers.trusts(x)
+                    and (text := statuspage.public_update(x.body)) is not None]
             if said:
                 updates[issue.number] = said
     windows = []

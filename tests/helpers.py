@@ -38,3 +38,36 @@ def connections(sandbox: Sandbox, config: configuration.Config = CONFIG, *,
     return operations.Connections(github.connect(settings), slack.connect(settings),
                                   pagerduty.connect(settings), config,
                                   clock or (lambda: datetime.now(UTC)))
+
+
+def connections_as(sandbox: Sandbox, identity: str, config: configuration.Config = CONFIG,
+                   **env: str) -> operations.Connections:
+    """Adapters writing to GitHub as one of the sandbox's identities (IDENTITIES): the
+    dispatcher's App (`app`), the workflow's GITHUB_TOKEN (`actions`), a person, mallory.
+    Like a real deployment, nothing tells it its own login up front."""
+    settings = Settings.from_env({**sandbox.env(identity), "INCIDENTBOT_RETRY_BACKOFF": "0",
+                                  **env})
+    return operations.Connections(github.connect(settings), slack.connect(settings),
+                                  pagerduty.connect(settings), config)
+
+
+def run_triggered_workflows(sandbox: Sandbox, after: int,
+                            config: configuration.Config = CONFIG) -> int:
+    """Run the incident workflow's sync (with the Actions token) for every delivery since
+    `after` that starts workflows and concerns an incident, as Actions would; returns the
+    last delivery seen. Writes made with the Actions token start nothing, so this ends."""
+    from incidentbot import sync
+
+    actions = connections_as(sandbox, "actions", config)
+    for _ in range(10):  # bounded: each round only runs what the previous round started
+        pending = [d for d in sandbox.deliveries(after) if d.starts_workflows]
+        if not pending:
+            break
+        after = sandbox.deliveries()[-1].seq
+        for number in dict.fromkeys(d.issue for d in pending):
+            labels = {sandbox.github.store.labels[x].name
+                      for x in sandbox.github.store.issues[number].labels}
+            if "incident" in labels:
+                sync.sync(actions.tracker, actions.chat, actions.pager, config, number)
+    deliveries = sandbox.deliveries()
+    return deliveries[-1].seq if deliveries else after
