@@ -95,24 +95,29 @@ def held(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL, wait: timed
     ref = f"{PREFIX}{number}"
     deadline = clock() + wait
     waited = False
-    delay = 0.25
+    delay = 0.1
+    expiries: dict[str, datetime | None] = {}  # a holder's commit never changes: read once
+    mine, mine_until = "", clock()
     while True:
-        holder = Holder(who, clock() + ttl)
-        sha = refs.make_commit(message(number, holder))
-        if refs.create_ref(ref, sha):
+        if clock() + ttl / 2 >= mine_until:  # our lease commit, made again when it ages
+            holder = Holder(who, clock() + ttl)
+            mine, mine_until = refs.make_commit(message(number, holder)), holder.expires
+        if refs.create_ref(ref, mine):
             break
         current = refs.get_ref(ref)
         if current is None:
             continue  # released between our two calls: try again at once
-        if current == sha:
+        if current == mine:
             break  # our own create, whose answer was lost and retried
-        expires = expiry(refs.commit_message(current))
+        if current not in expiries:
+            expiries[current] = expiry(refs.commit_message(current))
+        expires = expiries[current]
         if expires is None or expires <= clock():
             # Expired (or not a lease at all): take it over, fast-forward only, so of several
             # waiters exactly one succeeds.
-            child = refs.make_commit(message(number, holder), (current,))
+            child = refs.make_commit(message(number, Holder(who, clock() + ttl)), (current,))
             if refs.move_ref(ref, child):
-                waited = True
+                mine, waited = child, True
                 break
             continue
         waited = True
@@ -120,8 +125,10 @@ def held(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL, wait: timed
             raise Conflict("GitHub", f"incident #{number} is being reconciled by another run "
                            f"(lease held until {expires.isoformat(timespec='seconds')}); "
                            "it will be picked up by the next sync")
-        sleep(delay)
-        delay = min(delay * 2, 4.0)
+        # Wait for the holder cheaply: one read a round until the ref moves or goes.
+        while refs.get_ref(ref) == current and clock() < min(deadline, expires):
+            sleep(delay)
+            delay = min(delay * 1.5, 2.0)
     try:
         yield waited
     finally:

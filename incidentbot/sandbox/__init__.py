@@ -174,6 +174,13 @@ class Sandbox:
             for name in remove:
                 store.remove_label(login, issue, name)
 
+    def github_open(self, login: str, title: str, body: str,
+                    labels: Sequence[str] = ()) -> int:
+        """`login` opens an issue in GitHub's web UI; returns its number."""
+        with self._hub.lock:
+            store = self._github_now()
+            return int(store.create_issue(login, title, body, labels, []).number)
+
     def github_comment(self, login: str, number: int, body: str) -> int:
         """`login` comments on issue `number`; returns the comment id."""
         with self._hub.lock:
