@@ -83,9 +83,15 @@ _CONFIG_OPTION = click.option("--config", "config_path", type=click.Path(dir_oka
                               help="Config file (default: ./incidentbot.yml, else defaults).")
 
 
-def _report(outcome: Any) -> None:
+def _report(outcome: Any, *, stop: bool = True) -> None:
+    """Say which side effects failed; exit 3 when any did (the issue itself was written, and
+    the next sync retries what failed)."""
     for line in outcome.failed:
-        click.echo(f"warning: {line}", err=True)
+        click.echo(f"failed: {line}", err=True)
+    if outcome.failed and stop:
+        click.echo(f"error: #{outcome.number}: {len(outcome.failed)} side effect(s) failed; "
+                   f"`incidentbot sync {outcome.number}` retries them", err=True)
+        sys.exit(3)
 
 
 @main.command("open")
@@ -285,7 +291,7 @@ def sync_(number: int | None, everything: bool, since_minutes: int, from_event: 
     for outcome in outcomes:
         state = "ok" if outcome.ok else "incomplete"
         click.echo(f"#{outcome.number}: {state} ({len(outcome.done)} actions)")
-        _report(outcome)
+        _report(outcome, stop=False)
         failed += not outcome.ok
     if failed:
         sys.exit(3)
@@ -333,15 +339,18 @@ def remind(config_path: str | None) -> None:
 
     config = _load(config_path)
     c = operations.connect(config)
-    nudged = 0
+    nudged = failed = 0
     for issue in c.tracker.list_incidents(state="open"):
         outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, issue.number)
         sent = [d for d in outcome.done if d.endswith(" reminders")]
         nudged += len(sent)
         if sent:
             click.echo(f"#{issue.number}: {len(sent)} reminder(s)")
-        _report(outcome)
+        _report(outcome, stop=False)
+        failed += not outcome.ok
     click.echo(f"{nudged} reminder(s) sent")
+    if failed:
+        sys.exit(3)
 
 
 @main.command()

@@ -60,3 +60,32 @@ def test_the_card_shows_the_ledger() -> None:
 def test_a_bad_card_is_reported(body: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         card.parse(body)
+
+
+def test_a_card_of_a_very_long_incident_stays_under_github_s_limit() -> None:
+    """5,000 mirrored comments and 1,000 posts (changes, reminders) fit in one comment: the
+    once-only posts older than the last few are forgotten, never planned again."""
+    from dataclasses import replace
+
+    from incidentbot.card import LIMIT, bounded, parse, render
+
+    state = CardState(name="20261130-brave-otter", channel_id="C0123456789")
+    messages = {f"comment:{1_000_000 + i}": Posted("C0123456789", f"1764500000.{i:06d}")
+                for i in range(5000)}
+    messages |= {f"change:{i}:{i:016x}": Posted("C0123456789", f"1764600000.{i:06d}")
+                 for i in range(900)}
+    messages |= {f"remind:update:20261130T{i:06d}:1": Posted("C0123456789", f"17647.{i}")
+                 for i in range(100)}
+    messages["summary"] = Posted("C0123456789", "1764400000.000001")
+    history = tuple(("2026-11-30T12:00:00Z", f"status:fixing{i}", "U0ALICE001", "Slack")
+                    for i in range(1000))
+    big = replace(state, messages=messages, history=history, last_comment=1_004_999, seq=900)
+    with pytest.raises(InvalidInput, match="over GitHub's 65,536"):
+        render(big)  # what the card held before it was bounded: GitHub would refuse it
+    small = bounded(big)
+    body = render(small)
+    assert len(body) < LIMIT
+    assert "summary" in small.messages and "comment:1004999" in small.messages
+    assert "comment:1000000" not in small.messages and "change:899:" + f"{899:016x}" in \
+        small.messages
+    assert parse(body).last_comment == 1_004_999 and parse(body).seq == 900

@@ -123,3 +123,22 @@ def test_sync_from_event_syncs_the_event_issue(tmp_path: Path) -> None:
                                                    **sb.env()})
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("#1: ok (1 actions)")
+
+
+def test_open_says_which_side_effect_failed_and_exits_3(
+    sandbox_env: dict[str, str], sandbox: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incidentbot.sandbox import Sandbox
+
+    assert isinstance(sandbox, Sandbox)
+    monkeypatch.setenv("INCIDENTBOT_RETRY_BACKOFF", "0")
+    # Slack refuses to make channels: the issue is written, the command must not say "ok".
+    sandbox.faults.add(kind="error", status=500, service="slack",
+                       operation="conversations.create", times=None)
+    result = CliRunner().invoke(main, ["open", "--title", "Checkout returns 502",
+                                       "--severity", "3", "--config", str(ROOT / "incidentbot.yml")])
+    assert result.exit_code == 3, result.output
+    assert "#1 " in result.output
+    assert "failed: channel:" in result.output
+    assert "incidentbot sync 1` retries them" in result.output
+    assert "Traceback" not in result.output
