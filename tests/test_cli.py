@@ -135,8 +135,8 @@ def test_open_says_which_side_effect_failed_and_exits_3(
     # Slack refuses to make channels: the issue is written, the command must not say "ok".
     sandbox.faults.add(kind="error", status=500, service="slack",
                        operation="conversations.create", times=None)
-    result = CliRunner().invoke(main, ["open", "--title", "Checkout returns 502",
-                                       "--severity", "3", "--config", str(ROOT / "incidentbot.yml")])
+    result = CliRunner().invoke(main, ["open", "--title", "Checkout returns 502", "--severity",
+                                       "3", "--config", str(ROOT / "incidentbot.yml")])
     assert result.exit_code == 3, result.output
     assert "#1 " in result.output
     assert "failed: channel:" in result.output
