@@ -653,8 +653,11 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
 @click.option("--socket-mode", is_flag=True,
               help="Connect out to Slack over Socket Mode (needs SLACK_APP_TOKEN) instead of "
               "listening: for teams without public ingress.")
+@click.option("--spool", type=click.Path(file_okay=False),
+              help="Where acknowledged work waits until done, so a restart loses none "
+              "(default: $INCIDENTBOT_SPOOL, else ~/.local/state/incidentbot/spool).")
 @_CONFIG_OPTION
-def serve(host: str, port: int, threads: int, socket_mode: bool,
+def serve(host: str, port: int, threads: int, socket_mode: bool, spool: str | None,
           config_path: str | None) -> None:
     """Run the Slack dispatcher: /incident commands, modals and events.
 
@@ -664,10 +667,12 @@ def serve(host: str, port: int, threads: int, socket_mode: bool,
     Example: incidentbot serve --port 3000
     """
     import logging
+    from pathlib import Path
 
     from incidentbot import doctor, operations
     from incidentbot.config import standard_labels
     from incidentbot.dispatcher import Dispatcher
+    from incidentbot.journal import Journal, default_directory
     from incidentbot.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -678,9 +683,12 @@ def serve(host: str, port: int, threads: int, socket_mode: bool,
     for check in doctor.run(config, settings, labels=standard_labels):
         logging.getLogger("incidentbot.doctor").log(
             logging.INFO if check.ok else logging.WARNING, check.line())
+    journal = Journal(Path(spool) if spool else default_directory())
     app = Dispatcher(config, settings.slack_signing_secret or "",
                      lambda: operations.connect(config),
-                     allowed_teams=frozenset(config.slack.teams))
+                     allowed_teams=frozenset(config.slack.teams), journal=journal,
+                     resume_grace=settings.resume_grace)
+    logging.getLogger("incidentbot").info("acknowledged work is kept in %s", journal.directory)
     if socket_mode:
         from incidentbot.slack import run_socket_mode
 

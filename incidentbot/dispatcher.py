@@ -10,6 +10,7 @@ nothing a user sends can produce a 500.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -18,13 +19,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from incidentbot import commands, operations, sync, views
 from incidentbot.config import Config
 from incidentbot.errors import IncidentbotError, InvalidInput
+from incidentbot.journal import Job, Journal
 from incidentbot.model import Status, read_labels
 
 log = logging.getLogger("incidentbot.dispatcher")
@@ -93,6 +95,11 @@ class Dispatcher:
     workers: int = 4
     clock: Callable[[], float] = time.time
     allowed_teams: frozenset[str] = frozenset()
+    # Where acknowledged work waits until done (journal.py); None keeps it in memory only.
+    journal: Journal | None = None
+    # A request the killed dispatcher had in flight may still land on GitHub: resumed jobs
+    # wait this long before looking for what it wrote (the HTTP timeout bounds it).
+    resume_grace: float = 15.0
     _pool: ThreadPoolExecutor = field(init=False)
     _fast: ThreadPoolExecutor = field(init=False)
     _pending: set[Future[None]] = field(init=False, default_factory=set)
@@ -107,6 +114,43 @@ class Dispatcher:
                                         thread_name_prefix="incidentbot")
         # Modals only: never queued behind GitHub work, so a trigger_id is used in time.
         self._fast = ThreadPoolExecutor(max_workers=4, thread_name_prefix="incidentbot-modal")
+        self.resume()
+
+    # -- acknowledged work, durable -------------------------------------------------------
+    def resume(self) -> int:
+        """Run the jobs a previous dispatcher acknowledged and did not finish; how many."""
+        jobs = self.journal.pending() if self.journal is not None else []
+        fresh = [job for job in jobs if self._seen_work.add(job.key)]
+        if fresh:
+            log.info("resuming %d acknowledged job(s) in %.0f s", len(fresh),
+                     self.resume_grace)
+
+            def run() -> None:
+                time.sleep(self.resume_grace)
+                for job in fresh:
+                    self.later(functools.partial(self._run_job, job), what=job.kind)
+
+            threading.Thread(target=run, name="incidentbot-resume", daemon=True).start()
+        return len(fresh)
+
+    def durable(self, kind: str, key: str, payload: Mapping[str, Any]) -> None:
+        """Write the job down, then queue it: call before answering Slack."""
+        job = Job(kind, key, dict(payload))
+        if self.journal is not None:
+            self.journal.add(job)
+        self.later(functools.partial(self._run_job, job), what=kind)
+
+    def _run_job(self, job: Job) -> None:
+        try:
+            getattr(self, f"_job_{job.kind}")(job.payload)
+        except Exception:
+            log.exception("job %s %s failed", job.kind, job.key)
+            request = job.payload.get("request") or {}
+            self.tell(request, ":warning: Your request could not be completed; it has been "
+                               "logged. Please try again, or check the issue on GitHub.")
+        finally:
+            if self.journal is not None:
+                self.journal.done(job.key)
 
     # -- WSGI ----------------------------------------------------------------------------
     def __call__(self, environ: Mapping[str, Any],
@@ -285,8 +329,13 @@ class Dispatcher:
                     change = commands.parse(f"/{text}", self.config)
                 except InvalidInput as exc:
                     return ephemeral(f":warning: {exc}")
-            self.later(lambda: self._in_channel(form, verb, change), what=verb,
-                       fast=verb == "update")  # `update` opens a form: its trigger expires
+            if verb in {"update", "info"}:  # `update` opens a form: its trigger expires
+                self.later(lambda: self._in_channel(form, verb, change), what=verb,
+                           fast=verb == "update")
+            else:
+                key = f"slack-command-{form.get('trigger_id') or form.get('response_url')}"
+                self.durable("command", key, {"form": dict(form), "verb": verb,
+                                              "text": text, "request": dict(form)})
             return Reply(200)
         return ephemeral(f":warning: Unknown command `{_code(verb)}`.\n"
                          + views.help_text(self.config))
@@ -343,6 +392,11 @@ class Dispatcher:
         self._channels[channel_id] = number
         return number
 
+    def _job_command(self, payload: Mapping[str, Any]) -> None:
+        verb, text = str(payload["verb"]), str(payload["text"])
+        change = None if verb == "close" else commands.parse(f"/{text}", self.config)
+        self._in_channel(payload["form"], verb, change)
+
     def _in_channel(self, form: Mapping[str, str], verb: str,
                     change: commands.Change | None) -> None:
         number = self.incident_of(form.get("channel_id", ""))
@@ -363,7 +417,9 @@ class Dispatcher:
         if change is None:
             return
         try:
-            operations.update_incident(c, number, change, by=who, actor={who.by})
+            key = f"slack-command-{form.get('trigger_id') or form.get('response_url')}"
+            operations.update_incident(c, number, change, by=who, actor={who.by},
+                                       request_id=key)
         except commands.NeedsConfirmation as exc:
             issue = c.tracker.get_issue(number)
             fields = read_labels(issue.labels, self.config.severities)
@@ -439,7 +495,8 @@ class Dispatcher:
                                "channel_id": (payload.get("channel") or {}).get("id", ""),
                                "user_id": user}
                     value = str(action.get("value", ""))
-                    self.later(_bind(self._confirm_close, request, value), what="close")
+                    key = f"slack-confirm-{payload.get('trigger_id') or action.get('action_ts')}"
+                    self.durable("confirm_close", key, {"request": request, "value": value})
             return Reply(200)
         return Reply(200)  # view_closed, shortcuts we do not offer: nothing to do
 
@@ -455,8 +512,16 @@ class Dispatcher:
         if not self._seen_work.add(key):
             return Reply(200)
         request = {**origin, "user_id": user}
+        self.durable("open", key, {"wanted": asdict(wanted), "user": user, "key": key,
+                                   "origin": dict(origin), "request": request})
+        return Reply(200)
 
-        def work() -> None:
+    def _job_open(self, payload: Mapping[str, Any]) -> None:
+        wanted = views.OpenRequest(**{**payload["wanted"],
+                                      "services": tuple(payload["wanted"]["services"])})
+        user, key = str(payload["user"]), str(payload["key"])
+        origin, request = payload["origin"], payload["request"]
+        if True:
             c = self.conn()
             try:
                 issue, outcome = operations.open_incident(
@@ -482,9 +547,6 @@ class Dispatcher:
                 except IncidentbotError as exc:
                     log.info("no notice in %s: %s", origin_channel, exc)
 
-        self.later(work, what="open incident")
-        return Reply(200)
-
     def _submit_update(self, view: Mapping[str, Any], user: str) -> Reply:
         origin = views.metadata(view)
         values = (view.get("state") or {}).get("values") or {}
@@ -506,16 +568,24 @@ class Dispatcher:
         if not self._seen_work.add(key):
             return Reply(200)
         request = {**origin, "user_id": user}
-
-        def work() -> None:
-            try:
-                operations.update_incident(self.conn(), number, change, note=note,
-                                           by=sync.Attribution(user, "Slack"), actor={user})
-            except IncidentbotError as exc:
-                self.tell(request, f":warning: {exc}")
-
-        self.later(work, what="update incident")
+        self.durable("update", key, {
+            "number": number, "status": change.status.value if change.status else None,
+            "severity": change.severity, "note": note, "user": user, "request": request,
+            "key": key})
         return Reply(200)
+
+    def _job_update(self, payload: Mapping[str, Any]) -> None:
+        user, request = str(payload["user"]), payload["request"]
+        change = operations.change_from_options(self.config, status=payload["status"],
+                                                severity=payload["severity"])
+        key = str(payload["key"])
+        try:
+            operations.update_incident(self.conn(), int(payload["number"]), change,
+                                       note=str(payload["note"]),
+                                       by=sync.Attribution(user, "Slack"), actor={user},
+                                       request_id=key)
+        except IncidentbotError as exc:
+            self.tell(request, f":warning: {exc}")
 
     def _update_form(self, request: dict[str, str], value: str) -> None:
         """The reminder's button: the update form for the incident it names."""
@@ -533,6 +603,9 @@ class Dispatcher:
                                    origin={"channel_id": request.get("channel_id", ""),
                                            "response_url": request.get("response_url", "")})
         c.chat.open_view(request.get("trigger_id", ""), modal)
+
+    def _job_confirm_close(self, payload: Mapping[str, Any]) -> None:
+        self._confirm_close(dict(payload["request"]), str(payload["value"]))
 
     def _confirm_close(self, request: dict[str, str], value: str) -> None:
         number_text, _, asked_in = value.partition(":")

@@ -42,14 +42,24 @@ class Signed:
     text: str
 
 
-def note(author: str, source: str, text: str) -> str:
-    return f"{NOTE} {_word(author)} {_word(source)} -->\n{text.strip()}"
+def note(author: str, source: str, text: str, key: str = "") -> str:
+    """`key` (a request's id) lets a repeated request find the note it already wrote."""
+    tail = f" {_word(key)}" if key else ""
+    return f"{NOTE} {_word(author)} {_word(source)}{tail} -->\n{text.strip()}"
 
 
-def command(author: str, source: str, line: str) -> str:
+def command(author: str, source: str, line: str, key: str = "") -> str:
     """A command run from Slack or the CLI, kept on the issue so the decision outlives the
     card: the next run executes it like a typed one and attributes it to `author`."""
-    return f"{COMMAND} {_word(author)} {_word(source)} -->\n{line.strip()}"
+    tail = f" {_word(key)}" if key else ""
+    return f"{COMMAND} {_word(author)} {_word(source)}{tail} -->\n{line.strip()}"
+
+
+def key_of(body: str) -> str:
+    """The request key of a note or command comment ("" when it has none)."""
+    head = body.partition("-->")[0].split()
+    return head[4] if len(head) > 4 and head[1] in {"incidentbot:note", "incidentbot:command"} \
+        else ""
 
 
 def signed(body: str, kind: str) -> Signed | None:

@@ -74,7 +74,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
 
 def update_incident(c: Connections, number: int, change: commands.Change, *,
                     note: str = "", by: sync.Attribution | None = None,
-                    actor: Collection[str] | None = None) -> sync.Outcome:
+                    actor: Collection[str] | None = None,
+                    request_id: str = "") -> sync.Outcome:
     """Apply `change` (and post `note` as an update), then reconcile.
 
     The team's rules (commands.check_policy) are checked first, for `actor` (every name the
@@ -92,11 +93,16 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     sync.write_fields(c.tracker, issue, after, config)
     author = by.by if by else "someone"
     source = by.source if by else "CLI"
-    for role, person in sorted(change.roles.items()):
-        c.tracker.comment(number, markers.command(author, source,
-                                                  f"/role {role} {person or 'none'}"))
+    texts = [markers.command(author, source, f"/role {role} {person or 'none'}",
+                             f"{request_id}-{role}" if request_id else "")
+             for role, person in sorted(change.roles.items())]
     if note.strip():
-        c.tracker.comment(number, markers.note(author, source, note))
+        texts.append(markers.note(author, source, note, request_id))
+    if texts and request_id:  # a repeated request (a resumed job) writes nothing twice
+        written = {markers.key_of(x.body) for x in c.tracker.comments(number)}
+        texts = [t for t in texts if markers.key_of(t) not in written]
+    for text in texts:
+        c.tracker.comment(number, text)
     return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
                      attribution=by)
 

@@ -59,6 +59,9 @@ class Settings:
     github_login: str | None = None
     # Backoff base in seconds for retries of transient failures (0 in tests: retry at once).
     retry_backoff: float = 0.5
+    # How long a restarted dispatcher waits before resuming acknowledged work, so a write
+    # the killed one had in flight lands first and is found (not made twice).
+    resume_grace: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -86,6 +89,8 @@ class Settings:
             github_login=get("INCIDENTBOT_GITHUB_LOGIN"),
             retry_backoff=_seconds(get("INCIDENTBOT_RETRY_BACKOFF"), 0.5,
                                    "INCIDENTBOT_RETRY_BACKOFF"),
+            resume_grace=_seconds(get("INCIDENTBOT_RESUME_GRACE"), 15.0,
+                                  "INCIDENTBOT_RESUME_GRACE"),
         )
 
     def require(self, *names: str) -> None:
