@@ -79,6 +79,7 @@ def _issue(gh: GhIssue) -> Issue:
         labels=tuple(label.name for label in gh.labels),
         created_at=gh.created_at, updated_at=gh.updated_at, url=gh.html_url,
         author=gh.user.login if gh.user else None, closed_at=gh.closed_at,
+        state_reason=gh.state_reason,
     )
 
 

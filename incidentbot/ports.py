@@ -20,6 +20,7 @@ class Issue:
     url: str
     author: str | None = None
     closed_at: datetime | None = None
+    state_reason: str | None = None  # of a closed issue: completed, not_planned
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ the front matter are regenerated on a second render; every other line is the tea
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +17,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from incidentbot import evidence
 from incidentbot import timeline as tl
-from incidentbot.card import CardState
 from incidentbot.config import Config
 from incidentbot.errors import InvalidInput
-from incidentbot.model import LabelFields
-from incidentbot.ports import Chat, IssueTracker
+from incidentbot.ports import IssueTracker
 from incidentbot.sync import digest, role_label
 from incidentbot.text import markdown, markdown_cell, one_line, truncate
 
@@ -33,21 +32,8 @@ _FRONT = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 MESSAGE_MAX = 600
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
-    """Everything a postmortem says that the bot knows."""
-
-    number: int
-    name: str
-    title: str
-    issue_url: str
-    fields: LabelFields
-    opened: datetime
-    closed: datetime | None
-    roles: Mapping[str, str]  # role -> display name
-    channel_name: str | None
-    channel_url: str | None
-    timeline: tl.Timeline
+Facts = evidence.Facts
+gather = evidence.gather
 
 
 def path_for(config: Config, facts: Facts) -> str:
@@ -78,14 +64,14 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
         "links": {"issue": facts.issue_url, **({"slack": facts.channel_url}
                                                if facts.channel_url else {})},
     }
-    entries = []
-    for e in facts.timeline.entries:
-        utc, local = _when(e.at, zone)
-        text = markdown(truncate(one_line(e.text), MESSAGE_MAX))
-        replies = f" _(+{e.replies} in thread)_" if e.replies else ""
-        entries.append({"utc": utc, "local": local, "who": markdown(e.who),
-                        "source": e.source, "text": text, "key": e.key, "replies": replies})
+    entries = [_entry(e, zone) for e in facts.timeline.entries]
     opened_utc, opened_local = _when(facts.opened, zone)
+    start = figures.start
+    impact = ""
+    if figures.mitigated is not None:
+        lo, hi = _when(start, zone), _when(figures.mitigated, zone)
+        impact = (f"{lo[0]} – {hi[0][11:] if hi[0][:10] == lo[0][:10] else hi[0]} UTC "
+                  f"({tl.human_duration(figures.mitigated - start)})")
     return {
         "front_matter": yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
                                        width=1000).rstrip("\n"),
@@ -96,21 +82,55 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
         "services": markdown_cell(", ".join(services) or "—"),
         "opened": f"{opened_utc} UTC ({opened_local})",
         "status": facts.fields.status.value,
+        "false_alarm": figures.false_alarm,
         "channel": markdown_cell(f"#{facts.channel_name}") if facts.channel_name else "",
         "channel_url": facts.channel_url or "",
         "roles": [(markdown_cell(role_label(config, r)), markdown_cell(p))
                   for r, p in sorted(facts.roles.items())],
+        "description": [markdown(line) for line in facts.description.splitlines()],
+        "detected_by": "health checks" if facts.fields.auto else "a person",
         "figures": {
+            "started": f"{_when(start, zone)[0]} UTC ({_when(start, zone)[1]})",
+            "detect": tl.human_duration(figures.time_to_detect),
             "acknowledge": tl.human_duration(figures.time_to_acknowledge),
             "mitigate": tl.human_duration(figures.time_to_mitigate),
             "resolve": tl.human_duration(figures.time_to_resolve),
             "duration": tl.human_duration(figures.duration),
+            "impact": impact or "—",
             "people": markdown_cell(", ".join(figures.people) or "—"),
         },
+        "outages": [{"name": markdown_cell(o.name), "down": tl.human_duration(o.down),
+                     "degraded": tl.human_duration(o.degraded)} for o in facts.outages],
         "timezone": config.timezone,
         "timeline": entries,
+        "public_updates": [e for e in entries if e["kind"] == "public"],
+        "owner": markdown_cell(facts.owner),
+        "reviewers": [markdown_cell(r) for r in facts.reviewers],
+        "related": [{"number": i.number, "url": i.url, "title": markdown(one_line(i.title)),
+                     "opened": f"{i.created_at.astimezone(UTC):%Y-%m-%d}",
+                     "services": markdown(", ".join(config.service_names(
+                         label.removeprefix("service:") for label in i.labels
+                         if label.startswith("service:"))))} for i in facts.related],
+        "recent_changes": [_recent(c, zone) for c in facts.recent_changes],
+        "changes_known": facts.changes_known,
+        "graph": facts.graph, "meeting": facts.meeting,
         "status_page": config.status_page.url or "",
     }
+
+
+def _recent(c: Any, zone: ZoneInfo) -> dict[str, Any]:
+    utc, local = _when(c.at, zone)
+    return {"utc": utc, "local": local, "repo": markdown(c.repo), "what": markdown(c.what),
+            "who": markdown(c.who), "url": c.url}
+
+
+def _entry(e: tl.Entry, zone: ZoneInfo) -> dict[str, Any]:
+    utc, local = _when(e.at, zone)
+    who = markdown(e.who)
+    return {"utc": utc, "local": local, "who": who, "source": e.source,
+            "by": f"{who} ({e.source})" if who else e.source, "kind": e.kind,
+            "text": markdown(truncate(one_line(e.text), MESSAGE_MAX)), "key": e.key,
+            "replies": f" _(+{e.replies} in thread)_" if e.replies else ""}
 
 
 def environment(search: Sequence[Path]) -> Any:
@@ -200,8 +220,9 @@ def index(existing: str | None, facts: Facts, config: Config, path: str) -> str:
 
 
 # -- action items -------------------------------------------------------------------------
-_ITEM = re.compile(r"^- \[ \] (?P<what>.+?)(?: — @(?P<owner>[\w-]+))?"
-                   r"(?: — due (?P<due>\d{4}-\d{2}-\d{2}))?\s*$", re.MULTILINE)
+_ITEM = re.compile(r"^- \[ \] (?P<line>.+?)\s*$", re.MULTILINE)
+_DUE = re.compile(r"due (\d{4}-\d{2}-\d{2})")
+TYPES = ("mitigate", "prevent", "process")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +230,27 @@ class ActionItem:
     what: str
     owner: str | None
     due: str | None
+    type: str | None = None  # mitigate, prevent or process
+    priority: str | None = None  # P0 .. P3
+
+
+def action_item(line: str) -> ActionItem:
+    """`what — type — priority — @owner — due YYYY-MM-DD`, every part after `what`
+    optional and in any order; a part that is none of these stays in `what`."""
+    parts = [p.strip() for p in line.split(" — ")]
+    what, owner, due, kind, priority = [parts[0]], None, None, None, None
+    for part in parts[1:]:
+        if re.fullmatch(r"@[\w-]+", part):
+            owner = part[1:]
+        elif (found := _DUE.fullmatch(part)) is not None:
+            due = found.group(1)
+        elif part.lower() in TYPES:
+            kind = part.lower()
+        elif re.fullmatch(r"[Pp][0-3]", part):
+            priority = part.upper()
+        else:
+            what.append(part)
+    return ActionItem(" — ".join(what), owner, due, kind, priority)
 
 
 def action_items(text: str) -> list[ActionItem]:
@@ -216,72 +258,14 @@ def action_items(text: str) -> list[ActionItem]:
     section = text.split("## Action items", 1)[-1].split("\n## ", 1)[0]
     items = []
     for m in _ITEM.finditer(section):
-        what = m.group("what").strip()
-        if what.startswith("_") and what.endswith("_"):
+        line = m.group("line").strip()
+        if line.startswith("_") and line.endswith("_"):
             continue
-        items.append(ActionItem(what, m.group("owner"), m.group("due")))
+        items.append(action_item(line))
     return items
 
 
-# -- gathering and publishing -------------------------------------------------------------
-def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int, *,
-           card: CardState | None = None) -> Facts:
-    """Read the issue, its events and comments, and the channel's history (when there is a
-    channel and a chat), and build the facts. `card` is the reconciler's newer memory when
-    it writes the postmortem in the middle of a run."""
-    from incidentbot import sync
-
-    snap = sync.read(tracker, number, config)
-    state = card or snap.card
-    bots = {snap.bot_login, "incidentbot"}
-    events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
-              for e in tracker.events(number)]
-    events += [tl.Event(c.created_at, "commented", c.author, text=c.body, url=c.url)
-               for c in snap.comments if c.author != snap.bot_login]
-    messages: list[tl.SlackMessage] = []
-    threads: dict[str, list[tl.SlackMessage]] = {}
-    names: dict[str, str] = {}
-    if chat is not None and state.channel_id:
-        bots.add(chat.user_id())
-        raw, raw_threads = chat.history(state.channel_id)
-        messages = [_message(m) for m in raw]
-        threads = {ts: [_message(m) for m in replies] for ts, replies in raw_threads.items()}
-
-    def name_of(who: str) -> str:
-        if who in names:
-            return names[who]
-        person = config.person_by_slack(who) or config.person_by_github(who) \
-            or config.people.get(who)
-        if person is not None:
-            found = person.github or person.name or person.id
-        elif chat is not None and re.fullmatch(r"[UW][A-Z0-9]{6,}", who):
-            found = chat.user_name(who)
-        else:
-            found = who
-        names[who] = found
-        return found
-
-    reporter = state.reporter or snap.issue.author
-    built = tl.build(opened=snap.issue.created_at, reporter=reporter, events=events,
-                     messages=messages, bots=bots, name_of=name_of,
-                     closed=snap.issue.closed_at, thread_replies=threads,
-                     changed_by=[(what, by, where) for _, what, by, where in state.history])
-    roles = {role: name_of(ref.lstrip("@")) for role, ref in state.roles.items()}
-    return Facts(number=number, name=state.name, title=snap.issue.title,
-                 issue_url=snap.issue.url, fields=snap.fields, opened=snap.issue.created_at,
-                 closed=snap.issue.closed_at, roles=roles, channel_name=state.channel_name,
-                 channel_url=None, timeline=built)
-
-
-def _message(m: Mapping[str, Any]) -> tl.SlackMessage:
-    reactions = tuple(r.get("name", "") for r in m.get("reactions") or [])
-    return tl.SlackMessage(ts=str(m.get("ts", "0")), user=m.get("user"),
-                           text=str(m.get("text", "")), subtype=m.get("subtype"),
-                           bot=bool(m.get("bot_id")), thread_ts=m.get("thread_ts"),
-                           reply_count=int(m.get("reply_count") or 0),
-                           pinned=bool(m.get("pinned_to")), reactions=reactions)
-
-
+# -- publishing ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Published:
     path: str
@@ -345,11 +329,12 @@ def open_followups(tracker: IssueTracker, config: Config, number: int) -> list[s
             opened.append(done)
             lines.append(f"#{done.number} {item.what} (opened before)")
             continue
-        due = f"\n\nDue: {item.due}" if item.due else ""
-        owner = f"\nOwner: @{item.owner}" if item.owner else ""
+        details = "".join(f"\n{label}: {value}" for label, value in (
+            ("Type", item.type), ("Priority", item.priority),
+            ("Owner", f"@{item.owner}" if item.owner else None), ("Due", item.due)) if value)
         issue = tracker.create_issue(
             truncate(item.what, 200),
-            f"Action item from the postmortem of #{number} ({path}).{owner}{due}",
+            f"Action item from the postmortem of #{number} ({path}).\n{details}",
             [FOLLOWUP_LABEL], marker=marker)
         opened.append(issue)
         lines.append(f"#{issue.number} {item.what}")

@@ -249,7 +249,8 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     severity = config.severity(fields.severity) if fields.severity else None
     wants_postmortem = force_postmortem or (
         fields.status is Status.POSTMORTEM and severity is not None and severity.postmortem
-        and state.postmortem_url is None and not fields.drill)
+        and state.postmortem_url is None and not fields.drill) or (
+        closed and not state.archived and state.postmortem_url is not None)  # final figures
     if wants_postmortem:
         out.add("postmortem", "postmortem")
 
@@ -335,14 +336,18 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     # Paging: trigger once while active, resolve once when fixed.
     if wants_page(snapshot, config, state):
         dedup = f"{repository}#{issue.number}"
+        # When and for whom, for the postmortem's timeline (logged once the call worked).
+        paging = (("at", now.astimezone(UTC).isoformat(timespec="seconds").replace(
+            "+00:00", "Z")), ("by", attribution.by if attribution else ""),
+            ("source", attribution.source if attribution else ""))
         if fields.status.active and (state.paged is None or state.page_resolved):
             sev = config.severity(fields.severity) if fields.severity else None
             out.add("page", "paging", key=dedup,
                     text=f"{f.severity} {issue.title}"[:1024],
                     extra=(("severity", "critical" if sev and sev.level <= 1 else "error"),
-                           ("url", issue.url)))
+                           ("url", issue.url), *paging))
         elif not fields.status.active and state.paged and not state.page_resolved:
-            out.add("page_resolve", "paging", key=dedup)
+            out.add("page_resolve", "paging", key=dedup, extra=paging)
 
     # Close: a final word, then archive or rename.
     if closed and not state.archived:
@@ -499,6 +504,7 @@ class _Applier:
         self.fresh: set[str] = set()  # channels created in this run: no history to read
         self.keys: dict[str, Mapping[str, str]] = {}
         self.ids: dict[str, str] = {}
+        self.logged: list[tuple[str, str, str, str]] = []  # history made by actions (paging)
 
     def channel(self, ref: str) -> str:
         if ref == CHANNEL:
@@ -623,12 +629,16 @@ class _Applier:
         self.pager.trigger(action.key, action.text, action.get("severity"),
                            {"issue": action.get("url")})
         self.state = replace(self.state, paged=action.key, page_resolved=False)
+        self.logged.append((action.get("at"), "paging:triggered", action.get("by"),
+                            action.get("source")))
 
     def do_page_resolve(self, action: Action) -> None:
         if self.pager is None:
             raise IncidentbotError("paging wanted but PAGERDUTY_ROUTING_KEY is not set")
         self.pager.resolve(action.key)
         self.state = replace(self.state, page_resolved=True)
+        self.logged.append((action.get("at"), "paging:resolved", action.get("by"),
+                            action.get("source")))
 
     def do_postmortem(self, action: Action) -> None:
         """Render and commit the postmortem, then link it in the channel and on the issue."""
@@ -636,8 +646,9 @@ class _Applier:
 
         assert self.tracker is not None
         number = self.snapshot.issue.number
+        history = (*self.history, *self.logged)
         facts = postmortem.gather(self.tracker, self.chat, self.config, number,
-                                  card=replace(self.state, history=self.history))
+                                  card=replace(self.state, history=history))
         published = postmortem.publish(self.tracker, self.config, facts)
         self.state = replace(self.state, postmortem_url=published.url)
         mark = f"<!-- incidentbot:postmortem {published.path} -->"
@@ -837,6 +848,8 @@ def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
                         seen_services=planned.card.seen_services,
                         seen_roles=planned.card.seen_roles, seq=planned.card.seq,
                         history=planned.card.history)
+    if applier.logged:
+        state = replace(state, history=(*state.history, *applier.logged)[-200:])
     if "comments" not in failed_effects:
         state = replace(state, last_comment=planned.card.last_comment)
     else:

@@ -1,0 +1,171 @@
+"""The postmortem of a monitor-opened SEV2 that becomes a SEV1: golden files before and after
+the close, and its figures worked out by hand from the script below."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from helpers import CONFIG, FakeClock, connections
+
+from incidentbot import monitor, operations, sync
+from incidentbot.commands import Change
+from incidentbot.evidence import DATA_BRANCH
+from incidentbot.model import Status
+from incidentbot.sandbox import Sandbox
+from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL
+
+GOLDEN = Path(__file__).parent / "golden"
+FIRST_FAILED = datetime(2026, 11, 20, 13, 50, tzinfo=UTC)
+T0 = datetime(2026, 11, 20, 13, 55, tzinfo=UTC)  # the second failed run: the monitor opens
+BRANCH = "postmortem/"
+
+
+def samples(until: datetime) -> str:
+    """Checkout's health checks every 5 minutes from 12:50: down from 13:50 to 14:05."""
+    lines = []
+    t = datetime(2026, 11, 20, 12, 50, tzinfo=UTC)
+    while t <= until:
+        down = FIRST_FAILED <= t <= FIRST_FAILED + timedelta(minutes=15)
+        line = {"t": t.isoformat().replace("+00:00", "Z"), "state": "down" if down else "up",
+                "code": 502 if down else 200, "ms": 3000 if down else 180 + t.minute,
+                "run": "r", "where": "test"}
+        lines.append(json.dumps(line, separators=(",", ":")))
+        t += timedelta(minutes=5)
+    return "\n".join(lines) + "\n"
+
+
+def lifecycle(sandbox: Sandbox) -> tuple[operations.Connections, FakeClock, int, str]:
+    clock = FakeClock(sandbox, T0)
+    c = connections(sandbox, clock=lambda: clock.now)
+    c.tracker.ensure_branch(DATA_BRANCH, c.tracker.default_branch())
+    c.tracker.write_file("checkout/2026-11.ndjson", samples(T0), "checks", DATA_BRANCH)
+    states = {"checkout": monitor.ServiceState(
+        state=monitor.DOWN, since="2026-11-20T13:55:00Z", fails=2,
+        first_failed="2026-11-20T13:50:00Z")}
+    said = monitor.open_for_outages(
+        c, CONFIG, [monitor.Transition("checkout", monitor.DOWN, "HTTP 502")], states)
+    assert said == ["checkout: down; opened #1"]
+    number = 1
+    channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
+    with sandbox._hub.lock:
+        sandbox.slack.state.channels[channel]["members"].extend([ALICE, BOB, CAROL])
+    clock.at(2)  # 13:57
+    sandbox.slack.post_as(BOB, channel, "Looking. 502s from the load balancer.")
+    clock.at(3)
+    operations.update_incident(c, number, Change(roles={"commander": BOB}),
+                               by=sync.Attribution(ALICE, "Slack"))
+    clock.at(5)  # 14:00
+    operations.update_incident(c, number, Change(severity=1),
+                               by=sync.Attribution(BOB, "Slack"))
+    clock.at(8)
+    sandbox.github_relabel("bob", number, add=["status:fixing"], remove=["status:open"])
+    sync.sync(c.tracker, c.chat, c.pager, CONFIG, number, now=clock.now)
+    clock.at(10)
+    operations.update_incident(c, number, Change(), note="Rolled back deploy 4411.",
+                               by=sync.Attribution(CAROL, "Slack"))
+    clock.at(12)
+    operations.update_incident(
+        c, number, Change(), by=sync.Attribution(ALICE, "Slack"),
+        note="Public update: Checkout is recovering; a few payments may have failed.")
+    clock.at(14)
+    sandbox.github_comment("dan", number, "Customers confirm recovery.")
+    clock.at(20)  # 14:15, the second good run: the monitor moves it to fixed
+    c.tracker.write_file("checkout/2026-11.ndjson", samples(clock.now), "checks", DATA_BRANCH)
+    monitor.open_for_outages(
+        c, CONFIG, [monitor.Transition("checkout", monitor.UP, "up")], states)
+    clock.at(25)
+    operations.update_incident(c, number, Change(roles={"comms": CAROL}),
+                               by=sync.Attribution(BOB, "Slack"))
+    clock.at(30)  # 14:25
+    operations.update_incident(c, number, Change(status=Status.POSTMORTEM),
+                               by=sync.Attribution("carol", "CLI"))
+    name = sync.read(c.tracker, number, CONFIG).card.name
+    return c, clock, number, name
+
+
+def committed(c: operations.Connections, name: str) -> str:
+    found = c.tracker.read_file(f"incidents/2026-11/{name}.md", BRANCH + name)
+    assert found is not None
+    return found[0]
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_before_and_after_the_close(sandbox: Sandbox) -> None:
+    c, clock, number, name = lifecycle(sandbox)
+    before = committed(c, name)
+    golden("postmortem-lifecycle-draft.md", before)
+    # Worked out from the script: the start is the first failed check, 13:50; the monitor
+    # opened it at 13:55; bob answered at 13:57; the monitor saw it up and moved it to fixed
+    # at 14:15; carol moved it to postmortem at 14:25.
+    assert "All times run from the start: 2026-11-20 13:50 UTC (14:50 CET)" in before
+    assert "| Time to detect | 5m |" in before
+    assert "| Time to acknowledge | 7m |" in before
+    assert "| Time to mitigate (to fixed) | 25m |" in before
+    assert "| Time to resolve (to postmortem or closed) | 35m |" in before
+    assert "| Total duration (to closed) | — |" in before
+    assert "- Impact window: 2026-11-20 13:50 – 14:15 UTC (25m)" in before
+    assert "- Checkout: down 20m (health checks)" in before  # samples 13:50 … 14:05, 5m each
+    people = "| People involved | Alice Example, Bob Example, Carol Example, Dan Example |"
+    assert people in before
+
+    timeline = before.split("<!-- incidentbot:begin timeline -->")[1].split("<!--")[0]
+    lines = timeline.strip().splitlines()
+    assert "13:50** (14:50 CET) · health checks (monitor): First failed health check" in lines[0]
+    assert "13:55** (14:55 CET) · health checks (monitor): Incident opened" in lines[1]
+    expected = [
+        "health checks (monitor): On-call paged",
+        "Bob Example (Slack): Looking. 502s",
+        "Alice Example (Slack): Incident commander → Bob Example",
+        "Bob Example (Slack): Severity → SEV1",
+        "Bob Example (GitHub): Status → fixing",
+        "Carol Example (Slack): Rolled back deploy 4411.",
+        "Alice Example (Slack): Public update: Checkout is recovering",
+        "Dan Example (GitHub): Customers confirm recovery.",
+        "health checks (monitor): Health checks say Checkout is up again.",
+        "health checks (monitor): Status → fixed",
+        "health checks (monitor): Page resolved",
+        "Bob Example (Slack): Communications lead → Carol Example",
+        "Carol Example (CLI): Status → postmortem",
+    ]
+    for line, wanted in zip(lines[2:], expected, strict=True):
+        assert wanted in line, (line, wanted)
+    assert "incidentbot" not in timeline and "sandbox" not in timeline
+    communication = before.split("<!-- incidentbot:begin communication -->")[1]
+    assert communication.startswith("\n- **2026-11-20 14:07** (15:07 CET) · Alice Example "
+                                    "(Slack): Public update: Checkout is recovering")
+
+    # People write; then the incident closes and the figures are made final.
+    path = f"incidents/2026-11/{name}.md"
+    written = before.replace("_What stopped the harm, and what brought everything back to "
+                             "normal._", "We rolled back deploy 4411.")
+    c.tracker.write_file(path, written, "Resolution", BRANCH + name)
+    clock.at(60)  # 14:55
+    operations.close_incident(c, number, by=sync.Attribution("root", "CLI"))
+    after = committed(c, name)
+    golden("postmortem-lifecycle-closed.md", after)
+    assert "We rolled back deploy 4411." in after  # what people wrote stays
+    assert "| Total duration (to closed) | 1h 5m |" in after
+    assert "| Time to resolve (to postmortem or closed) | 35m |" in after
+    assert "closed: '2026-11-20T14:55:00Z'" in after
+    assert "root (CLI): Incident closed" in after
+    assert people in after  # root is shown where it acted, never among the people
+    assert after.count("Incident closed") == 1
+    index = c.tracker.read_file("incidents/README.md", BRANCH + name)
+    assert index is not None and "| 1h 5m |" in index[0]
+
+
+@pytest.mark.parametrize("who", ["incidentbot[bot]", "github-actions[bot]", "incidentbot"])
+def test_the_bot_is_never_a_person(who: str) -> None:
+    from incidentbot.identity import is_bot
+
+    assert is_bot(who) and is_bot("alice", own={"alice"}) and not is_bot("alice")
