@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -284,6 +284,10 @@ def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
     branch = f"{config.postmortem.branch_prefix}{facts.name}" if review else base
     if review:
         tracker.ensure_branch(branch, base)
+    if facts.outages:
+        facts = replace(facts, graph=f"{facts.name}.svg")
+        tracker.write_file(f"{path.rsplit('/', 1)[0]}/{facts.graph}", graph(facts),
+                           f"Health checks graph of #{facts.number}", branch)
     existing = tracker.read_file(path, branch)
     text = merge(existing[0] if existing else None, render(facts, config, root=root))
     changed = tracker.write_file(path, text, f"Postmortem of #{facts.number} {facts.name}",
@@ -303,6 +307,19 @@ def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
     else:
         url = f"{repo_url}/blob/{base}/{path}"
     return Published(path, text, url, changed)
+
+
+def graph(facts: Facts) -> str:
+    """The supporting graph: an hour either side of the incident."""
+    from incidentbot import incident_graph
+
+    figures = facts.timeline.figures
+    start = figures.start if figures else facts.opened
+    end = facts.closed or max(s.t for o in facts.outages for s in o.samples)
+    mitigated = figures.mitigated if figures else None
+    return incident_graph.svg(facts.outages, start=start, opened=facts.opened,
+                              mitigated=mitigated, low=start - evidence.GRAPH_MARGIN,
+                              high=max(end, mitigated or end) + evidence.GRAPH_MARGIN)
 
 
 FOLLOWUP_LABEL = "incident-followup"

@@ -135,7 +135,8 @@ def test_slack_and_github_text_cannot_break_the_document(
     text = committed(c, name)
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings == ["# Checkout returns 502 \\| for \\*some\\* users", "## Summary",
-                        "## Impact", "## Key figures", "## Detection", "## Timeline",
+                        "## Impact", "## Key figures", "## Supporting graphs",
+                        "## Detection", "## Timeline",
                         "## Recent changes", "## Trigger and contributing factors",
                         "## Resolution and recovery", "## Customer communication",
                         "## What went well", "## What went badly", "## Where we got lucky",
@@ -242,3 +243,11 @@ def test_the_followups_command_reads_the_incident_from_the_front_matter(
     result = CliRunner().invoke(main, ["followups", str(local), str(tmp_path / "README.md")])
     assert result.exit_code == 0, result.output
     assert f"#{number}: #" in result.output and "Page the owner" in result.output
+
+
+def test_an_action_item_reads_type_priority_owner_and_due_in_any_order() -> None:
+    item = postmortem.action_item("Page on cert expiry — P0 — @bob — process — due 2026-12-01")
+    assert item == postmortem.ActionItem("Page on cert expiry", "bob", "2026-12-01", "process",
+                                         "P0")
+    plain = postmortem.action_item("Rotate keys — the old ones — prevent")
+    assert plain == postmortem.ActionItem("Rotate keys — the old ones", None, None, "prevent")

@@ -150,6 +150,7 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
                              "normal._", "We rolled back deploy 4411.")
     c.tracker.write_file(path, written, "Resolution", BRANCH + name)
     clock.at(60)  # 14:55
+    c.tracker.write_file("checkout/2026-11.ndjson", samples(clock.now), "checks", DATA_BRANCH)
     operations.close_incident(c, number, by=sync.Attribution("root", "CLI"))
     after = committed(c, name)
     golden("postmortem-lifecycle-closed.md", after)
@@ -160,6 +161,10 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     assert "root (CLI): Incident closed" in after
     assert people in after  # root is shown where it acted, never among the people
     assert after.count("Incident closed") == 1
+    graph = c.tracker.read_file(f"incidents/2026-11/{name}.svg", BRANCH + name)
+    assert graph is not None and f"]({name}.svg)" in after
+    assert graph[0].count("<rect x=") == 4  # the four failed checks, 13:50 to 14:05
+    assert "mitigated 14:15" in graph[0] and "start 13:50" in graph[0]
     index = c.tracker.read_file("incidents/README.md", BRANCH + name)
     assert index is not None and "| 1h 5m |" in index[0]
 
