@@ -15,7 +15,7 @@ from github.IssueComment import IssueComment as GhComment
 from urllib3.util.retry import Retry
 
 from incidentbot.errors import AuthFailed, NotFound, RateLimited, ServiceError
-from incidentbot.ports import Comment, Issue, IssueEvent, LabelEvent
+from incidentbot.ports import Comment, Issue, IssueEvent, LabelEvent, Pull
 from incidentbot.settings import Settings
 
 SERVICE = "GitHub"
@@ -347,3 +347,31 @@ class GitHubTracker:
         marker in the body and look for it among the comments they read next time."""
         with _translated(f"commenting on #{number}"):
             return _comment(self._lazy_issue(number).create_comment(body))
+
+    # -- postmortem reviews (issue 14) --------------------------------------------------------
+    def find_pull(self, head: str, base: str) -> Pull | None:
+        """The pull request from `head` to `base` in any state (one call), or None."""
+        owner = self.repository.split("/")[0]
+        with _translated(f"pull request for {head}"):
+            for p in self._repo.get_pulls(state="all", head=f"{owner}:{head}", base=base):
+                return Pull(number=p.number, url=p.html_url, state=p.state, title=p.title,
+                            author=p.user.login if p.user else None,
+                            assignees=tuple(a.login for a in p.assignees),
+                            reviewers=tuple(r.login for r in p.requested_reviewers),
+                            merged_at=p.merged_at)
+        return None
+
+    def assign(self, number: int, logins: Sequence[str]) -> None:
+        """Assign people to an issue or pull request (GitHub ignores who may not be)."""
+        if logins:
+            self._retry(lambda: self._lazy_issue(number).add_to_assignees(*logins),
+                        f"assigning #{number}")
+
+    def request_reviewers(self, number: int, logins: Sequence[str]) -> None:
+        """Ask for reviews on pull request `number` (asking twice is harmless)."""
+        if logins:
+            # Lazy: POST …/pulls/{n}/requested_reviewers with no GET first.
+            pull = self._repo.get_pull(number)
+            self._retry(lambda: pull.create_review_request(list(logins)),
+                        f"requesting reviewers on #{number}")
+

@@ -57,6 +57,20 @@ class IssueEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Pull:
+    """A pull request, as postmortem reviews and "what changed?" need it."""
+
+    number: int
+    url: str
+    state: str
+    title: str = ""
+    author: str | None = None
+    assignees: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()  # requested
+    merged_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     id: str
     name: str
@@ -118,6 +132,13 @@ class IssueTracker(Protocol):
     def ensure_branch(self, branch: str, base: str) -> None: ...
 
     def ensure_pull(self, head: str, base: str, title: str, body: str) -> str: ...
+
+    # postmortem reviews (issue 14)
+    def find_pull(self, head: str, base: str) -> Pull | None: ...
+
+    def assign(self, number: int, logins: Sequence[str]) -> None: ...
+
+    def request_reviewers(self, number: int, logins: Sequence[str]) -> None: ...
 
 
 class Chat(Protocol):

@@ -20,9 +20,15 @@ import yaml
 from incidentbot import evidence
 from incidentbot import timeline as tl
 from incidentbot.config import Config
-from incidentbot.errors import InvalidInput
+from incidentbot.errors import InvalidInput, ServiceError
+from incidentbot.followups import FOLLOWUP_LABEL as FOLLOWUP_LABEL  # re-exported
+from incidentbot.followups import TYPES as TYPES
+from incidentbot.followups import ActionItem as ActionItem
+from incidentbot.followups import action_item as action_item
+from incidentbot.followups import action_items as action_items
+from incidentbot.followups import open_followups as open_followups
 from incidentbot.ports import IssueTracker
-from incidentbot.sync import digest, role_label
+from incidentbot.sync import role_label
 from incidentbot.text import markdown, markdown_cell, one_line, truncate
 
 PACKAGED = Path(__file__).parent / "templates" / "postmortem.md.j2"
@@ -34,6 +40,7 @@ MESSAGE_MAX = 600
 
 Facts = evidence.Facts
 gather = evidence.gather
+# Re-exported: the follow-ups live in their own module.
 
 
 def path_for(config: Config, facts: Facts) -> str:
@@ -219,52 +226,6 @@ def index(existing: str | None, facts: Facts, config: Config, path: str) -> str:
     return INDEX_HEAD + "\n".join(row for _, row in ordered) + "\n"
 
 
-# -- action items -------------------------------------------------------------------------
-_ITEM = re.compile(r"^- \[ \] (?P<line>.+?)\s*$", re.MULTILINE)
-_DUE = re.compile(r"due (\d{4}-\d{2}-\d{2})")
-TYPES = ("mitigate", "prevent", "process")
-
-
-@dataclass(frozen=True, slots=True)
-class ActionItem:
-    what: str
-    owner: str | None
-    due: str | None
-    type: str | None = None  # mitigate, prevent or process
-    priority: str | None = None  # P0 .. P3
-
-
-def action_item(line: str) -> ActionItem:
-    """`what — type — priority — @owner — due YYYY-MM-DD`, every part after `what`
-    optional and in any order; a part that is none of these stays in `what`."""
-    parts = [p.strip() for p in line.split(" — ")]
-    what, owner, due, kind, priority = [parts[0]], None, None, None, None
-    for part in parts[1:]:
-        if re.fullmatch(r"@[\w-]+", part):
-            owner = part[1:]
-        elif (found := _DUE.fullmatch(part)) is not None:
-            due = found.group(1)
-        elif part.lower() in TYPES:
-            kind = part.lower()
-        elif re.fullmatch(r"[Pp][0-3]", part):
-            priority = part.upper()
-        else:
-            what.append(part)
-    return ActionItem(" — ".join(what), owner, due, kind, priority)
-
-
-def action_items(text: str) -> list[ActionItem]:
-    """Unchecked items of the Action items section (the template's example excluded)."""
-    section = text.split("## Action items", 1)[-1].split("\n## ", 1)[0]
-    items = []
-    for m in _ITEM.finditer(section):
-        line = m.group("line").strip()
-        if line.startswith("_") and line.endswith("_"):
-            continue
-        items.append(action_item(line))
-    return items
-
-
 # -- publishing ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Published:
@@ -272,22 +233,44 @@ class Published:
     text: str
     url: str
     changed: bool
+    notice: str = ""  # what the channel is told: the draft, its owner, reviewers, meeting
 
 
 def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
             root: Path | None = None) -> Published:
     """Commit the postmortem and the index: on a review branch with a pull request
-    (postmortem.review: pull_request) or straight to the default branch (direct)."""
+    (postmortem.review: pull_request) or straight to the default branch (direct). The
+    pull request gets its owner assigned and reviewers requested; a merged review's file is
+    refreshed on the default branch. Beside it: the graph and the meeting's invitation."""
+    from incidentbot import review as reviews
+
     path = path_for(config, facts)
+    folder = path.rsplit("/", 1)[0]
     base = tracker.default_branch()
-    review = config.postmortem.review == "pull_request"
-    branch = f"{config.postmortem.branch_prefix}{facts.name}" if review else base
-    if review:
+    repo_url = facts.issue_url.split("/issues/")[0]
+    wanted = config.postmortem.review == "pull_request"
+    branch = f"{config.postmortem.branch_prefix}{facts.name}" if wanted else base
+    pull = tracker.find_pull(branch, base) if wanted else None
+    if pull is not None and pull.merged_at is not None:
+        branch = base  # the review is merged: the file lives on the default branch now
+    elif wanted:
         tracker.ensure_branch(branch, base)
+    plan = reviews.plan(facts, config, assignees=pull.assignees if pull else (),
+                        author=pull.author if pull else tracker.login())
+    figures = facts.timeline.figures
+    resolved = (figures.resolved if figures else None) or facts.opened
+    meeting = f"{facts.name}.ics" if reviews.wants_meeting(facts, config) else ""
+    facts = replace(facts, owner=reviews.shown(config, plan.owner) if plan.owner else "",
+                    reviewers=tuple(reviews.shown(config, x) for x in plan.reviewers),
+                    meeting=meeting)
     if facts.outages:
         facts = replace(facts, graph=f"{facts.name}.svg")
-        tracker.write_file(f"{path.rsplit('/', 1)[0]}/{facts.graph}", graph(facts),
+        tracker.write_file(f"{folder}/{facts.graph}", graph(facts),
                            f"Health checks graph of #{facts.number}", branch)
+    if meeting:
+        tracker.write_file(f"{folder}/{meeting}", reviews.ics(
+            facts, config, plan, resolved=resolved, url=f"{repo_url}/blob/{branch}/{path}"),
+            f"Review meeting of #{facts.number}", branch)
     existing = tracker.read_file(path, branch)
     text = merge(existing[0] if existing else None, render(facts, config, root=root))
     changed = tracker.write_file(path, text, f"Postmortem of #{facts.number} {facts.name}",
@@ -297,16 +280,38 @@ def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
     tracker.write_file(index_path, index(current_index[0] if current_index else None, facts,
                                          config, path),
                        f"Index the postmortem of #{facts.number}", branch)
-    repo_url = facts.issue_url.split("/issues/")[0]
-    if review:
-        url = tracker.ensure_pull(
+    if wanted:
+        url = pull.url if pull is not None else tracker.ensure_pull(
             branch, base, f"Postmortem: #{facts.number} {one_line(facts.title)}"[:250],
             f"The postmortem of #{facts.number}, pre-filled by incidentbot. Fill in the "
-            f"summary, impact, root cause and action items, then merge.\n\n"
+            f"summary, impact, contributing factors and action items, then merge.\n\n"
             f"Closes nothing; the incident is #{facts.number}.")
+        number = int(url.rstrip("/").rsplit("/", 1)[-1])
+        if plan.owner and (pull is None or not pull.assignees):
+            tracker.assign(number, [plan.owner])
+        _request(tracker, number, [x for x in plan.reviewers
+                                   if pull is None or x not in pull.reviewers])
     else:
         url = f"{repo_url}/blob/{base}/{path}"
-    return Published(path, text, url, changed)
+    invitation = f"{repo_url}/blob/{branch}/{folder}/{meeting}" if meeting else None
+    when = reviews.meeting_start(resolved, ZoneInfo(config.timezone)) if meeting else None
+    return Published(path, text, url, changed, reviews.notice(
+        config, plan, url=url, path=path, meeting=invitation, when=when))
+
+
+def _request(tracker: IssueTracker, number: int, logins: list[str]) -> None:
+    """Reviewers asked at once; when GitHub refuses the lot (someone is not a
+    collaborator), one by one, so the others are still asked."""
+    if not logins:
+        return
+    try:
+        tracker.request_reviewers(number, logins)
+    except ServiceError:
+        for login in logins:
+            try:
+                tracker.request_reviewers(number, [login])
+            except ServiceError:
+                continue
 
 
 def graph(facts: Facts) -> str:
@@ -320,51 +325,6 @@ def graph(facts: Facts) -> str:
     return incident_graph.svg(facts.outages, start=start, opened=facts.opened,
                               mitigated=mitigated, low=start - evidence.GRAPH_MARGIN,
                               high=max(end, mitigated or end) + evidence.GRAPH_MARGIN)
-
-
-FOLLOWUP_LABEL = "incident-followup"
-
-
-def open_followups(tracker: IssueTracker, config: Config, number: int) -> list[str]:
-    """An issue for each unchecked action item of the postmortem on the default branch (the
-    merged review), each once (found again by its marker), listed on the incident."""
-    from incidentbot import sync
-
-    snap = sync.read(tracker, number, config)
-    path = path_for_name(config, snap.issue.created_at, snap.card.name)
-    found = tracker.read_file(path, tracker.default_branch())
-    if found is None:
-        raise InvalidInput(f"{path} is not on the default branch yet: merge the review first")
-    tracker.ensure_labels([(FOLLOWUP_LABEL, "0e8a16", "An action item from a postmortem")])
-    lines = []
-    opened = []
-    known = tracker.list_labelled(FOLLOWUP_LABEL)
-    for item in action_items(found[0]):
-        marker = f"followup {snap.card.name} {digest(item.what)}"
-        done = next((i for i in known if f"incidentbot:request {marker} " in i.body), None)
-        if done is not None:
-            opened.append(done)
-            lines.append(f"#{done.number} {item.what} (opened before)")
-            continue
-        details = "".join(f"\n{label}: {value}" for label, value in (
-            ("Type", item.type), ("Priority", item.priority),
-            ("Owner", f"@{item.owner}" if item.owner else None), ("Due", item.due)) if value)
-        issue = tracker.create_issue(
-            truncate(item.what, 200),
-            f"Action item from the postmortem of #{number} ({path}).\n{details}",
-            [FOLLOWUP_LABEL], marker=marker)
-        opened.append(issue)
-        lines.append(f"#{issue.number} {item.what}")
-    if opened:
-        mark = "<!-- incidentbot:followups -->"
-        body = mark + "\n**Action items**\n\n" + "\n".join(
-            f"- [ ] #{i.number} {markdown(i.title)}" for i in opened)
-        existing = [c for c in snap.comments if c.body.startswith(mark)]
-        if existing:
-            tracker.edit_comment(number, existing[0].id, body)
-        else:
-            tracker.comment(number, body)
-    return lines or ["no unchecked action items"]
 
 
 def path_for_name(config: Config, opened: datetime, name: str) -> str:

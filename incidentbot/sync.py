@@ -662,9 +662,7 @@ class _Applier:
                 self.chat.add_bookmark(channel, "Postmortem", published.url)
                 self.state = replace(self.state,
                                      bookmarks=(*self.state.bookmarks, published.url))
-            self.do_post(Action("post", "postmortem", key="postmortem", text=(
-                f":memo: The postmortem is drafted with the timeline and figures: "
-                f"<{published.url}|{published.path}>. Please fill in what happened and why.")))
+            self.do_post(Action("post", "postmortem", key="postmortem", text=published.notice))
 
     def do_archive(self, action: Action) -> None:
         self.chat.archive(self.channel(CHANNEL))

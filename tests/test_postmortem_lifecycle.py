@@ -144,6 +144,26 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     assert communication.startswith("\n- **2026-11-20 14:07** (15:07 CET) · Alice Example "
                                     "(Slack): Public update: Checkout is recovering")
 
+    # An owner and a meeting: the commander owns it, role holders and service owners review.
+    pull = c.tracker.find_pull(BRANCH + name, "main")
+    assert pull is not None and pull.assignees == ("bob",)
+    assert pull.reviewers == ("carol", "alice")
+    assert "| Postmortem owner | Bob Example (@bob) |" in before
+    posted = [m["text"] for m in sandbox.slack.messages(
+        sync.read(c.tracker, number, CONFIG).card.channel_id or "")]
+    notice = next(t for t in posted if t.startswith(":memo: The postmortem is drafted"))
+    assert "Owner: <@U0BOB00001>" in notice and "Reviewers: <@U0CAROL001>, <@U0ALICE001>" in notice
+    # Resolved Friday 20 November 14:25 UTC: three working days on is Wednesday the 25th,
+    # 14:00 in Berlin (CET, UTC+1).
+    assert ":calendar: Review meeting with everyone involved, proposed for Wed 25 Nov 14:00 " \
+           "CET" in notice and f"/blob/{BRANCH}{name}/incidents/2026-11/{name}.ics|" in notice
+    invitation = c.tracker.read_file(f"incidents/2026-11/{name}.ics", BRANCH + name)
+    assert invitation is not None
+    assert "DTSTART:20261125T130000Z\r\nDTEND:20261125T134500Z\r\n" in invitation[0]
+    assert 'ATTENDEE;CN="Alice Example";ROLE=REQ-PARTICIPANT:mailto:alice@example.com' \
+        in invitation[0]
+    assert all(len(line.encode()) <= 75 for line in invitation[0].split("\r\n"))
+
     # People write; then the incident closes and the figures are made final.
     path = f"incidents/2026-11/{name}.md"
     written = before.replace("_What stopped the harm, and what brought everything back to "

@@ -81,6 +81,8 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{_R}/pulls", "list_pulls"),
     ("POST", f"{_R}/pulls", "create_pull"),
     ("GET", f"{_R}/pulls/{{pull_number}}", "get_pull"),
+    # Postmortem reviews (issue 14): reviewers requested on the review's pull request.
+    ("POST", f"{_R}/pulls/{{pull_number}}/requested_reviewers", "request_reviewers"),
 )
 ROUTES: tuple[tuple[str, str], ...] = tuple((m, t) for m, t, _ in _TABLE)
 
@@ -596,6 +598,27 @@ class GitHubEmulator:
     def _get_pull(self, call: _Call, view: _View) -> Reply:
         return 200, view.pull(self.store.pull(call.params["pull_number"]))
 
+    # -- postmortem reviews (issue 14) ----------------------------------------------------------
+    def _request_reviewers(self, call: _Call, view: _View) -> Reply:
+        """GitHub's rules: reviewers must be collaborators (422 otherwise, nothing requested)
+        and never the pull request's author; asking again is harmless."""
+        pull = self.store.pull(call.params["pull_number"])
+        body = call.body()
+        wanted = _names("reviewers", body.get("reviewers", []))
+        _names("team_reviewers", body.get("team_reviewers", []))
+        author = self.store.issues[pull.number].user
+        if any(w.lower() == author.lower() for w in wanted):
+            raise GitHubError(422, "Review cannot be requested from pull request author.")
+        if any(w.lower() not in self.store.users or not self.store.can_push(w) for w in wanted):
+            raise GitHubError(422, "Reviews may only be requested from collaborators. One or "
+                              "more of the users or teams you specified is not a "
+                              f"collaborator of the {self.store.full_name} repository.")
+        for login in wanted:
+            name = self.store.users[login.lower()].login
+            if name not in pull.reviewers:
+                pull.reviewers.append(name)
+        return 201, view.pull(pull, simple=True)
+
 
 
 def _utcnow() -> datetime:
@@ -915,10 +938,12 @@ class _View:
             "title": issue.title, "user": self.user(issue.user), "body": issue.body,
             "labels": [self.label(s.labels[x]) for x in issue.labels], "milestone": None,
             "active_lock_reason": None, "created_at": issue.created_at,
-            "updated_at": issue.updated_at, "closed_at": issue.closed_at, "merged_at": None,
+            "updated_at": issue.updated_at, "closed_at": issue.closed_at,
+            "merged_at": pull.merged_at,
             "merge_commit_sha": None,
             "assignee": self.user(issue.assignees[0]) if issue.assignees else None,
-            "assignees": [self.user(x) for x in issue.assignees], "requested_reviewers": [],
+            "assignees": [self.user(x) for x in issue.assignees],
+            "requested_reviewers": [self.user(x) for x in pull.reviewers],
             "requested_teams": [], "head": side(pull.head, head.sha),
             "base": side(pull.base, base.sha),
             "_links": {k: {"href": v} for k, v in (
@@ -929,7 +954,8 @@ class _View:
             "author_association": "MEMBER", "auto_merge": None, "draft": pull.draft,
         }
         if not simple:
-            data.update({"merged": False, "mergeable": True, "rebaseable": True,
+            data.update({"merged": pull.merged_at is not None, "mergeable": True,
+                         "rebaseable": True,
                          "mergeable_state": "clean", "merged_by": None,
                          "comments": issue.comments, "review_comments": 0,
                          "maintainer_can_modify": False, **s.diff_stats(pull)})

@@ -135,6 +135,8 @@ class Pull:
     head: str  # branch names in this repository
     base: str
     draft: bool = False
+    reviewers: list[str] = field(default_factory=list)  # requested, not yet reviewed
+    merged_at: str | None = None
 
 
 @dataclass
