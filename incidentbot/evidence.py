@@ -255,6 +255,13 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
                     if i.number != number and i.created_at < issue.created_at
                     and issue.created_at - i.created_at <= RELATED_WITHIN
                     and set(i.labels) & {f"service:{s}" for s in snap.fields.services})
+    from incidentbot import changes as what_changed
+
+    repos = what_changed.repos_of(config, snap.fields.services)
+    web = issue.url.split(tracker.repository)[0] if tracker.repository in issue.url \
+        else "https://github.com/"
+    recent = what_changed.recent(tracker, config, snap.fields.services,
+                                 started or issue.created_at, web=web) if repos else []
     roles = {role: name_of(ref) for role, ref in state.roles.items()}
     logins = {role: login for role, ref in state.roles.items()
               if (login := login_of(config, ref))}
@@ -265,7 +272,8 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
                  roles=roles, channel_name=state.channel_name, channel_url=url,
                  timeline=built, description=description(issue.body),
                  close_reason=issue.state_reason or "", outages=found, role_logins=logins,
-                 related=related[:10])
+                 related=related[:10], recent_changes=tuple(recent),
+                 changes_known=bool(repos))
 
 
 def _message(m: Mapping[str, Any]) -> tl.SlackMessage:

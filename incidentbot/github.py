@@ -15,7 +15,7 @@ from github.IssueComment import IssueComment as GhComment
 from urllib3.util.retry import Retry
 
 from incidentbot.errors import AuthFailed, NotFound, RateLimited, ServiceError
-from incidentbot.ports import Comment, Issue, IssueEvent, LabelEvent, Pull
+from incidentbot.ports import Comment, Deployment, Issue, IssueEvent, LabelEvent, Pull
 from incidentbot.settings import Settings
 
 SERVICE = "GitHub"
@@ -23,6 +23,7 @@ ACTIONS_LOGIN = "github-actions[bot]"
 # How far back to look for an issue a failed attempt may already have created.
 _MARKER_WINDOW = timedelta(hours=1)
 _MAX_WAIT = 60.0  # seconds a write may wait for a rate limit before giving up
+_CHANGES_MAX = 200  # merges or deployments read per repository for "what changed?"
 
 
 def connect(settings: Settings) -> GitHubTracker:
@@ -374,4 +375,38 @@ class GitHubTracker:
             pull = self._repo.get_pull(number)
             self._retry(lambda: pull.create_review_request(list(logins)),
                         f"requesting reviewers on #{number}")
+
+    # -- "what changed?" (issue 14) -------------------------------------------------------------
+    def merged_pulls(self, repository: str, since: datetime) -> list[Pull]:
+        """Pull requests of `repository` merged since `since`: closed ones, most recently
+        updated first, read until one was last updated before `since` (a page or two)."""
+        out = []
+        with _translated(f"pull requests of {repository}"):
+            repo = self._client.get_repo(repository)  # lazy: the client is
+            for n, p in enumerate(repo.get_pulls(state="closed", sort="updated",
+                                                 direction="desc")):
+                if (p.updated_at is not None and p.updated_at < since) or n >= _CHANGES_MAX:
+                    break
+                if p.merged_at is not None and p.merged_at >= since:
+                    out.append(Pull(number=p.number, url=p.html_url, state=p.state,
+                                    title=p.title, author=p.user.login if p.user else None,
+                                    merged_at=p.merged_at))
+        return out
+
+    def deployments(self, repository: str, since: datetime) -> list[Deployment]:
+        """Deployments of `repository` made since `since`, newest first."""
+        out = []
+        with _translated(f"deployments of {repository}"):
+            repo = self._client.get_repo(repository)  # lazy: the client is
+            for n, d in enumerate(repo.get_deployments()):
+                if d.created_at is None:
+                    continue
+                if d.created_at < since or n >= _CHANGES_MAX:
+                    break
+                out.append(Deployment(id=d.id, ref=d.ref, sha=d.sha,
+                                      environment=d.environment or "",
+                                      description=d.description or "",
+                                      creator=d.creator.login if d.creator else None,
+                                      created_at=d.created_at))
+        return out
 

@@ -71,6 +71,19 @@ class Pull:
 
 
 @dataclass(frozen=True, slots=True)
+class Deployment:
+    """A deployment recorded in a repository (GitHub's deployments API)."""
+
+    id: int
+    ref: str
+    sha: str
+    environment: str
+    description: str
+    creator: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     id: str
     name: str
@@ -139,6 +152,11 @@ class IssueTracker(Protocol):
     def assign(self, number: int, logins: Sequence[str]) -> None: ...
 
     def request_reviewers(self, number: int, logins: Sequence[str]) -> None: ...
+
+    # "what changed?" (issue 14): another repository's recent merges and deployments
+    def merged_pulls(self, repository: str, since: datetime) -> list[Pull]: ...
+
+    def deployments(self, repository: str, since: datetime) -> list[Deployment]: ...
 
 
 class Chat(Protocol):

@@ -268,6 +268,10 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         if "summary" not in state.messages:
             out.add("post", "summary", key="summary",
                     text=messages.summary(f, _description(issue.body)))
+        if "recent-changes" not in state.messages and not fields.drill \
+                and any(config.service(s).repos for s in fields.services
+                        if s in {x.slug for x in config.services}):
+            out.add("recent_changes", "recent changes")  # changes.py: what changed?
 
     # Changes since the channel was last told.
     new = replace(state, seen_status=fields.status.value, seen_severity=fields.severity,
@@ -663,6 +667,14 @@ class _Applier:
                 self.state = replace(self.state,
                                      bookmarks=(*self.state.bookmarks, published.url))
             self.do_post(Action("post", "postmortem", key="postmortem", text=published.notice))
+
+    def do_recent_changes(self, action: Action) -> None:
+        from incidentbot import changes
+
+        assert self.tracker is not None
+        text = changes.for_channel(self.tracker, self.config, self.snapshot.issue,
+                                   self.snapshot.fields.services, auto=self.snapshot.fields.auto)
+        self.do_post(Action("post", action.effect, key=changes.KEY, text=text))
 
     def do_archive(self, action: Action) -> None:
         self.chat.archive(self.channel(CHANNEL))

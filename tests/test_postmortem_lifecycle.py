@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, FakeClock, connections
+from helpers import CONFIG as BASE
+from helpers import FakeClock, connections
 
 from incidentbot import monitor, operations, sync
 from incidentbot.commands import Change
@@ -19,6 +22,10 @@ from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL
 
 GOLDEN = Path(__file__).parent / "golden"
+# Checkout's code lives in the incident repository here (the sandbox serves one).
+CONFIG = replace(BASE, services=tuple(
+    replace(s, repos=("acme/incidents",)) if s.slug == "checkout" else s
+    for s in BASE.services))
 FIRST_FAILED = datetime(2026, 11, 20, 13, 50, tzinfo=UTC)
 T0 = datetime(2026, 11, 20, 13, 55, tzinfo=UTC)  # the second failed run: the monitor opens
 BRANCH = "postmortem/"
@@ -40,7 +47,19 @@ def samples(until: datetime) -> str:
 
 def lifecycle(sandbox: Sandbox) -> tuple[operations.Connections, FakeClock, int, str]:
     clock = FakeClock(sandbox, T0)
-    c = connections(sandbox, clock=lambda: clock.now)
+    c = connections(sandbox, CONFIG, clock=lambda: clock.now)
+    # What changed: a pull request merged at 11:50 and deployed at 13:20; one merged at
+    # 07:30, before the six hours "what changed?" looks at.
+    for minutes, branch in ((-385, "tidy"), (-125, "lb-timeouts")):
+        clock.at(minutes)
+        c.tracker.ensure_branch(branch, "main")
+        c.tracker.write_file(f"{branch}.txt", branch, f"Change {branch}", branch)
+        url = c.tracker.ensure_pull(branch, "main", f"Shorter {branch}", "")
+        clock.at(minutes + 5)
+        sandbox.github_merge("dan", int(url.rsplit("/", 1)[1]))
+    clock.at(-35)
+    sandbox.github_deploy("carol", "main", "production", "release 2026.11.20")
+    clock.at(0)
     c.tracker.ensure_branch(DATA_BRANCH, c.tracker.default_branch())
     c.tracker.write_file("checkout/2026-11.ndjson", samples(T0), "checks", DATA_BRANCH)
     states = {"checkout": monitor.ServiceState(
@@ -48,8 +67,8 @@ def lifecycle(sandbox: Sandbox) -> tuple[operations.Connections, FakeClock, int,
         first_failed="2026-11-20T13:50:00Z")}
     said = monitor.open_for_outages(
         c, CONFIG, [monitor.Transition("checkout", monitor.DOWN, "HTTP 502")], states)
-    assert said == ["checkout: down; opened #1"]
-    number = 1
+    assert said == ["checkout: down; opened #3"]  # after the two pull requests
+    number = 3
     channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
     with sandbox._hub.lock:
         sandbox.slack.state.channels[channel]["members"].extend([ALICE, BOB, CAROL])
@@ -94,6 +113,11 @@ def committed(c: operations.Connections, name: str) -> str:
 
 
 def golden(name: str, text: str) -> None:
+    """Compared with commit shas masked: the sandbox's first commit is made at the real
+    time the sandbox was reset, so every sha after it differs from run to run."""
+    sha = re.search(r"/commit/([0-9a-f]{40})", text)
+    if sha is not None:
+        text = text.replace(sha.group(1), "<sha>").replace(sha.group(1)[:7], "<sha7>")
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text)
@@ -143,6 +167,22 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     communication = before.split("<!-- incidentbot:begin communication -->")[1]
     assert communication.startswith("\n- **2026-11-20 14:07** (15:07 CET) · Alice Example "
                                     "(Slack): Public update: Checkout is recovering")
+
+    # What changed: in the channel when it opened, and in the postmortem.
+    changes = before.split("<!-- incidentbot:begin changes -->")[1].split("<!--")[0]
+    sha = changes.split("/commit/")[1].split(")")[0]
+    assert changes.strip().splitlines() == [
+        "- **2026-11-20 11:55** (12:55 CET) · acme/incidents: [\\#2 Shorter lb-timeouts "
+        "(merged)](https://github.com/acme/incidents/pull/2) — incidentbot-sandbox",
+        f"- **2026-11-20 13:20** (14:20 CET) · acme/incidents: [deployed main ({sha[:7]}) to "
+        f"production: release 2026.11.20](https://github.com/acme/incidents/commit/{sha}) — "
+        "Carol Example"]
+    channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
+    said = [m["text"] for m in sandbox.slack.messages(channel) if "What changed?" in m["text"]]
+    assert len(said) == 1 and said[0].count("\n• ") == 2
+    assert "• 2h 0m before: <https://github.com/acme/incidents/pull/2|acme/incidents> " \
+           "#2 Shorter lb-timeouts (merged)" in said[0]
+    assert "tidy" not in said[0] and "tidy" not in changes  # merged before the six hours
 
     # An owner and a meeting: the commander owns it, role holders and service owners review.
     pull = c.tracker.find_pull(BRANCH + name, "main")

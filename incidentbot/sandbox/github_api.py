@@ -22,6 +22,7 @@ from incidentbot.sandbox.github_state import (
     DOCS,
     Comment,
     Commit,
+    Deployment,
     Event,
     GitHubError,
     Issue,
@@ -83,6 +84,8 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{_R}/pulls/{{pull_number}}", "get_pull"),
     # Postmortem reviews (issue 14): reviewers requested on the review's pull request.
     ("POST", f"{_R}/pulls/{{pull_number}}/requested_reviewers", "request_reviewers"),
+    # "What changed?" (issue 14): a service repository's deployments.
+    ("GET", f"{_R}/deployments", "list_deployments"),
 )
 ROUTES: tuple[tuple[str, str], ...] = tuple((m, t) for m, t, _ in _TABLE)
 
@@ -577,10 +580,16 @@ class GitHubEmulator:
     def _list_pulls(self, call: _Call, view: _View) -> Reply:
         q = call.query
         state = _query_enum(q, "state", ("open", "closed", "all"), "open", "PullRequest")
-        direction = _query_enum(q, "direction", ("asc", "desc"), "desc", "PullRequest")
+        sort = _query_enum(q, "sort", ("created", "updated", "popularity", "long-running"),
+                           "created", "PullRequest")
+        # GitHub's default direction: desc when sorting by creation, asc otherwise.
+        direction = _query_enum(q, "direction", ("asc", "desc"),
+                                "desc" if sort == "created" else "asc", "PullRequest")
         pulls = self.store.list_pulls(state=state, head=q.get("head") or None,
                                       base=q.get("base") or None)
-        pulls.sort(key=lambda p: p.number, reverse=direction == "desc")
+        issues = self.store.issues
+        pulls.sort(key=lambda p: (issues[p.number].updated_at, p.number)
+                   if sort == "updated" else (p.number,), reverse=direction == "desc")
         return 200, [view.pull(p, simple=True) for p in self._page(call, pulls)]
 
     def _create_pull(self, call: _Call, view: _View) -> Reply:
@@ -598,7 +607,15 @@ class GitHubEmulator:
     def _get_pull(self, call: _Call, view: _View) -> Reply:
         return 200, view.pull(self.store.pull(call.params["pull_number"]))
 
-    # -- postmortem reviews (issue 14) ----------------------------------------------------------
+    # -- postmortem reviews and "what changed?" (issue 14) -----------------------------------
+    def _list_deployments(self, call: _Call, view: _View) -> Reply:
+        """Newest first, filtered by sha, ref, task and environment as GitHub does."""
+        q = call.query
+        found = [d for d in reversed(self.store.deployments)
+                 if all(q.get(k) in {None, "", getattr(d, k)}
+                        for k in ("sha", "ref", "task", "environment"))]
+        return 200, [view.deployment(d) for d in self._page(call, found)]
+
     def _request_reviewers(self, call: _Call, view: _View) -> Reply:
         """GitHub's rules: reviewers must be collaborators (422 otherwise, nothing requested)
         and never the pull request's author; asking again is harmless."""
@@ -913,6 +930,17 @@ class _View:
                 "url": f"{self.api}/git/refs/{urllib.parse.quote(name)}",
                 "object": {"type": "commit", "sha": sha,
                            "url": f"{self.api}/git/commits/{sha}"}}
+
+    def deployment(self, d: Deployment) -> dict[str, Any]:
+        url = f"{self.api}/deployments/{d.id}"
+        return {"url": url, "id": d.id, "node_id": self.node("DE", d.id), "sha": d.sha,
+                "ref": d.ref, "task": d.task, "payload": {},
+                "original_environment": d.environment, "environment": d.environment,
+                "description": d.description, "creator": self.user(d.creator),
+                "created_at": d.created_at, "updated_at": d.created_at,
+                "statuses_url": f"{url}/statuses", "repository_url": self.api,
+                "transient_environment": False,
+                "production_environment": d.environment == "production"}
 
     def pull(self, pull: Pull, *, simple: bool = False) -> dict[str, Any]:
         s = self.store

@@ -192,6 +192,16 @@ def drive_every_route(hit: Client) -> None:
     hit("POST", reviewers, 422, json={"reviewers": ["mallory"]})  # not a collaborator
     hit("POST", reviewers, 422, json={"reviewers": [created["user"]["login"]]})  # the author
     hit("POST", f"{R}/issues/{created['number']}/assignees", 201, json={"assignees": ["bob"]})
+    hit.sandbox.github_merge("alice", created["number"])
+    merged = hit("GET", f"{R}/pulls", 200, params={"state": "closed", "sort": "updated",
+                                                    "direction": "desc"})
+    assert [p["number"] for p in merged] == [created["number"]] and merged[0]["merged_at"]
+    hit("GET", f"{R}/pulls", 422, params={"sort": "sideways"})
+    hit.sandbox.github_deploy("alice", "main", "production", "release 1")
+    hit.sandbox.github_deploy("bob", "postmortem/x", "staging")
+    deployed = hit("GET", f"{R}/deployments", 200)
+    assert [d["environment"] for d in deployed] == ["staging", "production"]
+    hit("GET", f"{R}/deployments", 200, params={"environment": "production"})
     hit("GET", f"{R}/issues", 200, params={"state": "all"})  # now with a pull request in it
 
 
