@@ -165,11 +165,13 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
 
 @main.command()
 @click.argument("number", type=int)
+@click.option("--false-alarm", is_flag=True,
+              help="Close as not planned: no postmortem, left out of the metrics.")
 @_CONFIG_OPTION
-def close(number: int, config_path: str | None) -> None:
+def close(number: int, false_alarm: bool, config_path: str | None) -> None:
     """Close an incident: final message, channel archived, paging resolved.
 
-    Example: incidentbot close 12
+    Example: incidentbot close 12 (or: incidentbot close 12 --false-alarm)
     """
     from incidentbot import operations, sync
     from incidentbot.model import Status, read_labels
@@ -179,11 +181,12 @@ def close(number: int, config_path: str | None) -> None:
     issue = c.tracker.get_issue(number)
     fields = read_labels(issue.labels, config.severities)
     if fields.severity and config.severity(fields.severity).postmortem \
-            and fields.status.rank < Status.POSTMORTEM.rank:
+            and fields.status.rank < Status.POSTMORTEM.rank and not false_alarm:
         click.echo(f"warning: {config.severity(fields.severity).name} needs a postmortem and "
                    f"#{number} has none yet (status {fields.status.value})", err=True)
-    outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"))
-    click.echo(f"#{number} closed")
+    outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"),
+                                        false_alarm=false_alarm)
+    click.echo(f"#{number} closed" + (" as a false alarm" if false_alarm else ""))
     _report(outcome)
 
 

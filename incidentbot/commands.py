@@ -17,7 +17,7 @@ from incidentbot.model import LabelFields, Role, Status, check_move
 HELP = (
     "Commands: `/status <open|investigating|fixing|fixed|postmortem|closed>`, `/sev <n>`, "
     "`/role <commander|comms|tech|support> @login`, `/service add|remove <slug>`, "
-    "`/resolve`, `/close`, `/reopen`"
+    "`/resolve`, `/close [false-alarm]`, `/reopen`"
 )
 # People who may run commands from a comment (GitHub's author_association).
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -33,11 +33,20 @@ class Change:
     add_services: tuple[str, ...] = ()
     remove_services: tuple[str, ...] = ()
     roles: dict[str, str | None] = field(default_factory=dict)  # role -> person ref or None
+    false_alarm: bool = False  # close as not planned: no postmortem, not in the metrics
 
     @property
     def touches_labels(self) -> bool:
         return bool(self.status or self.severity is not None or self.add_services
                     or self.remove_services)
+
+
+FALSE_ALARM = "false-alarm"
+
+
+def is_false_alarm(args: list[str]) -> bool:
+    """`/close false-alarm` (or `--false-alarm`): closed as not planned."""
+    return any(a.lower().lstrip("-") in {FALSE_ALARM, "falsealarm"} for a in args)
 
 
 def first_command(body: str) -> str | None:
@@ -61,7 +70,7 @@ def parse(line: str, config: Config) -> Change:
     if verb == "resolve":
         return Change(status=Status.FIXED)
     if verb == "close":
-        return Change(status=Status.CLOSED)
+        return Change(status=Status.CLOSED, false_alarm=is_false_alarm(args))
     if verb == "reopen":
         return Change(status=Status.INVESTIGATING)
     if verb in {"sev", "severity"}:

@@ -358,7 +358,9 @@ class Dispatcher:
         if verb == "update":
             self._open_update_form(number, form)
             return
-        if verb == "close":
+        if verb == "close" and commands.is_false_alarm(form.get("text", "").split()):
+            change = commands.Change(status=Status.CLOSED, false_alarm=True)  # no postmortem
+        elif verb == "close":
             issue = c.tracker.get_issue(number)
             fields = read_labels(issue.labels, self.config.severities)
             severity = self.config.severity(fields.severity) if fields.severity else None

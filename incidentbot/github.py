@@ -304,10 +304,11 @@ class GitHubTracker:
                         raise
             self._retry(drop, f"unlabelling #{number}")
 
-    def set_state(self, number: int, state: str) -> Issue:
-        """Close (`closed`) or reopen (`open`) an issue."""
+    def set_state(self, number: int, state: str, *, reason: str | None = None) -> Issue:
+        """Close (`closed`, as `completed` unless `reason` says `not_planned`) or reopen
+        (`open`) an issue."""
         issue = self._lazy_issue(number)
-        reason = "completed" if state == "closed" else "reopened"
+        reason = reason or ("completed" if state == "closed" else "reopened")
         self._retry(lambda: issue.edit(state=state, state_reason=reason),
                     f"setting #{number} {state}")
         return self.get_issue(number)

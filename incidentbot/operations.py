@@ -77,6 +77,10 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     if not fields.is_incident:
         raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
     after = commands.apply(fields, change, config)  # raises before anything is written
+    if change.false_alarm and after.status is Status.CLOSED \
+            and issue.state_reason != "not_planned":
+        # Closed as not planned first: no postmortem, not in the metrics, still on record.
+        issue = c.tracker.set_state(number, "closed", reason="not_planned")
     if after != fields:
         sync.write_fields(c.tracker, issue, after, config)
     if note.strip():
@@ -88,9 +92,12 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
                      roles=change.roles or None)
 
 
-def close_incident(c: Connections, number: int, *,
-                   by: sync.Attribution | None = None) -> sync.Outcome:
-    return update_incident(c, number, commands.Change(status=Status.CLOSED), by=by)
+def close_incident(c: Connections, number: int, *, by: sync.Attribution | None = None,
+                   false_alarm: bool = False) -> sync.Outcome:
+    """Close; a false alarm closes as not planned: no postmortem asked, left out of the
+    metrics, still on record."""
+    return update_incident(c, number, commands.Change(status=Status.CLOSED,
+                                                      false_alarm=false_alarm), by=by)
 
 
 def change_from_options(config: Config, *, status: str | None = None,

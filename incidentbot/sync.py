@@ -749,6 +749,9 @@ def run_commands(snapshot: Snapshot, tracker: IssueTracker, config: Config) -> l
                 else:
                     roles[role] = who
             state = replace(state, roles=roles)
+        if change.false_alarm and fields.status is Status.CLOSED:  # closed as not planned
+            snapshot.issue = tracker.set_state(snapshot.issue.number, "closed",
+                                               reason="not_planned")
         snapshot.issue = _write_fields(tracker, snapshot.issue, snapshot.fields, fields, config)
         snapshot.fields = fields
         done.append(c.author or "")
