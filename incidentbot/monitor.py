@@ -376,7 +376,7 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                 issue, _ = operations.open_incident(
                     c, title=f"{name} is down", severity=severity, services=[t.slug],
                     description=f"Health checks failed on consecutive runs since "
-                                f"{first.replace('T', ' ').removesuffix('Z')} UTC: "
+                                f"{first.replace('T', ' ')[:16]} UTC: "
                                 f"{t.detail}.\n\n" + STARTED_MARKER.format(first),
                     public=public, by=sync.Attribution("health checks", "monitor"),
                     request_id=f"monitor-{t.slug}-{states[t.slug].since}")

@@ -110,7 +110,8 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
                      "degraded": tl.human_duration(o.degraded)} for o in facts.outages],
         "timezone": config.timezone,
         "timeline": entries,
-        "public_updates": [e for e in entries if e["kind"] == "public"],
+        "public_updates": [{**e, "text": e["text"].removeprefix("Public update: ")}
+                           for e in entries if e["kind"] == "public"],
         "owner": markdown_cell(facts.owner),
         "reviewers": [markdown_cell(r) for r in facts.reviewers],
         "related": [{"number": i.number, "url": i.url, "title": markdown(one_line(i.title)),

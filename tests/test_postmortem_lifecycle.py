@@ -166,7 +166,8 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     assert "incidentbot" not in timeline and "sandbox" not in timeline
     communication = before.split("<!-- incidentbot:begin communication -->")[1]
     assert communication.startswith("\n- **2026-11-20 14:07** (15:07 CET) · Alice Example "
-                                    "(Slack): Public update: Checkout is recovering")
+                                    "(Slack): Checkout is recovering; a few payments may "
+                                    "have failed.\n")
 
     # What changed: in the channel when it opened, and in the postmortem.
     changes = before.split("<!-- incidentbot:begin changes -->")[1].split("<!--")[0]
