@@ -7,6 +7,7 @@ the front matter are regenerated on a second render; every other line is the tea
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -153,6 +154,13 @@ def environment(search: Sequence[Path]) -> Any:
                                 keep_trailing_newline=True, trim_blocks=False)
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_environment(folder: str) -> Any:
+    """One environment per template folder: Jinja then compiles a template once and
+    again only when its file changes (auto_reload checks the modification time)."""
+    return environment([Path(folder)])
+
+
 def template(config: Config, root: Path | None = None) -> Path:
     """The team's template (config.postmortem.template, relative to the repository root)
     when the file exists, else ours."""
@@ -165,7 +173,7 @@ def render(facts: Facts, config: Config, *, root: Path | None = None) -> str:
     from jinja2 import TemplateError, TemplateSyntaxError
 
     chosen = template(config, root)
-    env = environment([chosen.parent])
+    env = _cached_environment(str(chosen.parent))
     try:
         return str(env.get_template(chosen.name).render(**context(facts, config)))
     except TemplateSyntaxError as exc:
