@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidentbot.config import Config
+from incidentbot.errors import IncidentbotError
 from incidentbot.messages import duration
 from incidentbot.ports import Issue, IssueTracker
 from incidentbot.text import slack, truncate
@@ -25,7 +26,7 @@ class Change:
     what: str
     who: str  # a person's name, or their login
     url: str
-    kind: str  # "pull" or "deployment"
+    kind: str  # "pull", "deployment", or "error" (the repository could not be read)
 
 
 def repos_of(config: Config, services: Iterable[str]) -> list[str]:
@@ -50,11 +51,20 @@ def recent(tracker: IssueTracker, config: Config, services: Iterable[str], start
 
     out = []
     for repo in repos_of(config, services):
-        for p in tracker.merged_pulls(repo, since):
+        try:
+            pulls, deployments = tracker.merged_pulls(repo, since), \
+                tracker.deployments(repo, since)
+        except IncidentbotError as exc:
+            # Said where the list goes, not retried on every sync: the token may simply
+            # not reach that repository.
+            out.append(Change(since, repo, f"could not be read ({exc}); does the token "
+                              "have read access?", "", f"{web}{repo}", "error"))
+            continue
+        for p in pulls:
             if p.merged_at is not None and p.merged_at <= start:
                 out.append(Change(p.merged_at, repo, f"#{p.number} {p.title} (merged)",
                                   name(p.author), p.url, "pull"))
-        for d in tracker.deployments(repo, since):
+        for d in deployments:
             if d.created_at <= start:
                 said = f": {d.description}" if d.description else ""
                 out.append(Change(d.created_at, repo,
@@ -66,12 +76,16 @@ def recent(tracker: IssueTracker, config: Config, services: Iterable[str], start
 
 def message(changes: Sequence[Change], repos: Sequence[str], start: datetime) -> str:
     """The channel's post (Slack mrkdwn; every outside text escaped)."""
-    head = (f":mag: *What changed?* In the {duration(LOOKBACK)} before the start, in "
+    head = (f":mag: *What changed?* In the {LOOKBACK.total_seconds() / 3600:g} hours before "
+            "the start, in "
             + ", ".join(f"`{slack(r)}`" for r in repos) + ":")
-    if not changes:
-        return head + "\nNo pull request was merged and nothing was deployed."
+    if all(c.kind == "error" for c in changes):
+        head += "\nNo pull request was merged and nothing was deployed."
     lines = [head]
     for c in changes[-SHOWN:]:
+        if c.kind == "error":
+            lines.append(f"• :warning: `{slack(c.repo)}` {slack(truncate(c.what, 200))}")
+            continue
         before = duration(start - c.at)
         who = f" — {slack(c.who)}" if c.who else ""
         lines.append(f"• {before} before: <{c.url}|{slack(c.repo)}> "

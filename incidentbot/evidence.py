@@ -170,18 +170,24 @@ def comment_events(comments: Sequence[Comment], own: set[str], *,
 
 
 def outages(tracker: IssueTracker, config: Config, fields: LabelFields, start: datetime,
-            end: datetime) -> tuple[Outage, ...]:
+            end: datetime, files: dict[str, str | None] | None = None) -> tuple[Outage, ...]:
     """Each affected service's samples from the data branch, from an hour before `start`
-    to an hour after `end`, and its time down within [start - 1h, end]."""
+    to an hour after `end`, and its time down within [start - 1h, end]. `files` keeps the
+    data files read, so a second window costs no request."""
+    files = {} if files is None else files
     out = []
     lo, hi = start - GRAPH_MARGIN, end + GRAPH_MARGIN
     for slug in fields.services:
         months = sorted({f"{lo:%Y-%m}", f"{hi:%Y-%m}"})
         samples: list[monitor.Sample] = []
         for month in months:
-            found = tracker.read_file(f"{slug}/{month}.ndjson", DATA_BRANCH)
-            if found is not None:
-                samples += [s for s in monitor.parse_samples(found[0]) if lo <= s.t <= hi]
+            path = f"{slug}/{month}.ndjson"
+            if path not in files:
+                found = tracker.read_file(path, DATA_BRANCH)
+                files[path] = found[0] if found is not None else None
+            text = files[path]
+            if text is not None:
+                samples += [s for s in monitor.parse_samples(text) if lo <= s.t <= hi]
         if not samples:
             continue
         measured = monitor.uptime(samples, lo, end)
@@ -237,12 +243,13 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
     events += comment_events(snap.comments, own, with_pins=not messages)
     name_of = person_name(config, chat)
     end = issue.closed_at or max([issue.updated_at, *(e.at for e in events)])
-    found = outages(tracker, config, snap.fields, issue.created_at, end) \
+    files: dict[str, str | None] = {}
+    found = outages(tracker, config, snap.fields, issue.created_at, end, files) \
         if snap.fields.services and any(s.checks for s in config.services) else ()
     started = first_failure(issue.body, [s for o in found for s in o.samples],
                             issue.created_at) if snap.fields.auto else None
-    if started is not None and started != issue.created_at:
-        found = outages(tracker, config, snap.fields, started, end) if found else ()
+    if started is not None and started != issue.created_at and found:
+        found = outages(tracker, config, snap.fields, started, end, files)
     via = "monitor" if snap.fields.auto else "Slack" if state.reporter else "GitHub"
     built = tl.build(opened=issue.created_at,
                      reporter=None if snap.fields.auto else state.reporter or issue.author,

@@ -235,3 +235,17 @@ def test_the_bot_is_never_a_person(who: str) -> None:
     from incidentbot.identity import is_bot
 
     assert is_bot(who) and is_bot("alice", own={"alice"}) and not is_bot("alice")
+
+
+def test_a_repository_the_token_cannot_read_is_said_not_retried(sandbox: Sandbox) -> None:
+    from incidentbot import changes
+
+    c = connections(sandbox, CONFIG)
+    config = replace(CONFIG, services=tuple(
+        replace(s, repos=("acme/elsewhere",)) if s.slug == "checkout" else s
+        for s in CONFIG.services))
+    found = changes.recent(c.tracker, config, ["checkout"], T0)
+    assert [(x.kind, x.repo) for x in found] == [("error", "acme/elsewhere")]
+    text = changes.message(found, ["acme/elsewhere"], T0)
+    assert "No pull request was merged" in text and ":warning: `acme/elsewhere` could not " \
+        "be read" in text
