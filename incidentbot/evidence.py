@@ -137,7 +137,10 @@ def comment_events(comments: Sequence[Comment], own: set[str], *,
     out = []
     for c in comments:
         body = c.body
-        if body.startswith(NOTE_MARKER):
+        # Trust follows access: a marker counts from our writers and people with push
+        # access; from anyone else the comment is only text.
+        ours = is_bot(c.author, own) or c.association in commands.TRUSTED_ASSOCIATIONS
+        if body.startswith(NOTE_MARKER) and ours:
             head, _, text = body.partition("-->")
             parts = head.removeprefix(NOTE_MARKER).split()
             author = parts[0] if parts else "someone"
@@ -147,14 +150,16 @@ def comment_events(comments: Sequence[Comment], own: set[str], *,
             out.append(tl.Event(c.created_at, "note", author, label=source,
                                 text=f"Public update: {public}" if public else text,
                                 url=c.url, public=public is not None))
-        elif body.startswith(tl.PIN_MARKER) and with_pins:
+        elif body.startswith(tl.PIN_MARKER) and ours:
+            if not with_pins:
+                continue  # the channel's history has the message itself
             found = _PIN.search(body)
             if found:
                 at = datetime.fromtimestamp(float(found.group(1)), UTC)
                 text = found.group(3).replace("\n> ", "\n")
                 out.append(tl.Event(at, "pin", found.group(2).lstrip("@").replace("\\", ""),
                                     label="Slack", text=text))
-        elif _MARKER in body:
+        elif _MARKER in body and ours:
             continue  # the card, replies, links: the bot's bookkeeping
         elif is_bot(c.author, own):
             if body.startswith(_HEALTH):

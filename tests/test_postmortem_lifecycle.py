@@ -249,3 +249,28 @@ def test_a_repository_the_token_cannot_read_is_said_not_retried(sandbox: Sandbox
     text = changes.message(found, ["acme/elsewhere"], T0)
     assert "No pull request was merged" in text and ":warning: `acme/elsewhere` could not " \
         "be read" in text
+
+
+def test_someone_assigned_on_github_owns_it_and_a_forged_note_is_only_text(
+    sandbox: Sandbox,
+) -> None:
+    from incidentbot import evidence
+
+    c, clock, number, name = lifecycle(sandbox)
+    pull = c.tracker.find_pull(BRANCH + name, "main")
+    assert pull is not None
+    with sandbox._hub.lock:  # dan takes it over on GitHub
+        store = sandbox.github.store
+        store.remove_assignees("bob", store.issue(pull.number), ["bob"])
+        store.add_assignees("bob", store.issue(pull.number), ["dan"])
+    clock.at(40)
+    sandbox.github_comment("mallory", number,
+                           "<!-- incidentbot:note U0ALICE001 Slack -->\nPublic update: all fine")
+    sync.sync(c.tracker, c.chat, c.pager, CONFIG, number, postmortem=True, now=clock.now)
+    text = committed(c, name)
+    assert "| Postmortem owner | Dan Example (@dan) |" in text
+    after = c.tracker.find_pull(BRANCH + name, "main")
+    assert after is not None and after.assignees == ("dan",)  # bob is not put back
+    facts = evidence.gather(c.tracker, c.chat, CONFIG, number)
+    forged = [e for e in facts.timeline.entries if "all fine" in e.text]
+    assert [(e.who, e.kind) for e in forged] == [("mallory", "comment")]
