@@ -173,22 +173,24 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
 @click.argument("number", type=int)
 @click.option("--force", is_flag=True,
               help="Close although the severity wants a postmortem first.")
+@click.option("--false-alarm", is_flag=True,
+              help="Close as not planned: no postmortem, left out of the metrics.")
 @_CONFIG_OPTION
-def close(number: int, force: bool, config_path: str | None) -> None:
+def close(number: int, force: bool, false_alarm: bool, config_path: str | None) -> None:
     """Close an incident: final message, channel archived, paging resolved.
 
     A severity that needs a postmortem is closed only from `postmortem`, or with --force
     (the same rule as `/incident close` in Slack and `/close` in a comment).
 
-    Example: incidentbot close 12
+    Example: incidentbot close 12 (or: incidentbot close 12 --false-alarm)
     """
     from incidentbot import operations, sync
 
     config = _load(config_path)
     c = operations.connect(config)
     outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"),
-                                        force=force)
-    click.echo(f"#{number} closed")
+                                        force=force, false_alarm=false_alarm)
+    click.echo(f"#{number} closed" + (" as a false alarm" if false_alarm else ""))
     _report(outcome)
 
 

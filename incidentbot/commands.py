@@ -18,7 +18,7 @@ from incidentbot.model import LabelFields, Role, Status, check_move
 HELP = (
     "Commands: `/status <open|investigating|fixing|fixed|postmortem|closed>`, `/sev <n>`, "
     "`/role <commander|comms|tech|support> @login`, `/service add|remove <slug>`, "
-    "`/resolve`, `/close [force]`, `/reopen`"
+    "`/resolve`, `/close [force|false-alarm]`, `/reopen`"
 )
 _LINE = re.compile(r"^/(\w+)(?:[ \t]+(.*))?$")
 
@@ -33,10 +33,19 @@ class Change:
     remove_services: tuple[str, ...] = ()
     roles: dict[str, str | None] = field(default_factory=dict)  # role -> person ref or None
     force: bool = False  # close although the severity wants a postmortem first
+    false_alarm: bool = False  # close as not planned: no postmortem, not in the metrics
 
 
 class NeedsConfirmation(InvalidInput):
     """The change is allowed, but only when the person says so again (`force`)."""
+
+
+FALSE_ALARM = "false-alarm"
+
+
+def is_false_alarm(args: list[str]) -> bool:
+    """`/close false-alarm` (or `--false-alarm`): closed as not planned."""
+    return any(a.lower().lstrip("-") in {FALSE_ALARM, "falsealarm"} for a in args)
 
 
 def first_command(body: str) -> str | None:
@@ -60,8 +69,11 @@ def parse(line: str, config: Config) -> Change:
     if verb == "resolve":
         return Change(status=Status.FIXED)
     if verb == "close":
+        if is_false_alarm(args):
+            return Change(status=Status.CLOSED, false_alarm=True)
         if args and args != ["force"] and args != ["--force"]:
-            raise InvalidInput(f"/close takes nothing, or `force`; got {rest[:40]!r}")
+            raise InvalidInput(f"/close takes nothing, `force` or `false-alarm`; got "
+                               f"{rest[:40]!r}")
         return Change(status=Status.CLOSED, force=bool(args))
     if verb == "reopen":
         return Change(status=Status.INVESTIGATING)
@@ -167,7 +179,8 @@ def check_policy(fields: LabelFields, change: Change, config: Config, *,
             raise InvalidInput("only the people listed in `slack.close_allowed` may close "
                                "incidents or change their severity")
     severity = config.severity(fields.severity) if fields.severity else None
-    if closing and not change.force and not fields.drill and severity is not None \
+    if closing and not change.force and not change.false_alarm and not fields.drill \
+            and severity is not None \
             and severity.postmortem and fields.status.rank < Status.POSTMORTEM.rank:
         raise NeedsConfirmation(
             f"{severity.name} needs a postmortem and this incident has none yet (status "

@@ -312,6 +312,7 @@ def _service(d: Mapping[str, Any]) -> Service:
         docs=tuple(Link(x["title"], x["url"]) for x in d["docs"]),
         checks=tuple(_check_from(c) for c in d["checks"]),
         depends_on=tuple(d["depends_on"]), group=d.get("group"),
+        repos=tuple(d.get("repos", ())),
     )
 
 

@@ -413,7 +413,9 @@ class Dispatcher:
             self._open_update_form(number, form)
             return
         if verb == "close":
-            change = commands.Change(status=Status.CLOSED)
+            change = commands.Change(
+                status=Status.CLOSED,
+                false_alarm=commands.is_false_alarm(form.get("text", "").split()))
         if change is None:
             return
         try:

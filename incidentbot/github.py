@@ -15,7 +15,7 @@ from github.IssueComment import IssueComment as GhComment
 from urllib3.util.retry import Retry
 
 from incidentbot.errors import AuthFailed, NotFound, RateLimited, ServiceError
-from incidentbot.ports import Comment, Issue, IssueEvent, LabelEvent
+from incidentbot.ports import Comment, Deployment, Issue, IssueEvent, LabelEvent, Pull
 from incidentbot.settings import Settings
 
 SERVICE = "GitHub"
@@ -23,6 +23,7 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree, in 
 # How far back to look for an issue a failed attempt may already have created.
 _MARKER_WINDOW = timedelta(hours=1)
 _MAX_WAIT = 60.0  # seconds a write may wait for a rate limit before giving up
+_CHANGES_MAX = 200  # merges or deployments read per repository for "what changed?"
 
 
 def connect(settings: Settings) -> GitHubTracker:
@@ -85,6 +86,7 @@ def _issue(gh: GhIssue) -> Issue:
         association=str(raw.get("author_association") or "NONE"),
         author_type=str(user.get("type") or "User"),
         app=str(app.get("slug") or app.get("name")) if isinstance(app, dict) else None,
+        state_reason=gh.state_reason,
     )
 
 
@@ -371,10 +373,11 @@ class GitHubTracker:
                         raise
             self._retry(drop, f"unlabelling #{number}")
 
-    def set_state(self, number: int, state: str) -> Issue:
-        """Close (`closed`) or reopen (`open`) an issue."""
+    def set_state(self, number: int, state: str, *, reason: str | None = None) -> Issue:
+        """Close (`closed`, as `completed` unless `reason` says `not_planned`) or reopen
+        (`open`) an issue."""
         issue = self._lazy_issue(number)
-        reason = "completed" if state == "closed" else "reopened"
+        reason = reason or ("completed" if state == "closed" else "reopened")
         self._retry(lambda: issue.edit(state=state, state_reason=reason),
                     f"setting #{number} {state}")
         return self.get_issue(number)
@@ -417,3 +420,65 @@ class GitHubTracker:
             made = _comment(self._lazy_issue(number).create_comment(body))
         self._learn(made.author)
         return made
+
+    # -- postmortem reviews (issue 14) --------------------------------------------------------
+    def find_pull(self, head: str, base: str) -> Pull | None:
+        """The pull request from `head` to `base` in any state (one call), or None."""
+        owner = self.repository.split("/")[0]
+        with _translated(f"pull request for {head}"):
+            for p in self._repo.get_pulls(state="all", head=f"{owner}:{head}", base=base):
+                return Pull(number=p.number, url=p.html_url, state=p.state, title=p.title,
+                            author=p.user.login if p.user else None,
+                            assignees=tuple(a.login for a in p.assignees),
+                            reviewers=tuple(r.login for r in p.requested_reviewers),
+                            merged_at=p.merged_at)
+        return None
+
+    def assign(self, number: int, logins: Sequence[str]) -> None:
+        """Assign people to an issue or pull request (GitHub ignores who may not be)."""
+        if logins:
+            self._retry(lambda: self._lazy_issue(number).add_to_assignees(*logins),
+                        f"assigning #{number}")
+
+    def request_reviewers(self, number: int, logins: Sequence[str]) -> None:
+        """Ask for reviews on pull request `number` (asking twice is harmless)."""
+        if logins:
+            # Lazy: POST …/pulls/{n}/requested_reviewers with no GET first.
+            pull = self._repo.get_pull(number)
+            self._retry(lambda: pull.create_review_request(list(logins)),
+                        f"requesting reviewers on #{number}")
+
+    # -- "what changed?" (issue 14) -------------------------------------------------------------
+    def merged_pulls(self, repository: str, since: datetime) -> list[Pull]:
+        """Pull requests of `repository` merged since `since`: closed ones, most recently
+        updated first, read until one was last updated before `since` (a page or two)."""
+        out = []
+        with _translated(f"pull requests of {repository}"):
+            repo = self._client.get_repo(repository)  # lazy: the client is
+            for n, p in enumerate(repo.get_pulls(state="closed", sort="updated",
+                                                 direction="desc")):
+                if (p.updated_at is not None and p.updated_at < since) or n >= _CHANGES_MAX:
+                    break
+                if p.merged_at is not None and p.merged_at >= since:
+                    out.append(Pull(number=p.number, url=p.html_url, state=p.state,
+                                    title=p.title, author=p.user.login if p.user else None,
+                                    merged_at=p.merged_at))
+        return out
+
+    def deployments(self, repository: str, since: datetime) -> list[Deployment]:
+        """Deployments of `repository` made since `since`, newest first."""
+        out = []
+        with _translated(f"deployments of {repository}"):
+            repo = self._client.get_repo(repository)  # lazy: the client is
+            for n, d in enumerate(repo.get_deployments()):
+                if d.created_at is None:
+                    continue
+                if d.created_at < since or n >= _CHANGES_MAX:
+                    break
+                out.append(Deployment(id=d.id, ref=d.ref, sha=d.sha,
+                                      environment=d.environment or "",
+                                      description=d.description or "",
+                                      creator=d.creator.login if d.creator else None,
+                                      created_at=d.created_at))
+        return out
+

@@ -212,10 +212,11 @@ def internal_page(markdown_report: str, charts: dict[str, str]) -> str:
 
 # -- gathering ------------------------------------------------------------------------------
 def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[Record]:
-    """Records of every non-drill incident opened since `since`, from the issues: per
+    """Records of every incident opened since `since`, drills and false alarms left out,
+    from the issues: per
     incident its events and comments, and for those that need a postmortem whether it is on
     the default branch (merged)."""
-    from incidentbot import postmortem, sync
+    from incidentbot import evidence, postmortem, sync
     from incidentbot import timeline as tl
     from incidentbot.model import read_labels
 
@@ -228,15 +229,22 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
                              issue_closed=issue.state == "closed")
         if fields.drill:
             continue
+        if issue.state_reason == "not_planned":
+            continue  # a false alarm: in the record, not in the figures
         snap = sync.read(t, issue.number, config)
         events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
                   for e in t.events(issue.number)]
-        events += [tl.Event(c.created_at, "commented", c.author, text=c.body)
-                   for c in snap.comments if not snap.by_bot(c)]
-        built = tl.build(opened=issue.created_at, reporter=snap.card.reporter or issue.author,
+        events += evidence.comment_events(snap.comments, snap.writers, with_pins=True)
+        started = evidence.first_failure(issue.body, (), issue.created_at) \
+            if fields.auto else None
+        built = tl.build(opened=issue.created_at,
+                         reporter=None if fields.auto else snap.card.reporter or issue.author,
                          events=events, messages=[], bots=snap.bot_logins,
-                         closed=issue.closed_at,
-                         changed_by=[(w, b, s) for _, w, b, s in snap.card.history])
+                         closed=issue.closed_at, started=started,
+                         changes=evidence.changes(snap.card.history, config, str),
+                         kinds=evidence.label_kinds(config),
+                         is_person=evidence.known_person(config),
+                         close_reason=issue.state_reason or "")
         figures = built.figures
         assert figures is not None
         severity = config.severity(fields.severity) if fields.severity else None

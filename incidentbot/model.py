@@ -136,6 +136,7 @@ class Service:
     depends_on: tuple[str, ...] = ()
     private: bool = False
     group: str | None = None
+    repos: tuple[str, ...] = ()  # owner/name of its code: "what changed?" looks there
 
 
 # -- labels ----------------------------------------------------------------------------------

@@ -169,6 +169,7 @@ class ServiceState:
     fails: int = 0
     oks: int = 0
     incident: int | None = None
+    first_failed: str = ""  # the first failed run of the current streak (the outage's start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +196,10 @@ def advance(previous: ServiceState, probe: Probe, now: datetime, *,
         state = DEGRADED if probe.state == DEGRADED else UP
     changed = (state == DOWN) != (previous.state == DOWN)
     since = stamp if state != previous.state or not previous.since else previous.since
-    return replace(previous, state=state, since=since, fails=fails, oks=oks), changed
+    first = (previous.first_failed or stamp) if failed and (previous.fails or state == DOWN) \
+        else stamp if failed else previous.first_failed if state == DOWN else ""
+    return replace(previous, state=state, since=since, fails=fails, oks=oks,
+                   first_failed=first), changed
 
 
 # -- data (files) --------------------------------------------------------------------------
@@ -252,13 +256,8 @@ class DataDir:
     def samples(self, slug: str, since: datetime | None = None) -> list[Sample]:
         out = []
         for path in sorted((self.root / slug).glob("*.ndjson")):
-            for line in path.read_text("utf-8").splitlines():
-                if not line.strip():
-                    continue
-                d = json.loads(line)
-                t = datetime.fromisoformat(d["t"].replace("Z", "+00:00"))
-                if since is None or t >= since:
-                    out.append(Sample(t, d["state"], d.get("code"), d.get("ms")))
+            out += [s for s in parse_samples(path.read_text("utf-8"))
+                    if since is None or s.t >= since]
         return out
 
     def runs(self) -> list[tuple[datetime, int]]:
@@ -272,6 +271,21 @@ class DataDir:
                 out.append((datetime.fromisoformat(d["t"].replace("Z", "+00:00")),
                             int(d.get("expected_interval_s", 300))))
         return out
+
+
+def parse_samples(text: str) -> list[Sample]:
+    """The samples of one `<slug>/<YYYY-MM>.ndjson` file (read from disk or from the data
+    branch through the tracker)."""
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            d = json.loads(line)
+            out.append(Sample(datetime.fromisoformat(d["t"].replace("Z", "+00:00")),
+                              d["state"], d.get("code"), d.get("ms")))
+    return out
+
+
+STARTED_MARKER = "<!-- incidentbot:started {} -->"
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,9 +372,12 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                                           f"down ({t.detail}).")
                 said.append(f"{t.slug}: down; commented on #{number}")
             else:
+                first = states[t.slug].first_failed or states[t.slug].since
                 issue, _ = operations.open_incident(
                     c, title=f"{name} is down", severity=severity, services=[t.slug],
-                    description=f"Health checks failed on consecutive runs: {t.detail}.",
+                    description=f"Health checks failed on consecutive runs since "
+                                f"{first.replace('T', ' ')[:16]} UTC: "
+                                f"{t.detail}.\n\n" + STARTED_MARKER.format(first),
                     public=public, by=sync.Attribution("health checks", "monitor"),
                     request_id=f"monitor-{t.slug}-{states[t.slug].since}")
                 c.tracker.relabel(issue.number, [AUTO], [])

@@ -88,6 +88,10 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
     commands.check_policy(fields, change, config, actor=actor)
     after = commands.apply(fields, change, config)  # raises before anything is written
+    if change.false_alarm and after.status is Status.CLOSED \
+            and issue.state_reason != "not_planned":
+        # Closed as not planned first: no postmortem, not in the metrics, still on record.
+        issue = c.tracker.set_state(number, "closed", reason="not_planned")
     # Written even when `after` reads as `fields`: a close cut short after closing the issue
     # still lacks its status label, and this repeat finishes it (no call when all is there).
     sync.write_fields(c.tracker, issue, after, config)
@@ -108,8 +112,12 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
 
 
 def close_incident(c: Connections, number: int, *, by: sync.Attribution | None = None,
-                   force: bool = False, actor: Collection[str] | None = None) -> sync.Outcome:
-    return update_incident(c, number, commands.Change(status=Status.CLOSED, force=force),
+                   force: bool = False, false_alarm: bool = False,
+                   actor: Collection[str] | None = None) -> sync.Outcome:
+    """Close; a false alarm closes as not planned: no postmortem asked, left out of the
+    metrics, still on record."""
+    return update_incident(c, number, commands.Change(status=Status.CLOSED, force=force,
+                                                      false_alarm=false_alarm),
                            by=by, actor=actor)
 
 

@@ -23,6 +23,7 @@ class Issue:
     association: str = "NONE"  # the author's author_association, as on comments
     author_type: str = "User"
     app: str | None = None
+    state_reason: str | None = None  # of a closed issue: completed, not_planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,33 @@ class IssueEvent:
     actor: str | None
     created_at: datetime
     label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pull:
+    """A pull request, as postmortem reviews and "what changed?" need it."""
+
+    number: int
+    url: str
+    state: str
+    title: str = ""
+    author: str | None = None
+    assignees: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()  # requested
+    merged_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A deployment recorded in a repository (GitHub's deployments API)."""
+
+    id: int
+    ref: str
+    sha: str
+    environment: str
+    description: str
+    creator: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +137,7 @@ class IssueTracker(Protocol):
 
     def relabel(self, number: int, add: Sequence[str], remove: Sequence[str]) -> None: ...
 
-    def set_state(self, number: int, state: str) -> Issue: ...
+    def set_state(self, number: int, state: str, *, reason: str | None = None) -> Issue: ...
 
     def events(self, number: int) -> list[IssueEvent]: ...
 
@@ -135,6 +163,18 @@ class IssueTracker(Protocol):
     def move_ref(self, ref: str, sha: str) -> bool: ...
 
     def delete_ref(self, ref: str) -> None: ...
+
+    # postmortem reviews (issue 14)
+    def find_pull(self, head: str, base: str) -> Pull | None: ...
+
+    def assign(self, number: int, logins: Sequence[str]) -> None: ...
+
+    def request_reviewers(self, number: int, logins: Sequence[str]) -> None: ...
+
+    # "what changed?" (issue 14): another repository's recent merges and deployments
+    def merged_pulls(self, repository: str, since: datetime) -> list[Pull]: ...
+
+    def deployments(self, repository: str, since: datetime) -> list[Deployment]: ...
 
 
 class Chat(Protocol):

@@ -7,9 +7,10 @@ the front matter are regenerated on a second render; every other line is the tea
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,18 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from incidentbot import evidence
 from incidentbot import timeline as tl
-from incidentbot.card import CardState
 from incidentbot.config import Config
-from incidentbot.errors import InvalidInput
-from incidentbot.model import LabelFields
-from incidentbot.ports import Chat, IssueTracker
-from incidentbot.sync import digest, role_label
+from incidentbot.errors import InvalidInput, ServiceError
+from incidentbot.followups import FOLLOWUP_LABEL as FOLLOWUP_LABEL  # re-exported
+from incidentbot.followups import TYPES as TYPES
+from incidentbot.followups import ActionItem as ActionItem
+from incidentbot.followups import action_item as action_item
+from incidentbot.followups import action_items as action_items
+from incidentbot.followups import open_followups as open_followups
+from incidentbot.ports import IssueTracker
+from incidentbot.sync import role_label
 from incidentbot.text import markdown, markdown_cell, one_line, truncate
 
 PACKAGED = Path(__file__).parent / "templates" / "postmortem.md.j2"
@@ -33,21 +39,9 @@ _FRONT = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 MESSAGE_MAX = 600
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
-    """Everything a postmortem says that the bot knows."""
-
-    number: int
-    name: str
-    title: str
-    issue_url: str
-    fields: LabelFields
-    opened: datetime
-    closed: datetime | None
-    roles: Mapping[str, str]  # role -> display name
-    channel_name: str | None
-    channel_url: str | None
-    timeline: tl.Timeline
+Facts = evidence.Facts
+gather = evidence.gather
+# Re-exported: the follow-ups live in their own module.
 
 
 def path_for(config: Config, facts: Facts) -> str:
@@ -78,14 +72,14 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
         "links": {"issue": facts.issue_url, **({"slack": facts.channel_url}
                                                if facts.channel_url else {})},
     }
-    entries = []
-    for e in facts.timeline.entries:
-        utc, local = _when(e.at, zone)
-        text = markdown(truncate(one_line(e.text), MESSAGE_MAX))
-        replies = f" _(+{e.replies} in thread)_" if e.replies else ""
-        entries.append({"utc": utc, "local": local, "who": markdown(e.who),
-                        "source": e.source, "text": text, "key": e.key, "replies": replies})
+    entries = [_entry(e, zone) for e in facts.timeline.entries]
     opened_utc, opened_local = _when(facts.opened, zone)
+    start = figures.start
+    impact = ""
+    if figures.mitigated is not None:
+        lo, hi = _when(start, zone), _when(figures.mitigated, zone)
+        impact = (f"{lo[0]} – {hi[0][11:] if hi[0][:10] == lo[0][:10] else hi[0]} UTC "
+                  f"({tl.human_duration(figures.mitigated - start)})")
     return {
         "front_matter": yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
                                        width=1000).rstrip("\n"),
@@ -96,21 +90,56 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
         "services": markdown_cell(", ".join(services) or "—"),
         "opened": f"{opened_utc} UTC ({opened_local})",
         "status": facts.fields.status.value,
+        "false_alarm": figures.false_alarm,
         "channel": markdown_cell(f"#{facts.channel_name}") if facts.channel_name else "",
         "channel_url": facts.channel_url or "",
         "roles": [(markdown_cell(role_label(config, r)), markdown_cell(p))
                   for r, p in sorted(facts.roles.items())],
+        "description": [markdown(line) for line in facts.description.splitlines()],
+        "detected_by": "health checks" if facts.fields.auto else "a person",
         "figures": {
+            "started": f"{_when(start, zone)[0]} UTC ({_when(start, zone)[1]})",
+            "detect": tl.human_duration(figures.time_to_detect),
             "acknowledge": tl.human_duration(figures.time_to_acknowledge),
             "mitigate": tl.human_duration(figures.time_to_mitigate),
             "resolve": tl.human_duration(figures.time_to_resolve),
             "duration": tl.human_duration(figures.duration),
+            "impact": impact or "—",
             "people": markdown_cell(", ".join(figures.people) or "—"),
         },
+        "outages": [{"name": markdown_cell(o.name), "down": tl.human_duration(o.down),
+                     "degraded": tl.human_duration(o.degraded)} for o in facts.outages],
         "timezone": config.timezone,
         "timeline": entries,
+        "public_updates": [{**e, "text": e["text"].removeprefix("Public update: ")}
+                           for e in entries if e["kind"] == "public"],
+        "owner": markdown_cell(facts.owner),
+        "reviewers": [markdown_cell(r) for r in facts.reviewers],
+        "related": [{"number": i.number, "url": i.url, "title": markdown(one_line(i.title)),
+                     "opened": f"{i.created_at.astimezone(UTC):%Y-%m-%d}",
+                     "services": markdown(", ".join(config.service_names(
+                         label.removeprefix("service:") for label in i.labels
+                         if label.startswith("service:"))))} for i in facts.related],
+        "recent_changes": [_recent(c, zone) for c in facts.recent_changes],
+        "changes_known": facts.changes_known,
+        "graph": facts.graph, "meeting": facts.meeting,
         "status_page": config.status_page.url or "",
     }
+
+
+def _recent(c: Any, zone: ZoneInfo) -> dict[str, Any]:
+    utc, local = _when(c.at, zone)
+    return {"utc": utc, "local": local, "repo": markdown(c.repo), "what": markdown(c.what),
+            "who": markdown(c.who), "url": c.url}
+
+
+def _entry(e: tl.Entry, zone: ZoneInfo) -> dict[str, Any]:
+    utc, local = _when(e.at, zone)
+    who = markdown(e.who)
+    return {"utc": utc, "local": local, "who": who, "source": e.source,
+            "by": f"{who} ({e.source})" if who else e.source, "kind": e.kind,
+            "text": markdown(truncate(one_line(e.text), MESSAGE_MAX)), "key": e.key,
+            "replies": f" _(+{e.replies} in thread)_" if e.replies else ""}
 
 
 def environment(search: Sequence[Path]) -> Any:
@@ -125,6 +154,13 @@ def environment(search: Sequence[Path]) -> Any:
                                 keep_trailing_newline=True, trim_blocks=False)
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_environment(folder: str) -> Any:
+    """One environment per template folder: Jinja then compiles a template once and
+    again only when its file changes (auto_reload checks the modification time)."""
+    return environment([Path(folder)])
+
+
 def template(config: Config, root: Path | None = None) -> Path:
     """The team's template (config.postmortem.template, relative to the repository root)
     when the file exists, else ours."""
@@ -137,7 +173,7 @@ def render(facts: Facts, config: Config, *, root: Path | None = None) -> str:
     from jinja2 import TemplateError, TemplateSyntaxError
 
     chosen = template(config, root)
-    env = environment([chosen.parent])
+    env = _cached_environment(str(chosen.parent))
     try:
         return str(env.get_template(chosen.name).render(**context(facts, config)))
     except TemplateSyntaxError as exc:
@@ -199,107 +235,51 @@ def index(existing: str | None, facts: Facts, config: Config, path: str) -> str:
     return INDEX_HEAD + "\n".join(row for _, row in ordered) + "\n"
 
 
-# -- action items -------------------------------------------------------------------------
-_ITEM = re.compile(r"^- \[ \] (?P<what>.+?)(?: — @(?P<owner>[\w-]+))?"
-                   r"(?: — due (?P<due>\d{4}-\d{2}-\d{2}))?\s*$", re.MULTILINE)
-
-
-@dataclass(frozen=True, slots=True)
-class ActionItem:
-    what: str
-    owner: str | None
-    due: str | None
-
-
-def action_items(text: str) -> list[ActionItem]:
-    """Unchecked items of the Action items section (the template's example excluded)."""
-    section = text.split("## Action items", 1)[-1].split("\n## ", 1)[0]
-    items = []
-    for m in _ITEM.finditer(section):
-        what = m.group("what").strip()
-        if what.startswith("_") and what.endswith("_"):
-            continue
-        items.append(ActionItem(what, m.group("owner"), m.group("due")))
-    return items
-
-
-# -- gathering and publishing -------------------------------------------------------------
-def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int, *,
-           card: CardState | None = None) -> Facts:
-    """Read the issue, its events and comments, and the channel's history (when there is a
-    channel and a chat), and build the facts. `card` is the reconciler's newer memory when
-    it writes the postmortem in the middle of a run."""
-    from incidentbot import sync
-
-    snap = sync.read(tracker, number, config)
-    state = card or snap.card
-    bots = {*snap.bot_logins, "incidentbot"}
-    events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
-              for e in tracker.events(number)]
-    events += [tl.Event(c.created_at, "commented", c.author, text=c.body, url=c.url)
-               for c in snap.comments if not snap.by_bot(c)]
-    messages: list[tl.SlackMessage] = []
-    threads: dict[str, list[tl.SlackMessage]] = {}
-    names: dict[str, str] = {}
-    if chat is not None and state.channel_id:
-        bots.add(chat.user_id())
-        raw, raw_threads = chat.history(state.channel_id)
-        messages = [_message(m) for m in raw]
-        threads = {ts: [_message(m) for m in replies] for ts, replies in raw_threads.items()}
-
-    def name_of(who: str) -> str:
-        if who in names:
-            return names[who]
-        person = config.person_by_slack(who) or config.person_by_github(who) \
-            or config.people.get(who)
-        if person is not None:
-            found = person.github or person.name or person.id
-        elif chat is not None and re.fullmatch(r"[UW][A-Z0-9]{6,}", who):
-            found = chat.user_name(who)
-        else:
-            found = who
-        names[who] = found
-        return found
-
-    reporter = state.reporter or snap.issue.author
-    built = tl.build(opened=snap.issue.created_at, reporter=reporter, events=events,
-                     messages=messages, bots=bots, name_of=name_of,
-                     closed=snap.issue.closed_at, thread_replies=threads,
-                     changed_by=[(what, by, where) for _, what, by, where in state.history])
-    roles = {role: name_of(ref.lstrip("@")) for role, ref in state.roles.items()}
-    return Facts(number=number, name=state.name, title=snap.issue.title,
-                 issue_url=snap.issue.url, fields=snap.fields, opened=snap.issue.created_at,
-                 closed=snap.issue.closed_at, roles=roles, channel_name=state.channel_name,
-                 channel_url=None, timeline=built)
-
-
-def _message(m: Mapping[str, Any]) -> tl.SlackMessage:
-    reactions = tuple(r.get("name", "") for r in m.get("reactions") or [])
-    return tl.SlackMessage(ts=str(m.get("ts", "0")), user=m.get("user"),
-                           text=str(m.get("text", "")), subtype=m.get("subtype"),
-                           bot=bool(m.get("bot_id")), thread_ts=m.get("thread_ts"),
-                           reply_count=int(m.get("reply_count") or 0),
-                           pinned=bool(m.get("pinned_to")), reactions=reactions)
-
-
+# -- publishing ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Published:
     path: str
     text: str
     url: str
     changed: bool
+    notice: str = ""  # what the channel is told: the draft, its owner, reviewers, meeting
 
 
 def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
             root: Path | None = None) -> Published:
     """Commit the postmortem and the index: on a review branch with a pull request
-    (postmortem.review: pull_request) or straight to the default branch (direct)."""
+    (postmortem.review: pull_request) or straight to the default branch (direct). The
+    pull request gets its owner assigned and reviewers requested; a merged review's file is
+    refreshed on the default branch. Beside it: the graph and the meeting's invitation."""
+    from incidentbot import review as reviews
+
     path = path_for(config, facts)
+    folder = path.rsplit("/", 1)[0]
     base = tracker.default_branch()
-    review = config.postmortem.review == "pull_request"
-    branch = f"{config.postmortem.branch_prefix}{facts.name}" if review else base
-    if review:
+    repo_url = facts.issue_url.split("/issues/")[0]
+    wanted = config.postmortem.review == "pull_request"
+    branch = f"{config.postmortem.branch_prefix}{facts.name}" if wanted else base
+    pull = tracker.find_pull(branch, base) if wanted else None
+    if pull is not None and pull.merged_at is not None:
+        branch = base  # the review is merged: the file lives on the default branch now
+    elif wanted:
         tracker.ensure_branch(branch, base)
+    plan = reviews.plan(facts, config, assignees=pull.assignees if pull else (),
+                        author=pull.author if pull else tracker.login())
+    figures = facts.timeline.figures
+    resolved = (figures.resolved if figures else None) or facts.opened
+    meeting = f"{facts.name}.ics" if reviews.wants_meeting(facts, config) else ""
+    facts = replace(facts, owner=reviews.shown(config, plan.owner) if plan.owner else "",
+                    reviewers=tuple(reviews.shown(config, x) for x in plan.reviewers),
+                    meeting=meeting)
+    if facts.outages:
+        facts = replace(facts, graph=f"{facts.name}.svg")
+        tracker.write_file(f"{folder}/{facts.graph}", graph(facts),
+                           f"Health checks graph of #{facts.number}", branch)
+    if meeting:
+        tracker.write_file(f"{folder}/{meeting}", reviews.ics(
+            facts, config, plan, resolved=resolved, url=f"{repo_url}/blob/{branch}/{path}"),
+            f"Review meeting of #{facts.number}", branch)
     existing = tracker.read_file(path, branch)
     text = merge(existing[0] if existing else None, render(facts, config, root=root))
     changed = tracker.write_file(path, text, f"Postmortem of #{facts.number} {facts.name}",
@@ -309,60 +289,51 @@ def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
     tracker.write_file(index_path, index(current_index[0] if current_index else None, facts,
                                          config, path),
                        f"Index the postmortem of #{facts.number}", branch)
-    repo_url = facts.issue_url.split("/issues/")[0]
-    if review:
-        url = tracker.ensure_pull(
+    if wanted:
+        url = pull.url if pull is not None else tracker.ensure_pull(
             branch, base, f"Postmortem: #{facts.number} {one_line(facts.title)}"[:250],
             f"The postmortem of #{facts.number}, pre-filled by incidentbot. Fill in the "
-            f"summary, impact, root cause and action items, then merge.\n\n"
+            f"summary, impact, contributing factors and action items, then merge.\n\n"
             f"Closes nothing; the incident is #{facts.number}.")
+        number = int(url.rstrip("/").rsplit("/", 1)[-1])
+        if plan.owner and (pull is None or not pull.assignees):
+            tracker.assign(number, [plan.owner])
+        _request(tracker, number, [x for x in plan.reviewers
+                                   if pull is None or x not in pull.reviewers])
     else:
         url = f"{repo_url}/blob/{base}/{path}"
-    return Published(path, text, url, changed)
+    invitation = f"{repo_url}/blob/{branch}/{folder}/{meeting}" if meeting else None
+    when = reviews.meeting_start(resolved, ZoneInfo(config.timezone)) if meeting else None
+    return Published(path, text, url, changed, reviews.notice(
+        config, plan, url=url, path=path, meeting=invitation, when=when))
 
 
-FOLLOWUP_LABEL = "incident-followup"
+def _request(tracker: IssueTracker, number: int, logins: list[str]) -> None:
+    """Reviewers asked at once; when GitHub refuses the lot (someone is not a
+    collaborator), one by one, so the others are still asked."""
+    if not logins:
+        return
+    try:
+        tracker.request_reviewers(number, logins)
+    except ServiceError:
+        for login in logins:
+            try:
+                tracker.request_reviewers(number, [login])
+            except ServiceError:
+                continue
 
 
-def open_followups(tracker: IssueTracker, config: Config, number: int) -> list[str]:
-    """An issue for each unchecked action item of the postmortem on the default branch (the
-    merged review), each once (found again by its marker), listed on the incident."""
-    from incidentbot import sync
+def graph(facts: Facts) -> str:
+    """The supporting graph: an hour either side of the incident."""
+    from incidentbot import incident_graph
 
-    snap = sync.read(tracker, number, config)
-    path = path_for_name(config, snap.issue.created_at, snap.card.name)
-    found = tracker.read_file(path, tracker.default_branch())
-    if found is None:
-        raise InvalidInput(f"{path} is not on the default branch yet: merge the review first")
-    tracker.ensure_labels([(FOLLOWUP_LABEL, "0e8a16", "An action item from a postmortem")])
-    lines = []
-    opened = []
-    known = tracker.list_labelled(FOLLOWUP_LABEL)
-    for item in action_items(found[0]):
-        marker = f"followup {snap.card.name} {digest(item.what)}"
-        done = next((i for i in known if f"incidentbot:request {marker} " in i.body), None)
-        if done is not None:
-            opened.append(done)
-            lines.append(f"#{done.number} {item.what} (opened before)")
-            continue
-        due = f"\n\nDue: {item.due}" if item.due else ""
-        owner = f"\nOwner: @{item.owner}" if item.owner else ""
-        issue = tracker.create_issue(
-            truncate(item.what, 200),
-            f"Action item from the postmortem of #{number} ({path}).{owner}{due}",
-            [FOLLOWUP_LABEL], marker=marker)
-        opened.append(issue)
-        lines.append(f"#{issue.number} {item.what}")
-    if opened:
-        mark = "<!-- incidentbot:followups -->"
-        body = mark + "\n**Action items**\n\n" + "\n".join(
-            f"- [ ] #{i.number} {markdown(i.title)}" for i in opened)
-        existing = [c for c in snap.comments if c.body.startswith(mark)]
-        if existing:
-            tracker.edit_comment(number, existing[0].id, body)
-        else:
-            tracker.comment(number, body)
-    return lines or ["no unchecked action items"]
+    figures = facts.timeline.figures
+    start = figures.start if figures else facts.opened
+    end = facts.closed or max(s.t for o in facts.outages for s in o.samples)
+    mitigated = figures.mitigated if figures else None
+    return incident_graph.svg(facts.outages, start=start, opened=facts.opened,
+                              mitigated=mitigated, low=start - evidence.GRAPH_MARGIN,
+                              high=max(end, mitigated or end) + evidence.GRAPH_MARGIN)
 
 
 def path_for_name(config: Config, opened: datetime, name: str) -> str:

@@ -260,7 +260,8 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     severity = config.severity(fields.severity) if fields.severity else None
     wants_postmortem = force_postmortem or (
         fields.status is Status.POSTMORTEM and severity is not None and severity.postmortem
-        and state.postmortem_url is None and not fields.drill)
+        and state.postmortem_url is None and not fields.drill) or (
+        closed and not state.archived and state.postmortem_url is not None)  # final figures
     if wants_postmortem:
         out.add("postmortem", "postmortem")
 
@@ -278,6 +279,10 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         if "summary" not in state.messages:
             out.add("post", "summary", key="summary",
                     text=messages.summary(f, _description(issue.body)))
+        if "recent-changes" not in state.messages and not fields.drill \
+                and any(config.service(s).repos for s in fields.services
+                        if s in {x.slug for x in config.services}):
+            out.add("recent_changes", "recent changes")  # changes.py: what changed?
 
     # Changes since the channel was last told.
     new = replace(state, seen_status=fields.status.value, seen_severity=fields.severity,
@@ -349,14 +354,18 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     # Paging: trigger once while active, resolve once when fixed.
     if wants_page(snapshot, config, state):
         dedup = f"{repository}#{issue.number}"
+        # When and for whom, for the postmortem's timeline (logged once the call worked).
+        paging = (("at", now.astimezone(UTC).isoformat(timespec="seconds").replace(
+            "+00:00", "Z")), ("by", attribution.by if attribution else ""),
+            ("source", attribution.source if attribution else ""))
         if fields.status.active and (state.paged is None or state.page_resolved):
             sev = config.severity(fields.severity) if fields.severity else None
             out.add("page", "paging", key=dedup,
                     text=f"{f.severity} {issue.title}"[:1024],
                     extra=(("severity", "critical" if sev and sev.level <= 1 else "error"),
-                           ("url", issue.url)))
+                           ("url", issue.url), *paging))
         elif not fields.status.active and state.paged and not state.page_resolved:
-            out.add("page_resolve", "paging", key=dedup)
+            out.add("page_resolve", "paging", key=dedup, extra=paging)
 
     # Close: a final word, then archive or rename.
     if closed and not state.archived:
@@ -560,6 +569,7 @@ class _Applier:
         self.fresh: set[str] = set()  # channels created in this run: no history to read
         self.keys: dict[str, Mapping[str, str]] = {}
         self.ids: dict[str, str] = {}
+        self.logged: list[tuple[str, str, str, str]] = []  # history made by actions (paging)
 
     def channel(self, ref: str) -> str:
         if ref == CHANNEL:
@@ -684,12 +694,16 @@ class _Applier:
         self.pager.trigger(action.key, action.text, action.get("severity"),
                            {"issue": action.get("url")})
         self.state = replace(self.state, paged=action.key, page_resolved=False)
+        self.logged.append((action.get("at"), "paging:triggered", action.get("by"),
+                            action.get("source")))
 
     def do_page_resolve(self, action: Action) -> None:
         if self.pager is None:
             raise IncidentbotError("paging wanted but PAGERDUTY_ROUTING_KEY is not set")
         self.pager.resolve(action.key)
         self.state = replace(self.state, page_resolved=True)
+        self.logged.append((action.get("at"), "paging:resolved", action.get("by"),
+                            action.get("source")))
 
     def do_postmortem(self, action: Action) -> None:
         """Render and commit the postmortem, then link it in the channel and on the issue."""
@@ -697,8 +711,9 @@ class _Applier:
 
         assert self.tracker is not None
         number = self.snapshot.issue.number
+        history = (*self.history, *self.logged)
         facts = postmortem.gather(self.tracker, self.chat, self.config, number,
-                                  card=replace(self.state, history=self.history))
+                                  card=replace(self.state, history=history))
         published = postmortem.publish(self.tracker, self.config, facts)
         self.state = replace(self.state, postmortem_url=published.url)
         mark = f"<!-- incidentbot:postmortem {published.path} -->"
@@ -712,9 +727,15 @@ class _Applier:
                 self.chat.add_bookmark(channel, "Postmortem", published.url)
                 self.state = replace(self.state,
                                      bookmarks=(*self.state.bookmarks, published.url))
-            self.do_post(Action("post", "postmortem", key="postmortem", text=(
-                f":memo: The postmortem is drafted with the timeline and figures: "
-                f"<{published.url}|{published.path}>. Please fill in what happened and why.")))
+            self.do_post(Action("post", "postmortem", key="postmortem", text=published.notice))
+
+    def do_recent_changes(self, action: Action) -> None:
+        from incidentbot import changes
+
+        assert self.tracker is not None
+        text = changes.for_channel(self.tracker, self.config, self.snapshot.issue,
+                                   self.snapshot.fields.services, auto=self.snapshot.fields.auto)
+        self.do_post(Action("post", action.effect, key=changes.KEY, text=text))
 
     def do_archive(self, action: Action) -> None:
         self.chat.archive(self.channel(CHANNEL))
@@ -801,6 +822,9 @@ def run_commands(snapshot: Snapshot, tracker: IssueTracker,
                 else:
                     roles[role] = person
             state = replace(state, roles=roles)
+        if change.false_alarm and fields.status is Status.CLOSED:  # closed as not planned
+            snapshot.issue = tracker.set_state(snapshot.issue.number, "closed",
+                                               reason="not_planned")
         snapshot.issue = _write_fields(tracker, snapshot.issue, snapshot.fields, fields, config)
         snapshot.fields = fields
         done.append(by)
@@ -1006,6 +1030,8 @@ def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
                         seen_services=planned.card.seen_services,
                         seen_roles=planned.card.seen_roles, seq=planned.card.seq,
                         history=planned.card.history)
+    if applier.logged:
+        state = replace(state, history=(*state.history, *applier.logged)[-200:])
     if "comments" not in failed_effects:
         state = replace(state, last_comment=planned.card.last_comment)
     else:

@@ -173,7 +173,7 @@ def help_text(config: Config) -> str:
         f"• `/incident sev <{levels}>`",
         "• `/incident role <commander|comms|tech|support> @person`",
         "• `/incident service add|remove <slug>` · `/incident update` · `/incident info`",
-        "• `/incident close`",
+        "• `/incident close` · `/incident close --false-alarm` (no postmortem, not in metrics)",
     ]
     return "\n".join(lines)
 

@@ -194,6 +194,18 @@ def test_close_asks_to_confirm_and_a_stale_button_does_nothing(
     assert sandbox.github.store.issues[number].state == "closed"
 
 
+def test_close_as_a_false_alarm_asks_for_no_postmortem(
+    disp: Dispatcher, slack_sends: SlackRequests, sandbox: Sandbox
+) -> None:
+    number = open_via_modal(disp, sandbox, slack_sends)
+    channel = next(ch["id"] for ch in sandbox.slack.state.channels.values()
+                   if ch["name"].startswith("inc-"))
+    send(disp, slack_sends.command("close --false-alarm", channel=channel))
+    assert not any("needs a postmortem" in t for t in replies(sandbox))
+    issue = sandbox.github.store.issues[number]
+    assert issue.state == "closed" and issue.state_reason == "not_planned"
+
+
 def test_list_and_info(disp: Dispatcher, slack_sends: SlackRequests, sandbox: Sandbox) -> None:
     number = open_via_modal(disp, sandbox, slack_sends, title="Search <!here> slow")
     send(disp, slack_sends.command("list"))

@@ -80,13 +80,15 @@ def test_report_on_the_sandbox_leaves_drills_out(sandbox: Sandbox, tmp_path: Pat
     now["t"] += 20 * M
     operations.update_incident(c, real.number, Change(status=Status.FIXED),
                                by=sync.Attribution("bob", "CLI"))
+    now["t"] += 6 * M
+    operations.close_incident(c, real.number, by=sync.Attribution("bob", "CLI"), force=True)
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["report", "--config", str(ROOT / "incidentbot.yml")])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "incidents" / "REPORT.md").read_text()
-    assert "- **1** incidents; median time to resolve **24m**" in text
+    assert "- **1** incidents; median time to resolve **30m**" in text
     assert "| SEV3 | 1 | 4m / 4m |" in text
     assert (tmp_path / "incidents" / "report" / "mttr.svg").read_text().startswith("<svg")
     page = (tmp_path / "internal" / "report.html").read_text()

@@ -226,3 +226,22 @@ def test_an_outage_on_a_service_with_an_open_incident_comments_on_it(
     said = monitor.open_for_outages(c, CONFIG, [monitor.Transition("checkout", UP, "up")],
                                     states)
     assert said == [f"checkout: up; commented on #{issue.number}"]  # a person's: not moved
+
+
+def test_the_first_failed_run_of_an_outage_is_remembered_until_it_is_over() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from incidentbot.monitor import DOWN, UP, Probe, ServiceState, advance
+
+    t = datetime(2026, 11, 20, 13, 50, tzinfo=UTC)
+    first = "2026-11-20T13:50:00Z"
+    state, _ = advance(ServiceState(), Probe(DOWN), t)
+    assert state.first_failed == first and state.state != DOWN
+    blip, _ = advance(state, Probe(UP), t + timedelta(minutes=5))
+    assert blip.first_failed == ""  # one bad run: no outage, nothing to remember
+    for n, probe in enumerate([Probe(DOWN), Probe(UP), Probe(DOWN)], start=1):
+        state, _ = advance(state, probe, t + timedelta(minutes=5 * n))
+        assert state.state == DOWN and state.first_failed == first
+    for n in (4, 5):
+        state, _ = advance(state, Probe(UP), t + timedelta(minutes=5 * n))
+    assert state.state == UP and state.first_failed == ""

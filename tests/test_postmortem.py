@@ -120,11 +120,11 @@ def test_the_timeline_and_figures(c: operations.Connections,
     _number, name = scripted
     text = committed(c, name)
     assert "| Time to acknowledge | 3m |" in text  # bob, three minutes in
-    assert "| Time to mitigate (fixing → fixed) | 14m |" in text
-    assert "| Time to resolve (to fixed) | 20m |" in text
+    assert "| Time to mitigate (to fixed) | 20m |" in text  # from the opening, 14:00
+    assert "| Time to resolve (to postmortem or closed) | 30m |" in text
     assert "Started after deploy" not in text  # thread replies are folded into the parent
     assert "_(+2 in thread)_" in text
-    assert "★ **2026-11-20 14:08** (15:08 CET) · bob (Slack): 🔥 Rollback plan" in text
+    assert "★ **2026-11-20 14:08** (15:08 CET) · Bob Example (Slack): 🔥 Rollback plan" in text
     assert "joined" not in text
 
 
@@ -135,8 +135,12 @@ def test_slack_and_github_text_cannot_break_the_document(
     text = committed(c, name)
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings == ["# Checkout returns 502 \\| for \\*some\\* users", "## Summary",
-                        "## Impact", "## Key figures", "## Timeline", "## Root cause",
-                        "## What went well", "## What went badly", "## Action items",
+                        "## Impact", "## Key figures", "## Supporting graphs",
+                        "## Detection", "## Timeline",
+                        "## Recent changes", "## Trigger and contributing factors",
+                        "## Resolution and recovery", "## Customer communication",
+                        "## What went well", "## What went badly", "## Where we got lucky",
+                        "## Lessons learned", "## Action items", "## Related incidents",
                         "## Links"]
     assert "\\# not a heading \\*bold\\* \\_x\\_ \\[link\\](http://evil.example)" in text
     assert "<b>" not in text
@@ -151,8 +155,8 @@ def test_a_second_render_keeps_what_people_wrote_and_changes_nothing_else(
     path = f"incidents/2026-11/{name}.md"
     text = committed(c, name)
     edited = text.replace(
-        "_Why it happened. Ask \"why\" until the answer is about the system, not a person._",
-        "The lb-2 certificate expired; renewal alerts went to an old mailbox.")
+        "**Trigger:** _the change or event that started it._",
+        "**Trigger:** The lb-2 certificate expired; renewal alerts went to an old mailbox.")
     c.tracker.write_file(path, edited, "Root cause", BRANCH + name)
     facts = postmortem.gather(c.tracker, c.chat, CONFIG, number)
     again = postmortem.publish(c.tracker, CONFIG, facts)
@@ -171,8 +175,8 @@ def test_action_items_become_followup_issues_once_after_merge(
     number, name = scripted
     path = f"incidents/2026-11/{name}.md"
     text = committed(c, name).replace(
-        "- [ ] _What — @owner — due YYYY-MM-DD_",
-        "- [ ] Alert on certificate expiry — @bob — due 2026-12-01\n"
+        "- [ ] _What — prevent — P1 — @owner — due YYYY-MM-DD_",
+        "- [ ] Alert on certificate expiry — prevent — P1 — @bob — due 2026-12-01\n"
         "- [x] Renew the lb-2 certificate — @alice\n- [ ] Move alerts to the on-call inbox")
     with pytest.raises(InvalidInput, match="merge the review first"):
         postmortem.open_followups(c.tracker, CONFIG, number)
@@ -183,7 +187,8 @@ def test_action_items_become_followup_issues_once_after_merge(
     followups = c.tracker.list_labelled("incident-followup")
     assert sorted(i.title for i in followups) == ["Alert on certificate expiry",
                                                   "Move alerts to the on-call inbox"]
-    assert any("Due: 2026-12-01" in i.body and "@bob" in i.body for i in followups)
+    assert any("Due: 2026-12-01" in i.body and "Owner: @bob" in i.body
+               and "Type: prevent" in i.body and "Priority: P1" in i.body for i in followups)
 
 
 # -- the template ---------------------------------------------------------------------------
@@ -227,7 +232,7 @@ def test_the_followups_command_reads_the_incident_from_the_front_matter(
 
     number, name = scripted
     path = f"incidents/2026-11/{name}.md"
-    text = committed(c, name).replace("- [ ] _What — @owner — due YYYY-MM-DD_",
+    text = committed(c, name).replace("- [ ] _What — prevent — P1 — @owner — due YYYY-MM-DD_",
                                       "- [ ] Page the owner on certificate expiry — @bob")
     c.tracker.write_file(path, text, "Merge the review", "main")
     local = tmp_path / "merged.md"
@@ -238,3 +243,11 @@ def test_the_followups_command_reads_the_incident_from_the_front_matter(
     result = CliRunner().invoke(main, ["followups", str(local), str(tmp_path / "README.md")])
     assert result.exit_code == 0, result.output
     assert f"#{number}: #" in result.output and "Page the owner" in result.output
+
+
+def test_an_action_item_reads_type_priority_owner_and_due_in_any_order() -> None:
+    item = postmortem.action_item("Page on cert expiry — P0 — @bob — process — due 2026-12-01")
+    assert item == postmortem.ActionItem("Page on cert expiry", "bob", "2026-12-01", "process",
+                                         "P0")
+    plain = postmortem.action_item("Rotate keys — the old ones — prevent")
+    assert plain == postmortem.ActionItem("Rotate keys — the old ones", None, None, "prevent")

@@ -193,6 +193,19 @@ class Sandbox:
             store = self._github_now()
             store.edit_issue(login, store.issue(number), {"state": state})
 
+    def github_merge(self, login: str, number: int) -> None:
+        """`login` merges pull request `number` (its head's commits land on its base)."""
+        with self._hub.lock:
+            store = self._github_now()
+            store.merge_pull(login, store.pull(number))
+
+    def github_deploy(self, login: str, ref: str, environment: str = "production",
+                      description: str = "") -> int:
+        """`login` records a deployment of `ref`; returns its id."""
+        with self._hub.lock:
+            return int(self._github_now().create_deployment(login, ref, environment,
+                                                            description).id)
+
     def _github_now(self) -> Any:
         """The GitHub store, its clock set as a request would set it."""
         self.github.store.now = iso(self.github.clock())

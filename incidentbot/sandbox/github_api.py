@@ -23,6 +23,7 @@ from incidentbot.sandbox.github_state import (
     DOCS,
     Comment,
     Commit,
+    Deployment,
     Event,
     GitHubError,
     Issue,
@@ -87,6 +88,10 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("GET", f"{_R}/pulls", "list_pulls"),
     ("POST", f"{_R}/pulls", "create_pull"),
     ("GET", f"{_R}/pulls/{{pull_number}}", "get_pull"),
+    # Postmortem reviews (issue 14): reviewers requested on the review's pull request.
+    ("POST", f"{_R}/pulls/{{pull_number}}/requested_reviewers", "request_reviewers"),
+    # "What changed?" (issue 14): a service repository's deployments.
+    ("GET", f"{_R}/deployments", "list_deployments"),
 )
 ROUTES: tuple[tuple[str, str], ...] = tuple((m, t) for m, t, _ in _TABLE)
 
@@ -635,10 +640,16 @@ class GitHubEmulator:
     def _list_pulls(self, call: _Call, view: _View) -> Reply:
         q = call.query
         state = _query_enum(q, "state", ("open", "closed", "all"), "open", "PullRequest")
-        direction = _query_enum(q, "direction", ("asc", "desc"), "desc", "PullRequest")
+        sort = _query_enum(q, "sort", ("created", "updated", "popularity", "long-running"),
+                           "created", "PullRequest")
+        # GitHub's default direction: desc when sorting by creation, asc otherwise.
+        direction = _query_enum(q, "direction", ("asc", "desc"),
+                                "desc" if sort == "created" else "asc", "PullRequest")
         pulls = self.store.list_pulls(state=state, head=q.get("head") or None,
                                       base=q.get("base") or None)
-        pulls.sort(key=lambda p: p.number, reverse=direction == "desc")
+        issues = self.store.issues
+        pulls.sort(key=lambda p: (issues[p.number].updated_at, p.number)
+                   if sort == "updated" else (p.number,), reverse=direction == "desc")
         return 200, [view.pull(p, simple=True) for p in self._page(call, pulls)]
 
     def _create_pull(self, call: _Call, view: _View) -> Reply:
@@ -655,6 +666,35 @@ class GitHubEmulator:
 
     def _get_pull(self, call: _Call, view: _View) -> Reply:
         return 200, view.pull(self.store.pull(call.params["pull_number"]))
+
+    # -- postmortem reviews and "what changed?" (issue 14) -----------------------------------
+    def _list_deployments(self, call: _Call, view: _View) -> Reply:
+        """Newest first, filtered by sha, ref, task and environment as GitHub does."""
+        q = call.query
+        found = [d for d in reversed(self.store.deployments)
+                 if all(q.get(k) in {None, "", getattr(d, k)}
+                        for k in ("sha", "ref", "task", "environment"))]
+        return 200, [view.deployment(d) for d in self._page(call, found)]
+
+    def _request_reviewers(self, call: _Call, view: _View) -> Reply:
+        """GitHub's rules: reviewers must be collaborators (422 otherwise, nothing requested)
+        and never the pull request's author; asking again is harmless."""
+        pull = self.store.pull(call.params["pull_number"])
+        body = call.body()
+        wanted = _names("reviewers", body.get("reviewers", []))
+        _names("team_reviewers", body.get("team_reviewers", []))
+        author = self.store.issues[pull.number].user
+        if any(w.lower() == author.lower() for w in wanted):
+            raise GitHubError(422, "Review cannot be requested from pull request author.")
+        if any(w.lower() not in self.store.users or not self.store.can_push(w) for w in wanted):
+            raise GitHubError(422, "Reviews may only be requested from collaborators. One or "
+                              "more of the users or teams you specified is not a "
+                              f"collaborator of the {self.store.full_name} repository.")
+        for login in wanted:
+            name = self.store.users[login.lower()].login
+            if name not in pull.reviewers:
+                pull.reviewers.append(name)
+        return 201, view.pull(pull, simple=True)
 
 
 
@@ -973,6 +1013,17 @@ class _View:
                 "object": {"type": "commit", "sha": sha,
                            "url": f"{self.api}/git/commits/{sha}"}}
 
+    def deployment(self, d: Deployment) -> dict[str, Any]:
+        url = f"{self.api}/deployments/{d.id}"
+        return {"url": url, "id": d.id, "node_id": self.node("DE", d.id), "sha": d.sha,
+                "ref": d.ref, "task": d.task, "payload": {},
+                "original_environment": d.environment, "environment": d.environment,
+                "description": d.description, "creator": self.user(d.creator),
+                "created_at": d.created_at, "updated_at": d.created_at,
+                "statuses_url": f"{url}/statuses", "repository_url": self.api,
+                "transient_environment": False,
+                "production_environment": d.environment == "production"}
+
     def pull(self, pull: Pull, *, simple: bool = False) -> dict[str, Any]:
         s = self.store
         issue = s.issues[pull.number]
@@ -997,10 +1048,12 @@ class _View:
             "title": issue.title, "user": self.user(issue.user), "body": issue.body,
             "labels": [self.label(s.labels[x]) for x in issue.labels], "milestone": None,
             "active_lock_reason": None, "created_at": issue.created_at,
-            "updated_at": issue.updated_at, "closed_at": issue.closed_at, "merged_at": None,
+            "updated_at": issue.updated_at, "closed_at": issue.closed_at,
+            "merged_at": pull.merged_at,
             "merge_commit_sha": None,
             "assignee": self.user(issue.assignees[0]) if issue.assignees else None,
-            "assignees": [self.user(x) for x in issue.assignees], "requested_reviewers": [],
+            "assignees": [self.user(x) for x in issue.assignees],
+            "requested_reviewers": [self.user(x) for x in pull.reviewers],
             "requested_teams": [], "head": side(pull.head, head.sha),
             "base": side(pull.base, base.sha),
             "_links": {k: {"href": v} for k, v in (
@@ -1011,7 +1064,8 @@ class _View:
             "author_association": "MEMBER", "auto_merge": None, "draft": pull.draft,
         }
         if not simple:
-            data.update({"merged": False, "mergeable": True, "rebaseable": True,
+            data.update({"merged": pull.merged_at is not None, "mergeable": True,
+                         "rebaseable": True,
                          "mergeable_state": "clean", "merged_by": None,
                          "comments": issue.comments, "review_comments": 0,
                          "maintainer_can_modify": False, **s.diff_stats(pull)})

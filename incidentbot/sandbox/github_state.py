@@ -144,6 +144,22 @@ class Pull:
     head: str  # branch names in this repository
     base: str
     draft: bool = False
+    reviewers: list[str] = field(default_factory=list)  # requested, not yet reviewed
+    merged_at: str | None = None
+
+
+@dataclass
+class Deployment:
+    """A deployment recorded for a ref (what "what changed?" lists)."""
+
+    id: int
+    sha: str
+    ref: str
+    environment: str
+    description: str
+    creator: str
+    created_at: str
+    task: str = "deploy"
 
 
 @dataclass
@@ -250,6 +266,7 @@ class Store:
         self.blobs: dict[str, str] = {}  # blob sha -> base64
         self.commits: dict[str, Commit] = {}
         self.refs: dict[str, str] = {}  # "heads/main" -> commit sha
+        self.deployments: list[Deployment] = []
         self.refs["heads/main"] = self._commit(BOT, "Initial commit", {
             "README.md": self._blob(README)}, []).sha
 
@@ -266,6 +283,7 @@ class Store:
             "events": [asdict(x) for x in self.events],
             "blobs": dict(self.blobs), "commits": [asdict(x) for x in self.commits.values()],
             "refs": dict(self.refs), "deliveries": [asdict(x) for x in self.deliveries],
+            "deployments": [asdict(x) for x in self.deployments],
         }
 
     def load(self, data: Mapping[str, Any]) -> None:
@@ -283,6 +301,7 @@ class Store:
         self.commits = {x["sha"]: Commit(**x) for x in data["commits"]}
         self.refs = dict(data["refs"])
         self.deliveries = [Delivery(**x) for x in data.get("deliveries", [])]
+        self.deployments = [Deployment(**x) for x in data.get("deployments", [])]
 
     def _id(self) -> int:
         self.next_id += 1
@@ -748,6 +767,27 @@ class Store:
         pull = Pull(issue.number, self._id(), branch, base, draft)
         self.pulls[pull.number] = pull
         return pull
+
+    def merge_pull(self, actor: str, pull: Pull) -> None:
+        """Merge as GitHub's "rebase and merge" would when `base` has not moved: the base
+        branch takes the head's commits; the pull request is closed and merged."""
+        issue = self.issues[pull.number]
+        if issue.state != "open":
+            raise GitHubError(405, "Pull Request is not mergeable")
+        self.refs[f"heads/{pull.base}"] = self.refs[f"heads/{pull.head}"]
+        pull.merged_at = self.now
+        self._event(actor, issue, "merged")
+        self._change_state(actor, issue, "closed", "completed")
+
+    def create_deployment(self, actor: str, ref: str, environment: str,
+                          description: str) -> Deployment:
+        sha = self.refs.get(f"heads/{ref}") or ref
+        if sha not in self.commits:
+            raise failed("Deployment", "ref", "invalid")
+        deployment = Deployment(self._id(), sha, ref, environment, description, actor,
+                                self.now)
+        self.deployments.append(deployment)
+        return deployment
 
     def list_pulls(self, *, state: str, head: str | None, base: str | None) -> list[Pull]:
         out = []

@@ -199,6 +199,23 @@ def drive_every_route(hit: Client) -> None:
     hit("GET", f"{R}/pulls/{created['number']}", 200)
     hit("GET", f"{R}/pulls/{created['number']}", 304, etag=hit.answers[-1].etag)
     hit("GET", f"{R}/pulls/1", 404)  # an issue, not a pull request
+    reviewers = f"{R}/pulls/{created['number']}/requested_reviewers"
+    asked = hit("POST", reviewers, 201, json={"reviewers": ["alice", "bob"]})
+    assert [u["login"] for u in asked["requested_reviewers"]] == ["alice", "bob"]
+    hit("POST", reviewers, 201, json={"reviewers": ["alice"]})  # again: harmless
+    hit("POST", reviewers, 422, json={"reviewers": ["mallory"]})  # not a collaborator
+    hit("POST", reviewers, 422, json={"reviewers": [created["user"]["login"]]})  # the author
+    hit("POST", f"{R}/issues/{created['number']}/assignees", 201, json={"assignees": ["bob"]})
+    hit.sandbox.github_merge("alice", created["number"])
+    merged = hit("GET", f"{R}/pulls", 200, params={"state": "closed", "sort": "updated",
+                                                    "direction": "desc"})
+    assert [p["number"] for p in merged] == [created["number"]] and merged[0]["merged_at"]
+    hit("GET", f"{R}/pulls", 422, params={"sort": "sideways"})
+    hit.sandbox.github_deploy("alice", "main", "production", "release 1")
+    hit.sandbox.github_deploy("bob", "postmortem/x", "staging")
+    deployed = hit("GET", f"{R}/deployments", 200)
+    assert [d["environment"] for d in deployed] == ["staging", "production"]
+    hit("GET", f"{R}/deployments", 200, params={"environment": "production"})
     hit("GET", f"{R}/issues", 200, params={"state": "all"})  # now with a pull request in it
 
 
@@ -227,6 +244,9 @@ BEYOND_THE_DESCRIPTION: dict[tuple[str, str, int], tuple[str | None, str]] = {
         "basic-error", "the 409 schema is a oneOf of basic-error and "
         "repository-rule-violation-error, open objects of optional fields: every object "
         "matches both, so no body can pass it"),
+    ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", 422): (
+        "basic-error", "a reviewer who is not a collaborator, or the author: the operation "
+        "lists 422 without content, GitHub sends its usual error message"),
 }
 
 
