@@ -104,6 +104,7 @@ class Config:
     slack: SlackSettings = field(default_factory=SlackSettings)
     severities: tuple[Severity, ...] = DEFAULT_SEVERITIES
     roles: Mapping[Role, str] = field(default_factory=lambda: dict(DEFAULT_ROLES))
+    role_descriptions: Mapping[Role, str] = field(default_factory=dict)
     services: tuple[Service, ...] = ()
     people: Mapping[str, Person] = field(default_factory=dict)
     postmortem: PostmortemSettings = field(default_factory=PostmortemSettings)
@@ -334,6 +335,9 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
         severities=(tuple(_severity(s) for s in top["severities"]) if "severities" in top
                     else DEFAULT_SEVERITIES),
         roles=roles,
+        role_descriptions={Role(k): (v or {})["description"]
+                           for k, v in (top.get("roles") or {}).items()
+                           if (v or {}).get("description")},
         services=tuple(_service(s) for s in top["services"]),
         people={pid: Person(id=pid, **p) for pid, p in top["people"].items()},
         postmortem=PostmortemSettings(**postmortem),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from incidentbot import commands, operations, sync, views
+from incidentbot import blocks, commands, operations, sync, views
 from incidentbot.config import Config
 from incidentbot.errors import IncidentbotError, InvalidInput
 from incidentbot.model import Status, read_labels
@@ -247,9 +247,9 @@ class Dispatcher:
         text = " ".join(form.get("text", "").split())
         verb, _, rest = text.partition(" ")
         verb = verb.lower()
-        if verb in {"", "help"}:
+        if verb == "help":
             return ephemeral(views.help_text(self.config))
-        if verb == "open":
+        if verb in {"", "open"}:
             trigger = form.get("trigger_id", "")
             origin = {"channel_id": form.get("channel_id", ""),
                       "response_url": form.get("response_url", "")}
@@ -274,6 +274,8 @@ class Dispatcher:
         if verb == "info" and rest:
             self.later(lambda: self._info(form, rest), what="info")
             return Reply(200)
+        target, rest = _target(verb, rest)
+        text = f"{verb} {rest}".strip()
         if verb in {"status", "sev", "severity", "role", "service", "resolve", "close",
                     "reopen", "update", "info"}:
             if verb in {"close", "sev", "severity"} and not self.may_close(form.get("user_id")):
@@ -285,7 +287,7 @@ class Dispatcher:
                     change = commands.parse(f"/{text}", self.config)
                 except InvalidInput as exc:
                     return ephemeral(f":warning: {exc}")
-            self.later(lambda: self._in_channel(form, verb, change), what=verb,
+            self.later(lambda: self._in_channel(form, verb, change, target), what=verb,
                        fast=verb == "update")  # `update` opens a form: its trigger expires
             return Reply(200)
         return ephemeral(f":warning: Unknown command `{_code(verb)}`.\n"
@@ -344,8 +346,11 @@ class Dispatcher:
         return number
 
     def _in_channel(self, form: Mapping[str, str], verb: str,
-                    change: commands.Change | None) -> None:
-        number = self.incident_of(form.get("channel_id", ""))
+                    change: commands.Change | None, target: int | None = None) -> None:
+        number = target if target is not None else self.incident_of(form.get("channel_id", ""))
+        if target is not None and not self._is_incident(target):
+            self.tell(form, f":warning: #{target} is not an incident of this repository.")
+            return
         if number is None:
             self.tell(form, ":warning: This is not an incident channel. Run the command in "
                             "the incident's channel, or `/incident list` to find it.")
@@ -428,6 +433,14 @@ class Dispatcher:
             return Reply(200)
         if kind == "block_actions":
             for action in payload.get("actions") or []:
+                if action.get("action_id") in {blocks.JOIN, blocks.TAKE_COMMAND}:
+                    request = {"response_url": payload.get("response_url", ""),
+                               "channel_id": (payload.get("channel") or {}).get("id", ""),
+                               "user_id": user}
+                    work = self._join if action["action_id"] == blocks.JOIN \
+                        else self._take_command
+                    self.later(_bind(work, request, str(action.get("value", ""))),
+                               what=str(action["action_id"]))
                 if action.get("action_id") == "open_update":
                     request = {"response_url": payload.get("response_url", ""),
                                "channel_id": (payload.get("channel") or {}).get("id", ""),
@@ -534,6 +547,45 @@ class Dispatcher:
                                    origin={"channel_id": request.get("channel_id", ""),
                                            "response_url": request.get("response_url", "")})
         c.chat.open_view(request.get("trigger_id", ""), modal)
+
+    def _is_incident(self, number: int) -> bool:
+        try:
+            issue = self.conn().tracker.get_issue(number)
+        except IncidentbotError:
+            return False
+        return read_labels(issue.labels, self.config.severities).is_incident
+
+    def _join(self, request: dict[str, str], value: str) -> None:
+        """The announcement's Join button: into the incident's channel, if it is open."""
+        if not value.isdigit():
+            return
+        c = self.conn()
+        snap = sync.read(c.tracker, int(value), self.config)
+        channel = snap.card.channel_id
+        if channel is None or snap.card.archived or snap.issue.state == "closed":
+            self.tell(request, f"#{value} is closed; the record is on <{snap.issue.url}|the "
+                               "issue>.")
+            return
+        result = c.chat.invite(channel, [request["user_id"]]).get(request["user_id"], "")
+        if result in {"invited", "member"}:
+            self.tell(request, f"You are in <#{channel}>.")
+        else:
+            self.tell(request, f":warning: Slack would not add you to <#{channel}> "
+                               f"({_code(result)}); ask someone in it to invite you.")
+
+    def _take_command(self, request: dict[str, str], value: str) -> None:
+        """The announcement's Take command button: the person who clicked commands."""
+        if not value.isdigit():
+            return
+        user = request["user_id"]
+        try:
+            operations.update_incident(self.conn(), int(value),
+                                       commands.Change(roles={"commander": user}),
+                                       by=sync.Attribution(user, "Slack"))
+        except IncidentbotError as exc:
+            self.tell(request, f":warning: {exc}")
+            return
+        self.tell(request, f"You are the incident commander of #{value} now.")
 
     def _confirm_close(self, request: dict[str, str], value: str) -> None:
         number_text, _, asked_in = value.partition(":")
@@ -651,6 +703,22 @@ def markdown_inline(text: str) -> str:
     from incidentbot.text import markdown
 
     return markdown(text)
+
+
+# Commands that act on one incident, and may name it by number from any channel.
+_TAKES_NUMBER = {"close", "resolve", "reopen", "update"}
+
+
+def _target(verb: str, rest: str) -> tuple[int | None, str]:
+    """The incident a command names (`close 12`, `status fixing #12`) and the rest of it."""
+    words = rest.split()
+    if not words:
+        return None, rest
+    last = words[-1]
+    if (last.startswith("#") and last[1:].isdigit()) or (verb in _TAKES_NUMBER
+                                                       and last.isdigit() and len(words) == 1):
+        return int(last.lstrip("#")), " ".join(words[:-1])
+    return None, rest
 
 
 def _number(ref: str) -> int | None:

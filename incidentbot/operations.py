@@ -58,7 +58,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     body = description.strip() or "_No description yet._"
     if by is not None:
         person = config.person_by_slack(by.by)
-        who = (person.name or person.github or person.id) if person else by.by
+        who = (person.name or person.github or person.id) if person else \
+            c.chat.user_name(by.by) if by.source == "Slack" else by.by  # a name, not an id
         body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
     issue = c.tracker.create_issue(title, body, sorted(labels_for(fields, config.severities)),
                                    marker=request_id or str(uuid.uuid4()))

@@ -243,9 +243,14 @@ class SlackChat:
         except ServiceError:
             return None
 
-    def update(self, channel: str, ts: str, text: str) -> None:
+    def update(self, channel: str, ts: str, text: str, *,
+               blocks: Sequence[Mapping[str, Any]] | None = None) -> None:
+        kwargs: dict[str, Any] = {}
+        if blocks is not None:
+            kwargs["blocks"] = [dict(b) for b in blocks]
         with _translated("editing a message"):
-            self._client.chat_update(channel=channel, ts=ts, text=truncate(text, TEXT_MAX))
+            self._client.chat_update(channel=channel, ts=ts, text=truncate(text, TEXT_MAX),
+                                     **kwargs)
 
     def posted_keys(self, channel: str, oldest: float) -> Mapping[str, str]:
         """key -> ts of the bot's keyed messages in `channel` since `oldest` (threads too)."""

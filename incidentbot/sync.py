@@ -17,14 +17,15 @@ Safe to repeat, to run concurrently and to resume after a crash:
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from incidentbot import blocks, commands, flow, messages, names
 from incidentbot import card as cards
-from incidentbot import commands, messages, names
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
 from incidentbot.errors import Conflict, IncidentbotError, InvalidInput, ServiceError
@@ -110,6 +111,7 @@ def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Fact
         services=tuple(service_names), roles=roles, channel_id=state.channel_id,
         channel_name=state.channel_name, drill=snapshot.fields.drill,
         private=is_private(snapshot.fields, config),
+        **flow.facts_extra(snapshot, config, state),
     )
 
 
@@ -307,11 +309,14 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     resolved = fields.status.rank >= Status.FIXED.rank
     for ref in announce_channels(snapshot, config):
         text = messages.announcement(f, resolved)
+        payload = (("blocks", blocks.encode(blocks.announcement(f, text))),)
         key = f"announce:{ref}"
         if key not in state.messages:
-            out.add("post", f"announcement {ref}", channel=ref, key=key, text=text)
-        elif state.digests.get(key) != digest(text):
-            out.add("update", f"announcement {ref}", channel=ref, key=key, text=text)
+            out.add("post", f"announcement {ref}", channel=ref, key=key, text=text,
+                    extra=payload)
+        elif state.digests.get(key) != digest(text + payload[0][1]):
+            out.add("update", f"announcement {ref}", channel=ref, key=key, text=text,
+                    extra=payload)
         if resolved:
             rkey = f"resolved:{ref}:{state.reopens}"
             if rkey not in state.messages:
@@ -603,19 +608,30 @@ class _Applier:
         if ts is None:
             thread = self.state.messages.get(action.get("thread")) if action.get("thread") \
                 else None
-            blocks = _update_button(text, action.get("button")) if action.get("button") \
-                else None
+            shown = _update_button(text, action.get("button")) if action.get("button") \
+                else self.blocks(action)
             ts = self.chat.post(channel, text, key=action.key,
                                 thread_ts=thread.ts if thread else None,
-                                broadcast=thread is not None, blocks=blocks).ts
+                                broadcast=thread is not None, blocks=shown).ts
         self.state = replace(self.state.with_message(action.key, Posted(channel, ts)),
-                             digests={**self.state.digests, action.key: digest(text)})
+                             digests={**self.state.digests,
+                                      action.key: digest(text + self.filled(action))})
+
+    def blocks(self, action: Action) -> list[dict[str, object]] | None:
+        return json.loads(self.filled(action)) if action.get("blocks") else None
+
+    def filled(self, action: Action) -> str:
+        raw = action.get("blocks")
+        if not raw or self.state.channel_id is None:
+            return raw
+        return messages.fill_channel(raw, self.state.channel_id)
 
     def do_update(self, action: Action) -> None:
         posted = self.state.messages[action.key]
         text = self.text(action)
-        self.chat.update(posted.channel, posted.ts, text)
-        self.state = replace(self.state, digests={**self.state.digests, action.key: digest(text)})
+        self.chat.update(posted.channel, posted.ts, text, blocks=self.blocks(action))
+        self.state = replace(self.state, digests={**self.state.digests,
+                                                  action.key: digest(text + self.filled(action))})
 
     def do_page(self, action: Action) -> None:
         if self.pager is None:

@@ -1,0 +1,51 @@
+"""What the incident flow adds to the facts every message may show (pure): when it started
+and ended, the commander, the latest update, the postmortem, the call, what roles mean."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from incidentbot.card import CardState
+from incidentbot.config import Config
+from incidentbot.model import Role
+
+if TYPE_CHECKING:
+    from incidentbot.sync import Snapshot
+
+NOTE_MARKER = "<!-- incidentbot:note"  # sync.NOTE_MARKER: an update typed in Slack or the CLI
+
+
+def latest_update(snapshot: Snapshot) -> str:
+    """The text of the newest update the team posted (untrusted; escaped by the caller)."""
+    notes = [c for c in snapshot.comments
+             if c.author == snapshot.bot_login and c.body.startswith(NOTE_MARKER)]
+    if not notes:
+        return ""
+    newest = max(notes, key=lambda c: (c.created_at, c.id))
+    return newest.body.partition("-->")[2].strip()
+
+
+def role_notes(config: Config, state: CardState) -> dict[str, str]:
+    """What each held role means, by its label, for the roles the config describes."""
+    out: dict[str, str] = {}
+    for value in state.roles:
+        try:
+            role = Role(value)
+        except ValueError:
+            continue
+        note = config.role_descriptions.get(role, "")
+        if note:
+            out[config.roles.get(role, value)] = note
+    return out
+
+
+def facts_extra(snapshot: Snapshot, config: Config, state: CardState) -> dict[str, Any]:
+    """Keyword arguments for `messages.Facts` beyond the labels and the card's basics."""
+    return {
+        "opened_at": snapshot.issue.created_at,
+        "closed_at": snapshot.issue.closed_at,
+        "commander": state.roles.get(Role.COMMANDER.value),
+        "latest_update": latest_update(snapshot),
+        "postmortem_url": state.postmortem_url,
+        "role_notes": role_notes(config, state),
+    }
