@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from incidentbot import blocks, commands, operations, sync, views
+from incidentbot import amend, blocks, commands, operations, sync, views
 from incidentbot.config import Config
 from incidentbot.errors import IncidentbotError, InvalidInput
 from incidentbot.model import Status, read_labels
@@ -253,7 +253,8 @@ class Dispatcher:
             trigger = form.get("trigger_id", "")
             origin = {"channel_id": form.get("channel_id", ""),
                       "response_url": form.get("response_url", "")}
-            modal = views.open_modal(self.config, title=rest, origin=origin)
+            modal = views.open_modal(self.config, title=rest, origin=origin,
+                                     reporter=form.get("user_id", ""))
             def show() -> None:
                 try:
                     self.conn().chat.open_view(trigger, modal)
@@ -477,7 +478,7 @@ class Dispatcher:
                     c, title=wanted.title, severity=wanted.severity, services=wanted.services,
                     description=wanted.description, public=wanted.public, page=wanted.page,
                     drill=wanted.drill, reporter=user, by=sync.Attribution(user, "Slack"),
-                    request_id=key)
+                    request_id=key, roles=wanted.roles or None)
             except IncidentbotError as exc:
                 self.tell(request, f":warning: The incident could not be opened: {exc}")
                 return
@@ -508,6 +509,9 @@ class Dispatcher:
             severity = ((values.get("severity") or {}).get("value") or {}).get(
                 "selected_option")
             note = ((values.get("note") or {}).get("value") or {}).get("value") or ""
+            title = _typed(values, "title")
+            description = _typed(values, "description")
+            roles = views.read_roles(values, self.config)
             change = operations.change_from_options(
                 self.config, status=status["value"] if status else None,
                 severity=int(severity["value"]) if severity else None)
@@ -523,8 +527,9 @@ class Dispatcher:
 
         def work() -> None:
             try:
-                operations.update_incident(self.conn(), number, change, note=note,
-                                           by=sync.Attribution(user, "Slack"))
+                amend.update(self.conn(), number, change, note=note, title=title,
+                             description=description, roles=roles,
+                             by=sync.Attribution(user, "Slack"))
             except IncidentbotError as exc:
                 self.tell(request, f":warning: {exc}")
 
@@ -539,13 +544,14 @@ class Dispatcher:
     def _open_update_form(self, number: int, request: Mapping[str, str]) -> None:
         """The update form, pre-filled with the incident's current status and severity."""
         c = self.conn()
-        issue = c.tracker.get_issue(number)
-        fields = read_labels(issue.labels, self.config.severities,
-                             issue_closed=issue.state == "closed")
-        modal = views.update_modal(self.config, number=number, status=fields.status,
-                                   severity=fields.severity,
+        snap = sync.read(c.tracker, number, self.config)
+        modal = views.update_modal(self.config, number=number, status=snap.fields.status,
+                                   severity=snap.fields.severity,
                                    origin={"channel_id": request.get("channel_id", ""),
-                                           "response_url": request.get("response_url", "")})
+                                           "response_url": request.get("response_url", "")},
+                                   title=snap.issue.title,
+                                   description=amend.split_body(snap.issue.body)[0],
+                                   roles=snap.card.roles)
         c.chat.open_view(request.get("trigger_id", ""), modal)
 
     def _is_incident(self, number: int) -> bool:
@@ -692,6 +698,13 @@ class Dispatcher:
         c.tracker.comment(number, f"{mark}\n:pushpin: **Key event** from Slack, posted by "
                                   f"{markdown(name)} at {when}:\n\n> "
                                   + markdown(str(text)).replace("\n", "\n> "))
+
+
+def _typed(values: Mapping[str, Any], block: str) -> str | None:
+    """A text input's value; None when the form has no such block."""
+    if block not in values:
+        return None
+    return str(((values.get(block) or {}).get("value") or {}).get("value") or "")
 
 
 def _bind(work: Callable[[dict[str, str], str], None], request: dict[str, str],

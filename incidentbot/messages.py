@@ -197,7 +197,9 @@ def change(facts: Facts, changes: Sequence[Change], by: str, source: str) -> str
             parts.append(f"{c.what} *{before}* → *{after}*")
         else:
             after = person(c.after) if c.after else "nobody"
-            parts.append(f"{_name(c.what)} → {after}")
+            note = facts.role_notes.get(c.what) if c.after else None
+            parts.append(f"{_name(c.what)} → {after}"
+                         + (f" (_{_name(note, 300)}_)" if note else ""))
     if not by:
         who = "someone"
     elif source.strip().lower() == "slack":

@@ -35,7 +35,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
                   services: Sequence[str] = (), description: str = "", public: bool = False,
                   drill: bool = False, page: bool = False, private: bool = False,
                   reporter: str | None = None, by: sync.Attribution | None = None,
-                  request_id: str | None = None) -> tuple[Issue, sync.Outcome]:
+                  request_id: str | None = None,
+                  roles: Mapping[str, str | None] | None = None) -> tuple[Issue, sync.Outcome]:
     """Open the issue, then reconcile it at once (the channel exists when this returns)."""
     config = c.config
     title = " ".join(title.split())
@@ -65,7 +66,7 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
                                    marker=request_id or str(uuid.uuid4()))
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
                         attribution=by,
-                        reporter=reporter, page=page)
+                        reporter=reporter, page=page, roles=roles)
     return issue, outcome
 
 

@@ -40,13 +40,19 @@ def s(sandbox: Sandbox) -> SlackRequests:
 
 
 def open_via_modal(d: Dispatcher, sb: Sandbox, s: SlackRequests, title: str,
-                   severity: int = 2, **kwargs: Any) -> int:
+                   severity: int = 2, roles: dict[str, Any] | None = None,
+                   **kwargs: Any) -> int:
     """Open one incident through the form; each call is its own view (its own id)."""
     before = set(sb.slack.views)
     send(d, s.command(f"open {title}"))
     (view_id,) = set(sb.slack.views) - before
-    values = open_values(title, severity, **kwargs)
-    send(d, s.view_submission(sb.slack.views[view_id], values, view_id=view_id))
+    view = sb.slack.views[view_id]
+    # Slack submits a picker's initial user as chosen unless the person changed it.
+    defaults = {b["block_id"]: {"value": {"type": "users_select",
+                                          "selected_user": b["element"]["initial_user"]}}
+                for b in view["blocks"] if "initial_user" in b.get("element", {})}
+    values = {**defaults, **open_values(title, severity, **kwargs), **(roles or {})}
+    send(d, s.view_submission(view, values, view_id=view_id))
     return max(sb.github.store.issues)
 
 
