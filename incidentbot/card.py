@@ -80,6 +80,9 @@ class CardState:
     drill_reminders: bool = False
     drill_scenario: str | None = None
     effects: Mapping[str, Effect] = field(default_factory=dict)
+    # People reached through another reference (an email, an on-call lookup): the
+    # reference -> their Slack user id ("" when Slack has nobody for it), looked up once.
+    directory: Mapping[str, str] = field(default_factory=dict)
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:
         return replace(self, effects={**self.effects, name: Effect(ok, detail)})

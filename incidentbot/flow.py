@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from incidentbot import people
 from incidentbot.card import CardState
 from incidentbot.config import Config
 from incidentbot.model import Role
 
 if TYPE_CHECKING:
+    from incidentbot.ports import Chat
     from incidentbot.sync import Snapshot
 
 NOTE_MARKER = "<!-- incidentbot:note"  # sync.NOTE_MARKER: an update typed in Slack or the CLI
@@ -49,3 +51,17 @@ def facts_extra(snapshot: Snapshot, config: Config, state: CardState) -> dict[st
         "postmortem_url": state.postmortem_url,
         "role_notes": role_notes(config, state),
     }
+
+
+def invitees(snapshot: Snapshot, config: Config, state: CardState) -> list[str]:
+    """Everyone the incident's channel should have, as references (people.py resolves them)."""
+    return people.references(snapshot, config, state)
+
+
+def gather(snapshot: Snapshot, config: Config, chat: Chat) -> CardState:
+    """The lookups planning needs, made before it (through the ports) and kept in the card:
+    emails to Slack ids. Nothing is looked up for a closed incident."""
+    state = snapshot.card
+    if snapshot.issue.state == "closed":
+        return state
+    return people.lookup(invitees(snapshot, config, state), config, state, chat)

@@ -177,6 +177,8 @@ class Chat(Protocol):
 
     def user_name(self, user: str) -> str: ...
 
+    def user_by_email(self, email: str) -> str | None: ...
+
 
 class Pager(Protocol):
     """On-call paging (PagerDuty Events API v2)."""

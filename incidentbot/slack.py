@@ -327,6 +327,18 @@ class SlackChat:
         profile = data.get("profile") or {}
         return str(profile.get("display_name") or data.get("name") or user)
 
+    def user_by_email(self, email: str) -> str | None:
+        """The Slack user id of the account with this email, if there is one (needs the
+        `users:read.email` scope). https://docs.slack.dev/reference/methods/users.lookupByEmail"""
+        try:
+            with _translated("users.lookupByEmail"):
+                data = self._client.users_lookupByEmail(email=email)["user"]
+        except ServiceError as exc:
+            if "users_not_found" in str(exc):
+                return None
+            raise
+        return None if data.get("deleted") else str(data["id"])
+
     def bookmarks(self, channel: str) -> list[str]:
         """The links bookmarked in `channel`."""
         with _translated("reading bookmarks"):

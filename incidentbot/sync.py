@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from incidentbot import blocks, commands, flow, messages, names
+from incidentbot import blocks, commands, flow, messages, names, people
 from incidentbot import card as cards
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
@@ -139,26 +139,9 @@ def is_private(fields: LabelFields, config: Config) -> bool:
 
 
 def wanted_invites(snapshot: Snapshot, config: Config, state: CardState) -> list[str]:
-    """Slack ids to invite: reporter, role holders, owners of the services, severity's people."""
-    refs: list[str] = []
-    if state.reporter:
-        refs.append(state.reporter)
-    elif snapshot.issue.author:
-        person = config.person_by_github(snapshot.issue.author)
-        if person is not None and person.slack:
-            refs.append(person.slack)
-    refs += list(state.roles.values())
-    for slug in snapshot.fields.services:
-        try:
-            owners = config.service(slug).owners
-        except KeyError:
-            continue
-        refs += [p.slack for o in owners if (p := config.people.get(o)) and p.slack]
-    if snapshot.fields.severity is not None:
-        for who in config.severity(snapshot.fields.severity).invite:
-            p = config.people.get(who)
-            refs.append(p.slack if p is not None and p.slack else who)
-    return [r for r in dict.fromkeys(refs) if messages._SLACK_ID.fullmatch(r)]
+    """Slack ids to invite: reporter, role holders, owners of the services, severity's people,
+    on-call and upstream owners — whatever form the config names them in (people.py)."""
+    return people.wanted(flow.invitees(snapshot, config, state), config, state)
 
 
 def announce_channels(snapshot: Snapshot, config: Config) -> list[str]:
@@ -800,6 +783,7 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
                                     reporter=snapshot.card.reporter or reporter,
                                     page_requested=snapshot.card.page_requested or page)
         snapshot.card = prepare(snapshot.card, snapshot.issue.state, config)
+        snapshot.card = flow.gather(snapshot, config, chat)
         if attribution is None and _fields_changed(snapshot):
             snapshot.events = tracker.label_events(number)
         planned = plan(snapshot, config, repository=tracker.repository,
