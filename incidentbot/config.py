@@ -111,6 +111,7 @@ class Config:
     status_page: StatusPageSettings = field(default_factory=StatusPageSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     reminders: ReminderSettings = field(default_factory=lambda: ReminderSettings())
+    call: str | None = None  # a URL, or a pattern with {name} / {number}
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -346,6 +347,7 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             navbar=tuple(Link(x["title"], x["url"]) for x in page["navbar"]),
         ),
         monitor=MonitorSettings(**monitor),
+        call=top.get("call"),
         reminders=ReminderSettings(commander_after=_minutes(
             (top.get("reminders") or {}).get("commander_after", "10m")) or 10),
     )
@@ -361,6 +363,12 @@ def check(config: Config) -> list[tuple[schema.Path, str]]:
         problems += [(("slack", key), m) for m in _pattern_problems(getattr(config.slack, key))]
     problems += _check_timezone(config.timezone)
     problems += _check_people(config)
+    if config.call:
+        try:
+            config.call.format(name="n", number=1)
+        except (KeyError, IndexError, ValueError):
+            problems.append((("call",), "expected a URL whose only placeholders are {name} "
+                                        f"and {{number}}, got {config.call!r}"))
     return problems
 
 

@@ -4,6 +4,7 @@ and ended, the commander, the latest update, the postmortem, the call, what role
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from incidentbot import people
 from incidentbot.card import CardState
@@ -50,7 +51,21 @@ def facts_extra(snapshot: Snapshot, config: Config, state: CardState) -> dict[st
         "latest_update": latest_update(snapshot),
         "postmortem_url": state.postmortem_url,
         "role_notes": role_notes(config, state),
+        "call_url": call_url(config, state.name, snapshot.issue.number),
     }
+
+
+def call_url(config: Config, name: str, number: int) -> str | None:
+    """The incident's call: the configured bridge, or its pattern filled in."""
+    if not config.call:
+        return None
+    return config.call.format(name=quote(name, safe=""), number=number)
+
+
+def links(snapshot: Snapshot, config: Config, state: CardState) -> list[tuple[str, str]]:
+    """Bookmarks the flow adds to the channel's: the call."""
+    url = call_url(config, state.name, snapshot.issue.number)
+    return [("Call", url)] if url else []
 
 
 def invitees(snapshot: Snapshot, config: Config, state: CardState) -> list[str]:

@@ -158,7 +158,8 @@ def announce_channels(snapshot: Snapshot, config: Config) -> list[str]:
 
 
 def bookmarks(snapshot: Snapshot, config: Config, state: CardState) -> list[tuple[str, str]]:
-    links = [(f"Issue #{snapshot.issue.number}", snapshot.issue.url)]
+    links = [(f"Issue #{snapshot.issue.number}", snapshot.issue.url),
+             *flow.links(snapshot, config, state)]
     for slug in snapshot.fields.services:
         try:
             service = config.service(slug)
