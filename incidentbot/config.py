@@ -54,6 +54,7 @@ class SlackSettings:
     drill_channel_pattern: str = "drill-{name}"
     security_channel: str | None = None
     on_close: str = "archive"
+    on_resolve: str = "none"
     resolved_suffix: str = "-resolved"
     teams: tuple[str, ...] = ()
     close_allowed: tuple[str, ...] = ()
@@ -330,6 +331,7 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             announce=tuple(slack["announce"]), channel_pattern=slack["channel_pattern"],
             drill_channel_pattern=slack["drill_channel_pattern"],
             security_channel=slack["security_channel"], on_close=slack["on_close"],
+            on_resolve=slack["on_resolve"],
             resolved_suffix=slack["resolved_suffix"], teams=tuple(slack["teams"]),
             close_allowed=tuple(slack["close_allowed"]),
         ),

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from incidentbot import people
 from incidentbot.card import CardState
 from incidentbot.config import Config
-from incidentbot.model import Role
+from incidentbot.model import Role, Status
 
 if TYPE_CHECKING:
     from incidentbot.ports import Chat
@@ -80,3 +80,20 @@ def gather(snapshot: Snapshot, config: Config, chat: Chat) -> CardState:
     if snapshot.issue.state == "closed":
         return state
     return people.lookup(invitees(snapshot, config, state), config, state, chat)
+
+
+def resolved_name(snapshot: Snapshot, config: Config, state: CardState) -> str | None:
+    """With `slack.on_resolve: rename`, the channel's name for the incident's status — the
+    suffix once fixed (the channel stays open), the plain name again if it is reopened —
+    when that differs from its name now. None when nothing is to be renamed."""
+    name = state.channel_name
+    if config.slack.on_resolve != "rename" or snapshot.issue.state == "closed" \
+            or state.channel_id is None or state.archived or not name:
+        return None
+    suffix = config.slack.resolved_suffix
+    fixed = Status.FIXED.rank <= snapshot.fields.status.rank < Status.CLOSED.rank
+    if fixed and not name.endswith(suffix):
+        return name[: 80 - len(suffix)] + suffix
+    if not fixed and name.endswith(suffix):
+        return name[: -len(suffix)]
+    return None

@@ -333,6 +333,10 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         elif not fields.status.active and state.paged and not state.page_resolved:
             out.add("page_resolve", "paging", key=dedup)
 
+    renamed = flow.resolved_name(snapshot, config, state)
+    if renamed:
+        out.add("rename_to", "channel", text=renamed)
+
     # Close: a final word, then archive or rename.
     if closed and not state.archived:
         archive = config.slack.on_close == "archive"
@@ -654,6 +658,10 @@ class _Applier:
             self.do_post(Action("post", "postmortem", key="postmortem", text=(
                 f":memo: The postmortem is drafted with the timeline and figures: "
                 f"<{published.url}|{published.path}>. Please fill in what happened and why.")))
+
+    def do_rename_to(self, action: Action) -> None:
+        renamed = self.chat.rename(self.channel(CHANNEL), action.text)
+        self.state = replace(self.state, channel_name=renamed.name)
 
     def do_archive(self, action: Action) -> None:
         self.chat.archive(self.channel(CHANNEL))
