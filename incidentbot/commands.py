@@ -8,6 +8,7 @@ Pure: no I/O. The dispatcher, the CLI and the reconciler (for comments) all call
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from incidentbot.config import Config
@@ -160,4 +161,31 @@ def apply(fields: LabelFields, change: Change, config: Config) -> LabelFields:
         services = [s for s in updated.services if s not in change.remove_services]
         services += [s for s in change.add_services if s not in services]
         updated = replace(updated, services=tuple(sorted(services)))
+    if updated.severity != fields.severity or updated.services != fields.services:
+        check_caps(updated.severity, updated.services, config)
     return updated
+
+
+def check_caps(severity: int | None, services: Sequence[str], config: Config) -> None:
+    """InvalidInput, with the reason, when `severity` is more severe than a service allows
+    (`services[].max_severity`). The one check for Slack, comments, the CLI and GitHub."""
+    if severity is None:
+        return
+    for slug in services:
+        try:
+            service = config.service(slug)
+        except KeyError:
+            continue
+        cap = service.max_severity
+        if cap is None or severity >= cap:
+            continue
+        reason = service.max_severity_reason or "its max_severity in incidentbot.yml"
+        raise InvalidInput(f"{service.name} incidents can be {_level(cap, config)} at most, "
+                           f"not {_level(severity, config)}: {reason}")
+
+
+def _level(level: int, config: Config) -> str:
+    try:
+        return config.severity(level).name
+    except KeyError:
+        return str(level)

@@ -22,9 +22,10 @@ CONFIG_ENV = "INCIDENTBOT_CONFIG"
 # -- the default scale (docs/configuration.md shows it) -------------------------------------
 DEFAULT_SEVERITIES: tuple[Severity, ...] = (
     Severity(1, "sev:1", "SEV1", "Critical: the product is down or data is at risk for many "
-             "customers.", postmortem=True, page=True, update_every_minutes=30),
+             "customers.", postmortem=True, page=True, update_every_minutes=30,
+             invite_upstream=True),
     Severity(2, "sev:2", "SEV2", "Major: a core feature is broken or badly degraded.",
-             postmortem=True, page=True, update_every_minutes=60),
+             postmortem=True, page=True, update_every_minutes=60, invite_upstream=True),
     Severity(3, "sev:3", "SEV3", "Minor: a feature is degraded; a workaround exists.",
              postmortem=True, update_every_minutes=240),
     Severity(4, "sev:4", "SEV4", "Low: small impact on few customers."),
@@ -286,6 +287,7 @@ def _severity(d: Mapping[str, Any]) -> Severity:
         invite=tuple(d["invite"]),
         announce=tuple(d["announce"]),
         private=d["private"],
+        invite_upstream=d.get("invite_upstream", level <= 2),
     )
 
 
@@ -309,6 +311,7 @@ def _service(d: Mapping[str, Any]) -> Service:
         docs=tuple(Link(x["title"], x["url"]) for x in d["docs"]),
         checks=tuple(_check_from(c) for c in d["checks"]),
         depends_on=tuple(d["depends_on"]), group=d.get("group"),
+        max_severity=d.get("max_severity"), max_severity_reason=d.get("max_severity_reason", ""),
     )
 
 
@@ -411,6 +414,11 @@ def _check_services(config: Config) -> list[tuple[schema.Path, str]]:
             elif dep == service.slug:
                 problems.append((("services", i, "depends_on", j), "a service cannot depend "
                                                                    "on itself"))
+        if service.max_severity is not None and \
+                service.max_severity not in {s.level for s in config.severities}:
+            problems.append((("services", i, "max_severity"), "expected one of the levels "
+                             + ", ".join(str(s.level) for s in config.severities)
+                             + f", got {service.max_severity}"))
         for j, who in enumerate(service.owners):
             problems += _person_ref(config, who, ("services", i, "owners", j))
         for j, c in enumerate(service.checks):

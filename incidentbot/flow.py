@@ -3,6 +3,7 @@ and ended, the commander, the latest update, the postmortem, the call, what role
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from incidentbot import people
 from incidentbot.card import CardState
 from incidentbot.config import Config
 from incidentbot.model import Role, Status
+from incidentbot.text import truncate_escaped
 
 if TYPE_CHECKING:
     from incidentbot.ports import Chat
@@ -52,7 +54,37 @@ def facts_extra(snapshot: Snapshot, config: Config, state: CardState) -> dict[st
         "postmortem_url": state.postmortem_url,
         "role_notes": role_notes(config, state),
         "call_url": call_url(config, state.name, snapshot.issue.number),
+        "extra_lines": tuple(dependency_lines(snapshot.fields.services, config)),
     }
+
+
+def upstream(slugs: Sequence[str], config: Config) -> list[str]:
+    """The services the affected ones depend on (not themselves affected)."""
+    found: list[str] = []
+    for slug in slugs:
+        try:
+            found += [d for d in config.service(slug).depends_on if d not in slugs]
+        except KeyError:
+            continue
+    return list(dict.fromkeys(found))
+
+
+def downstream(slugs: Sequence[str], config: Config) -> list[str]:
+    """The services that depend on the affected ones (and may suffer with them)."""
+    return [s.slug for s in config.services
+            if s.slug not in slugs and set(s.depends_on) & set(slugs)]
+
+
+def dependency_lines(slugs: Sequence[str], config: Config) -> list[str]:
+    """Summary lines (escaped) naming what the affected services depend on, and what
+    depends on them."""
+    lines = []
+    up, down = upstream(slugs, config), downstream(slugs, config)
+    if up:
+        lines.append("Depends on: " + truncate_escaped(", ".join(config.service_names(up)), 500))
+    if down:
+        lines.append("Used by: " + truncate_escaped(", ".join(config.service_names(down)), 500))
+    return lines
 
 
 def call_url(config: Config, name: str, number: int) -> str | None:
@@ -69,8 +101,14 @@ def links(snapshot: Snapshot, config: Config, state: CardState) -> list[tuple[st
 
 
 def invitees(snapshot: Snapshot, config: Config, state: CardState) -> list[str]:
-    """Everyone the incident's channel should have, as references (people.py resolves them)."""
-    return people.references(snapshot, config, state)
+    """Everyone the incident's channel should have, as references (people.py resolves them):
+    with the owners of upstream services when the severity says so (SEV1-2 by default)."""
+    extra: list[str] = []
+    level = snapshot.fields.severity
+    if level is not None and config.severity(level).invite_upstream:
+        for slug in upstream(snapshot.fields.services, config):
+            extra += list(config.service(slug).owners)
+    return people.references(snapshot, config, state, extra)
 
 
 def gather(snapshot: Snapshot, config: Config, chat: Chat) -> CardState:

@@ -123,6 +123,7 @@ class Severity:
     invite: tuple[str, ...] = ()
     announce: tuple[str, ...] = ()
     private: bool = False
+    invite_upstream: bool = False  # owners of the services the affected ones depend on
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,8 @@ class Service:
     depends_on: tuple[str, ...] = ()
     private: bool = False
     group: str | None = None
+    max_severity: int | None = None  # the most severe level allowed (a number: 2 = no SEV1)
+    max_severity_reason: str = ""
 
 
 # -- labels ----------------------------------------------------------------------------------

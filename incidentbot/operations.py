@@ -54,6 +54,7 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     if unknown:
         raise InvalidInput(f"unknown service {', '.join(unknown)}: known services are "
                            + ", ".join(sorted(known)))
+    commands.check_caps(level, slugs, config)
     fields = LabelFields(is_incident=True, status=Status.OPEN, severity=level, services=slugs,
                          public=public and not private, private=private, drill=drill)
     body = description.strip() or "_No description yet._"

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from incidentbot import commands
 from incidentbot.config import Config
 from incidentbot.errors import InvalidInput
 from incidentbot.model import Status
@@ -182,6 +183,10 @@ def read_open(view: Mapping[str, Any], config: Config) -> OpenRequest:
                      _value(values, "services").get("selected_options") or [])
     if any(s not in known for s in services):
         raise InvalidInput("services: choose from the listed services")
+    try:
+        commands.check_caps(severity, services, config)
+    except InvalidInput as exc:
+        raise InvalidInput(f"severity: {exc}") from None
     options = {o.get("value") for o in _value(values, "options").get("selected_options") or []}
     description = str(_value(values, "description").get("value") or "")
     roles = {r: who for r, who in read_roles(values, config).items() if who}
