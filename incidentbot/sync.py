@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from incidentbot import blocks, commands, flow, messages, names, people
+from incidentbot import blocks, commands, flow, intake, messages, names, people
 from incidentbot import card as cards
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
@@ -252,7 +252,7 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                 out.add("bookmark", "bookmarks", text=title, extra=(("url", url),))
         if "summary" not in state.messages:
             out.add("post", "summary", key="summary",
-                    text=messages.summary(f, _description(issue.body)))
+                    text=messages.summary(f, intake.description(issue.body)))
 
     # Changes since the channel was last told.
     new = replace(state, seen_status=fields.status.value, seen_severity=fields.severity,
@@ -775,6 +775,7 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
         snapshot = read(tracker, number, config)
         if not snapshot.fields.is_incident:
             raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
+        intake.adopt(snapshot, tracker, config)  # opened on GitHub: the form's answers
         ran = run_commands(snapshot, tracker, config)
         if ran and attribution is None:
             attribution = Attribution(ran[-1], "GitHub")

@@ -156,6 +156,13 @@ class Sandbox:
             for name in remove:
                 store.remove_label(login, issue, name)
 
+    def github_open_issue(self, login: str, title: str, body: str,
+                          labels: Sequence[str] = ()) -> int:
+        """`login` opens an issue (by hand, or through an issue form); returns its number."""
+        with self._hub.lock:
+            store = self._github_now()
+            return int(store.create_issue(login, title, body, list(labels), []).number)
+
     def github_comment(self, login: str, number: int, body: str) -> int:
         """`login` comments on issue `number`; returns the comment id."""
         with self._hub.lock:
