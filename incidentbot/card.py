@@ -83,6 +83,9 @@ class CardState:
     # People reached through another reference (an email, an on-call lookup): the
     # reference -> their Slack user id ("" when Slack has nobody for it), looked up once.
     directory: Mapping[str, str] = field(default_factory=dict)
+    # Who was on call when the incident paged: escalation policy id -> {name, email, policy}
+    # ({} when nobody was), looked up once per policy (oncall.py).
+    oncall: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:
         return replace(self, effects={**self.effects, name: Effect(ok, detail)})

@@ -288,6 +288,7 @@ def _severity(d: Mapping[str, Any]) -> Severity:
         announce=tuple(d["announce"]),
         private=d["private"],
         invite_upstream=d.get("invite_upstream", level <= 2),
+        escalation_policy=d.get("escalation_policy"),
     )
 
 
@@ -312,6 +313,7 @@ def _service(d: Mapping[str, Any]) -> Service:
         checks=tuple(_check_from(c) for c in d["checks"]),
         depends_on=tuple(d["depends_on"]), group=d.get("group"),
         max_severity=d.get("max_severity"), max_severity_reason=d.get("max_severity_reason", ""),
+        escalation_policy=d.get("escalation_policy"),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from incidentbot import people
+from incidentbot import oncall, people
 from incidentbot.card import CardState
 from incidentbot.config import Config
 from incidentbot.model import Role, Status
@@ -54,7 +54,8 @@ def facts_extra(snapshot: Snapshot, config: Config, state: CardState) -> dict[st
         "postmortem_url": state.postmortem_url,
         "role_notes": role_notes(config, state),
         "call_url": call_url(config, state.name, snapshot.issue.number),
-        "extra_lines": tuple(dependency_lines(snapshot.fields.services, config)),
+        "extra_lines": (*oncall.lines(state, state.directory),
+                        *dependency_lines(snapshot.fields.services, config)),
     }
 
 
@@ -108,15 +109,18 @@ def invitees(snapshot: Snapshot, config: Config, state: CardState) -> list[str]:
     if level is not None and config.severity(level).invite_upstream:
         for slug in upstream(snapshot.fields.services, config):
             extra += list(config.service(slug).owners)
+    extra += oncall.emails(state)
     return people.references(snapshot, config, state, extra)
 
 
-def gather(snapshot: Snapshot, config: Config, chat: Chat) -> CardState:
+def gather(snapshot: Snapshot, config: Config, chat: Chat, pager: object = None) -> CardState:
     """The lookups planning needs, made before it (through the ports) and kept in the card:
-    emails to Slack ids. Nothing is looked up for a closed incident."""
+    who is on call (PagerDuty REST), then emails to Slack ids. Nothing is looked up for a
+    closed incident."""
     state = snapshot.card
     if snapshot.issue.state == "closed":
         return state
+    state = oncall.gather(snapshot, config, state, pager)
     return people.lookup(invitees(snapshot, config, state), config, state, chat)
 
 

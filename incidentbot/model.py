@@ -124,6 +124,7 @@ class Severity:
     announce: tuple[str, ...] = ()
     private: bool = False
     invite_upstream: bool = False  # owners of the services the affected ones depend on
+    escalation_policy: str | None = None  # PagerDuty: who is on call at this level
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ class Service:
     group: str | None = None
     max_severity: int | None = None  # the most severe level allowed (a number: 2 = no SEV1)
     max_severity_reason: str = ""
+    escalation_policy: str | None = None  # PagerDuty: who is on call for this service
 
 
 # -- labels ----------------------------------------------------------------------------------

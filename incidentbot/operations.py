@@ -129,5 +129,6 @@ def connect(config: Config, *, need_chat: bool = True) -> Connections:
     settings = Settings.from_env(repository=config.repository)
     tracker = github.connect(settings)
     chat = slack.connect(settings) if need_chat else None
-    pager = pagerduty.connect(settings) if settings.pagerduty_routing_key else None
+    pager = pagerduty.connect(settings) \
+        if settings.pagerduty_routing_key or settings.pagerduty_api_key else None
     return Connections(tracker, chat, pager, config)  # type: ignore[arg-type]

@@ -793,7 +793,7 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
                                     reporter=snapshot.card.reporter or reporter,
                                     page_requested=snapshot.card.page_requested or page)
         snapshot.card = prepare(snapshot.card, snapshot.issue.state, config)
-        snapshot.card = flow.gather(snapshot, config, chat)
+        snapshot.card = flow.gather(snapshot, config, chat, pager)
         if attribution is None and _fields_changed(snapshot):
             snapshot.events = tracker.label_events(number)
         planned = plan(snapshot, config, repository=tracker.repository,

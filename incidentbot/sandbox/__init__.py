@@ -112,6 +112,9 @@ class Sandbox:
             "SLACK_SIGNING_SECRET": DEFAULTS["SLACK_SIGNING_SECRET"],
             "PAGERDUTY_API_URL": self.pagerduty_url,
             "PAGERDUTY_ROUTING_KEY": DEFAULTS["PAGERDUTY_ROUTING_KEY"],
+            # The REST API's address; its key (pagerduty_api.API_KEY) only where a test or
+            # the demo wants on-call lookups: without it, paging works as before.
+            "PAGERDUTY_REST_URL": f"{self.url}/pagerduty",
             "INCIDENTBOT_WRITE_SPACING": "0",
             # As the workflows set it: the login our token writes as, known without a call.
             "INCIDENTBOT_GITHUB_LOGIN": GITHUB_BOT_LOGIN,

@@ -173,7 +173,7 @@ class Hub:
             return None
         if path.startswith(("/api/", "/hooks/")):
             return "slack"
-        if path.startswith("/v2/enqueue"):
+        if path.startswith(("/v2/enqueue", "/pagerduty/")):
             return "pagerduty"
         return "github"
 
@@ -260,6 +260,7 @@ def _handler_class(hub: Hub, verbose: bool) -> type[BaseHTTPRequestHandler]:
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
                 base_url=cast(Server, self.server).base_url,
+                raw_query=parsed.query,
             )
             try:
                 response = hub.serve(request)
