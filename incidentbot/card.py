@@ -86,6 +86,8 @@ class CardState:
     # Who was on call when the incident paged: escalation policy id -> {name, email, policy}
     # ({} when nobody was), looked up once per policy (oncall.py).
     oncall: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Notifications sent beyond Slack, by key (notify.py): each change told once.
+    notified: tuple[str, ...] = ()
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:
         return replace(self, effects={**self.effects, name: Effect(ok, detail)})

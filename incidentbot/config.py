@@ -96,6 +96,18 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyTarget:
+    """Somewhere beyond Slack told of incidents: a Teams or JSON webhook, or email."""
+
+    name: str
+    kind: str  # teams | webhook | email
+    url: str | None = None
+    url_env: str | None = None
+    to: tuple[str, ...] = ()
+    severities: tuple[int, ...] = ()  # empty: every level
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything incidentbot.yml says, with defaults filled in."""
 
@@ -114,6 +126,7 @@ class Config:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     reminders: ReminderSettings = field(default_factory=lambda: ReminderSettings())
     call: str | None = None  # a URL, or a pattern with {name} / {number}
+    notify: tuple[NotifyTarget, ...] = ()
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -355,6 +368,10 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
         ),
         monitor=MonitorSettings(**monitor),
         call=top.get("call"),
+        notify=tuple(NotifyTarget(
+            name=n.get("name") or f"{n['type']}-{i + 1}", kind=n["type"], url=n.get("url"),
+            url_env=n.get("url_env"), to=tuple(n.get("to") or ()),
+            severities=tuple(n.get("severities") or ())) for i, n in enumerate(top["notify"])),
         reminders=ReminderSettings(commander_after=_minutes(
             (top.get("reminders") or {}).get("commander_after", "10m")) or 10),
     )
@@ -370,6 +387,18 @@ def check(config: Config) -> list[tuple[schema.Path, str]]:
         problems += [(("slack", key), m) for m in _pattern_problems(getattr(config.slack, key))]
     problems += _check_timezone(config.timezone)
     problems += _check_people(config)
+    for i, target in enumerate(config.notify):
+        if target.kind == "email" and not target.to:
+            problems.append((("notify", i), "an email target needs `to`"))
+        if target.kind != "email" and not (target.url or target.url_env):
+            problems.append((("notify", i), f"a {target.kind} target needs `url` or `url_env`"))
+        levels = {s.level for s in config.severities}
+        for j, level in enumerate(target.severities):
+            if level not in levels:
+                problems.append((("notify", i, "severities", j),
+                                 f"expected one of the levels {sorted(levels)}, got {level}"))
+    if len({t.name for t in config.notify}) != len(config.notify):
+        problems.append((("notify",), "two targets have the same name"))
     if config.call:
         try:
             config.call.format(name="n", number=1)

@@ -55,6 +55,10 @@ class Settings:
     # The REST API, for who is on call (optional: without a key, paging only).
     pagerduty_rest_url: str = PAGERDUTY_REST_DEFAULT
     pagerduty_api_key: str | None = field(default=None, repr=False)
+    # Email notifications (notify: type email): the SMTP server that sends them.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "incidentbot@localhost"
     # Seconds between GitHub writes. GitHub's secondary limits allow about 80 content-creating
     # requests a minute (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api),
     # so production spaces writes by a second; the sandbox sets 0.
@@ -88,6 +92,9 @@ class Settings:
             pagerduty_routing_key=get("PAGERDUTY_ROUTING_KEY"),
             pagerduty_rest_url=(get("PAGERDUTY_REST_URL") or PAGERDUTY_REST_DEFAULT).rstrip("/"),
             pagerduty_api_key=get("PAGERDUTY_API_KEY"),
+            smtp_host=get("INCIDENTBOT_SMTP_HOST"),
+            smtp_port=int(get("INCIDENTBOT_SMTP_PORT") or 25),
+            smtp_from=get("INCIDENTBOT_SMTP_FROM") or "incidentbot@localhost",
             write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 1.0,
                                    "INCIDENTBOT_WRITE_SPACING"),
             github_login=get("INCIDENTBOT_GITHUB_LOGIN"),

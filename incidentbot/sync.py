@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from incidentbot import blocks, commands, flow, intake, messages, names, people
+from incidentbot import blocks, commands, flow, intake, messages, names, notify, people
 from incidentbot import card as cards
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
@@ -267,6 +268,11 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             logged = tuple((stamp, f"{c.what}:{c.after}", by, source) for c in changes)
             new = replace(new, seq=state.seq + 1, history=(*state.history, *logged)[-200:])
 
+    # Beyond Slack (Teams, webhooks, email): once per change, by key.
+    for k, body, extra in notify.actions(snapshot, config, state, f, new.seq, private):
+        out.add("notify", f"notify {extra['target']}", key=k, text=body,
+                extra=tuple(extra.items()))
+
     # Comments mirrored once each; notes (updates typed in Slack or the CLI) as updates.
     for c in snapshot.comments:
         if c.id <= state.last_comment or _is_card(c, snapshot.bot_login):
@@ -492,6 +498,7 @@ class _Applier:
         self.fresh: set[str] = set()  # channels created in this run: no history to read
         self.keys: dict[str, Mapping[str, str]] = {}
         self.ids: dict[str, str] = {}
+        self.sender: Any = None  # outbound.Sender, made when a notification is due
 
     def channel(self, ref: str) -> str:
         if ref == CHANNEL:
@@ -662,6 +669,14 @@ class _Applier:
     def do_rename_to(self, action: Action) -> None:
         renamed = self.chat.rename(self.channel(CHANNEL), action.text)
         self.state = replace(self.state, channel_name=renamed.name)
+
+    def do_notify(self, action: Action) -> None:
+        from incidentbot import outbound
+
+        target = next(t for t in self.config.notify if t.name == action.get("target"))
+        self.sender = self.sender or outbound.connect()
+        self.sender.send(target, action.key, action.text)
+        self.state = replace(self.state, notified=(*self.state.notified, action.key)[-200:])
 
     def do_archive(self, action: Action) -> None:
         self.chat.archive(self.channel(CHANNEL))

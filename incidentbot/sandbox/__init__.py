@@ -16,6 +16,8 @@ from incidentbot.sandbox.github_state import iso
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator
+from incidentbot.sandbox.smtp import SmtpSink
+from incidentbot.sandbox.webhooks import WebhookEmulator
 
 __all__ = ["DEFAULTS", "Call", "Fault", "Faults", "Sandbox"]
 
@@ -49,8 +51,11 @@ class Sandbox:
         self.github = GitHubEmulator(repository=repository, token=DEFAULTS["GITHUB_TOKEN"])
         self.slack = SlackEmulator(token=DEFAULTS["SLACK_BOT_TOKEN"])
         self.pagerduty = PagerDutyEmulator(routing_key=DEFAULTS["PAGERDUTY_ROUTING_KEY"])
+        self.webhooks = WebhookEmulator()
+        self.smtp = SmtpSink(host)
         self._hub = Hub(
-            {"github": self.github, "slack": self.slack, "pagerduty": self.pagerduty},
+            {"github": self.github, "slack": self.slack, "pagerduty": self.pagerduty,
+             "webhooks": self.webhooks},
             Path(state_file) if state_file is not None else None,
         )
         self._server: Server = make_server(self._hub, host, port, verbose)
@@ -64,6 +69,7 @@ class Sandbox:
                 target=self._server.serve_forever, name="incidentbot-sandbox", daemon=True
             )
             self._thread.start()
+            self.smtp.start()
         return self
 
     def serve_forever(self) -> None:
@@ -76,6 +82,7 @@ class Sandbox:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        self.smtp.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -115,6 +122,9 @@ class Sandbox:
             # The REST API's address; its key (pagerduty_api.API_KEY) only where a test or
             # the demo wants on-call lookups: without it, paging works as before.
             "PAGERDUTY_REST_URL": f"{self.url}/pagerduty",
+            # Email notifications go to the sandbox's SMTP receiver (sandbox.smtp.messages).
+            "INCIDENTBOT_SMTP_HOST": "127.0.0.1",
+            "INCIDENTBOT_SMTP_PORT": str(self.smtp.port),
             "INCIDENTBOT_WRITE_SPACING": "0",
             # As the workflows set it: the login our token writes as, known without a call.
             "INCIDENTBOT_GITHUB_LOGIN": GITHUB_BOT_LOGIN,
@@ -186,6 +196,7 @@ class Sandbox:
     def reset(self) -> None:
         """Back to the seeded world: no issues, no incident channels, no faults, no calls."""
         self._hub.reset()
+        self.smtp.clear()
 
     def state(self) -> dict[str, Any]:
         return self._hub.dump_state()

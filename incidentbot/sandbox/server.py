@@ -93,7 +93,7 @@ _RATE_LIMITED: Mapping[str, Callable[[Fault], Response]] = {
 def _fault_response(service: str, fault: Fault) -> Response:
     if fault.kind == "drop":
         return Response(0, drop=True)
-    if fault.kind == "rate_limit":
+    if fault.kind == "rate_limit" and service in _RATE_LIMITED:
         return _RATE_LIMITED[service](fault)
     return Response(
         fault.status, b"<html><body>Server Error</body></html>", {"Content-Type": "text/html"}
@@ -175,6 +175,8 @@ class Hub:
             return "slack"
         if path.startswith(("/v2/enqueue", "/pagerduty/")):
             return "pagerduty"
+        if path.startswith("/webhooks/"):
+            return "webhooks"
         return "github"
 
     def serve(self, request: Request) -> Response:
