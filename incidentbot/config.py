@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from incidentbot import names, schema
+from incidentbot import cron, names, schema
 from incidentbot.errors import ConfigError, ConfigErrors
 from incidentbot.model import HealthCheck, Link, Role, Service, Severity, Status
 
@@ -108,6 +108,14 @@ class NotifyTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """When drills and the report run by themselves: (scenario, cron) pairs and a cron."""
+
+    drills: tuple[tuple[str, str], ...] = ()
+    report: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything incidentbot.yml says, with defaults filled in."""
 
@@ -127,6 +135,7 @@ class Config:
     reminders: ReminderSettings = field(default_factory=lambda: ReminderSettings())
     call: str | None = None  # a URL, or a pattern with {name} / {number}
     notify: tuple[NotifyTarget, ...] = ()
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -368,6 +377,10 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
         ),
         monitor=MonitorSettings(**monitor),
         call=top.get("call"),
+        schedule=ScheduleSettings(
+            drills=tuple((d["scenario"], d["cron"])
+                         for d in (top.get("schedule") or {}).get("drills", [])),
+            report=((top.get("schedule") or {}).get("report") or {}).get("cron")),
         notify=tuple(NotifyTarget(
             name=n.get("name") or f"{n['type']}-{i + 1}", kind=n["type"], url=n.get("url"),
             url_env=n.get("url_env"), to=tuple(n.get("to") or ()),
@@ -399,6 +412,15 @@ def check(config: Config) -> list[tuple[schema.Path, str]]:
                                  f"expected one of the levels {sorted(levels)}, got {level}"))
     if len({t.name for t in config.notify}) != len(config.notify):
         problems.append((("notify",), "two targets have the same name"))
+    crons: list[tuple[schema.Path, str]] = [(("schedule", "drills", i, "cron"), c)
+             for i, (_s, c) in enumerate(config.schedule.drills)]
+    if config.schedule.report:
+        crons.append((("schedule", "report", "cron"), config.schedule.report))
+    for path, expression in crons:
+        try:
+            cron.parse(expression)
+        except ValueError as exc:
+            problems.append((path, str(exc)))
     if config.call:
         try:
             config.call.format(name="n", number=1)
