@@ -53,7 +53,8 @@ def update(c: operations.Connections, number: int, change: commands.Change, *,
     said: list[str] = []
     if new_title and new_title != issue.title:
         edits["title"] = new_title
-        said.append(f"_Title changed to: {new_title}_")
+        # In a code span: on GitHub an `@login` in it pings no one, and nothing formats.
+        said.append("_Title changed to:_ `" + new_title.replace("`", "ˋ") + "`")
     if description is not None and description.strip() != old_description:
         edits["body"] = (description.strip() or "_No description yet._") + footer
         said.append("_Description updated on the issue._")

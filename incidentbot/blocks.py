@@ -71,8 +71,10 @@ def announcement(facts: Facts, text: str) -> list[dict[str, Any]]:
             {"type": "mrkdwn", "text": (f"Resolved after {took}. {rest}")[:3000]}]})
         return blocks
     number = str(facts.number)
+    # A private (security) incident's channel is joined by invitation only: no Join button.
+    join = [] if facts.private else [_button(JOIN, "Join", number, "primary")]
     blocks.append({"type": "actions", "block_id": f"incident-{number}", "elements": [
-        _button(JOIN, "Join", number, "primary"),
+        *join,
         _button(TAKE_COMMAND, "Take command", number),
         _button(POST_UPDATE, "Post update", number),
     ]})

@@ -572,6 +572,9 @@ class Dispatcher:
             self.tell(request, f"#{value} is closed; the record is on <{snap.issue.url}|the "
                                "issue>.")
             return
+        if sync.is_private(snap.fields, self.config):
+            self.tell(request, f"#{value} is private: its commander invites who is needed.")
+            return
         result = c.chat.invite(channel, [request["user_id"]]).get(request["user_id"], "")
         if result in {"invited", "member"}:
             self.tell(request, f"You are in <#{channel}>.")

@@ -103,7 +103,8 @@ def test_the_update_form_edits_everything_and_tells_the_channel(
     change = next(t for t in posted if "changed" in t and "Comms lead" in t)
     assert f"Comms lead → <@{BOB}> (_Tells stakeholders every hour._)" in change
     update = next(t for t in posted if "*Update*" in t)
-    assert "Failing over now" in update and "Title changed to: DB &lt;!here&gt; down" in update
+    assert "Failing over now" in update
+    assert "_Title changed to:_ `DB &lt;!here&gt; down`" in update
     assert "<!here>" not in update
     # The same form again, unchanged: nothing more is written.
     before = len(sandbox.github.store.comments)

@@ -185,3 +185,23 @@ def test_a_team_overrides_a_message_text(disp: Dispatcher, s: SlackRequests, san
     text = announcement(sandbox)["text"]
     assert text.startswith(":fire: SEV2: Pay &lt;@U0DAN00001&gt; down — hop into <#C")
     assert "summary" in wording.names() and "announcement" in wording.names()
+
+
+def test_a_private_incident_has_no_join_button_and_refuses_a_forged_one(
+    disp: Dispatcher, s: SlackRequests, sandbox: Sandbox
+) -> None:
+    from incidentbot import operations
+
+    c = connections(sandbox)
+    issue, outcome = operations.open_incident(c, title="Leaked keys", severity=2, private=True)
+    assert outcome.card is not None and outcome.card.channel_id
+    posted = [m for ch in sandbox.slack.state.channels.values()
+              for m in sandbox.slack.messages(ch["id"]) if m.get("blocks")
+              and any(b["type"] == "actions" for b in m["blocks"])]
+    assert posted  # the announcement in #security-incidents
+    for message in posted:
+        actions = next(b for b in message["blocks"] if b["type"] == "actions")
+        assert blocks.JOIN not in [e["action_id"] for e in actions["elements"]]
+    send(disp, s.button(blocks.JOIN, str(issue.number), user=BOB))
+    assert BOB not in sandbox.slack.state.channels[outcome.card.channel_id]["members"]
+    assert any("is private" in t for t in replies(sandbox))
