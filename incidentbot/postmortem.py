@@ -267,6 +267,9 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
                      closed=snap.issue.closed_at, thread_replies=threads,
                      changed_by=[(what, by, where) for _, what, by, where in state.history])
     roles = {role: name_of(ref.lstrip("@")) for role, ref in state.roles.items()}
+    for on_call in state.oncall.values():  # who PagerDuty had on call (oncall.py)
+        if on_call.get("name"):
+            roles[f"On call ({on_call.get('policy') or 'PagerDuty'})"] = on_call["name"]
     return Facts(number=number, name=state.name, title=snap.issue.title,
                  issue_url=snap.issue.url, fields=snap.fields, opened=snap.issue.created_at,
                  closed=snap.issue.closed_at, roles=roles, channel_name=state.channel_name,

@@ -61,6 +61,12 @@ def test_the_on_call_person_is_invited_and_named(sandbox: Sandbox) -> None:
     sandbox.clear_calls()  # asked once: later runs ask nobody
     sync.sync(c.tracker, c.chat, c.pager, CFG, number)
     assert rest_calls(sandbox) == []
+    # The postmortem (committed on its review branch) names them too.
+    outcome = sync.sync(c.tracker, c.chat, c.pager, CFG, number, postmortem=True)
+    assert outcome.card is not None and outcome.card.postmortem_url
+    path = f"incidents/{card.name[:4]}-{card.name[4:6]}/{card.name}.md"
+    found = c.tracker.read_file(path, f"{CFG.postmortem.branch_prefix}{card.name}")
+    assert found is not None and "| On call (Payments on-call) | Dan Example |" in found[0]
 
 
 def test_the_severitys_policy_when_the_service_has_none_and_no_slack_account(
