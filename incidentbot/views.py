@@ -218,7 +218,7 @@ def help_text(config: Config) -> str:
     levels = ", ".join(str(s.level) for s in config.severities)
     lines = [
         "*/incident* — run incidents from Slack; the GitHub issue is the record.",
-        "• `/incident open [title]` — open an incident (a form asks the rest)",
+        "• `/incident` or `/incident open [title]` — open an incident (a form asks the rest)",
         "• `/incident list` — open incidents · `/incident info <number|name>`",
         "In an incident channel:",
         "• `/incident status <investigating|fixing|fixed|postmortem>` · `/incident resolve`",
@@ -226,6 +226,8 @@ def help_text(config: Config) -> str:
         "• `/incident role <commander|comms|tech|support> @person`",
         "• `/incident service add|remove <slug>` · `/incident update` · `/incident info`",
         "• `/incident close`",
+        "From any channel, name the incident: `/incident close 12`, `resolve 12`, "
+        "`update 12`, `status fixing #12`.",
     ]
     return "\n".join(lines)
 
