@@ -12,8 +12,11 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from incidentbot import commands
 from incidentbot.config import Config
+from incidentbot.errors import InvalidInput
 from incidentbot.model import LabelFields, relabel
+from incidentbot.text import markdown
 
 if TYPE_CHECKING:
     from incidentbot.ports import IssueTracker
@@ -73,18 +76,38 @@ def fields_for(snapshot: Snapshot, config: Config) -> LabelFields | None:
     level = severity(form.get(SEVERITY, ""), config) or config.default_severity
     slugs = tuple(sorted({*fields.services, *services(form.get(SERVICES, ""), config)}))
     # A service's cap holds here too: the form cannot ask for more than it allows.
-    for service in config.services:
-        cap = service.max_severity
-        if service.slug in slugs and cap is not None and level < cap:
-            level = cap
+    allowed = commands.allowed_severity(slugs, config)
+    if allowed is not None and level < allowed[0]:
+        level = allowed[0]
     return replace(fields, severity=level, services=slugs)
 
 
 def adopt(snapshot: Snapshot, tracker: IssueTracker, config: Config) -> None:
-    """Label a new GitHub-opened incident from its form (or the default severity)."""
+    """Label a new GitHub-opened incident from its form (or the default severity), and hold
+    a severity label someone set on GitHub to the services' cap, saying why once."""
     wanted = fields_for(snapshot, config)
-    if wanted is None:
+    if wanted is not None:
+        _relabel(snapshot, tracker, wanted, config)
+    fields = snapshot.fields
+    allowed = commands.allowed_severity(fields.services, config)
+    if fields.severity is None or allowed is None or fields.severity >= allowed[0] \
+            or snapshot.issue.state == "closed":
         return
+    reason = "above what the services allow"
+    try:
+        commands.check_caps(fields.severity, fields.services, config)
+    except InvalidInput as exc:
+        reason = str(exc)
+    before = config.severity(fields.severity).name
+    _relabel(snapshot, tracker, replace(fields, severity=allowed[0]), config)
+    mark = f"<!-- incidentbot:capped {fields.severity} {allowed[0]} -->"
+    if not any(mark in c.body for c in snapshot.comments if c.author == snapshot.bot_login):
+        tracker.comment(snapshot.issue.number, f"{mark}\n:warning: {markdown(reason)} — "
+                        f"{before} was set back to {config.severity(allowed[0]).name}.")
+
+
+def _relabel(snapshot: Snapshot, tracker: IssueTracker, wanted: LabelFields,
+             config: Config) -> None:
     add, remove = relabel(snapshot.issue.labels, wanted, config.severities)
     if add or remove:
         tracker.relabel(snapshot.issue.number, add, remove)

@@ -92,3 +92,26 @@ def test_max_severity_is_one_rule_everywhere(disp: Dispatcher, s: SlackRequests,
     # Lower is fine; removing the service lifts the cap.
     send(disp, s.command("sev 4", channel=channel))
     assert "sev:4" in labels_of(sandbox, number)
+
+
+def test_an_uncapped_service_lifts_the_cap(sandbox: Sandbox) -> None:
+    c = connections(sandbox, CFG)
+    issue, _ = operations.open_incident(c, title="Everything down", severity=1,
+                                        services=("admin", "checkout"))
+    assert "sev:1" in labels_of(sandbox, issue.number)
+
+
+def test_a_label_set_on_github_beyond_the_cap_is_set_back_with_the_reason(
+    sandbox: Sandbox
+) -> None:
+    c = connections(sandbox, CFG)
+    issue, _ = operations.open_incident(c, title="Admin slow", severity=3,
+                                        services=("admin",))
+    sandbox.github_relabel("bob", issue.number, add=["sev:1"], remove=["sev:3"])
+    for _ in range(2):  # the second run neither relabels nor says it again
+        sync.sync(c.tracker, c.chat, c.pager, CFG, issue.number)
+    assert "sev:3" in labels_of(sandbox, issue.number)
+    assert "sev:1" not in labels_of(sandbox, issue.number)
+    said = [x.body for x in sandbox.github.store.comments.values()
+            if x.issue == issue.number and "incidentbot:capped" in x.body]
+    assert len(said) == 1 and REASON in said[0] and "SEV1 was set back to SEV3" in said[0]
