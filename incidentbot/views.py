@@ -37,8 +37,8 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
            hint: str | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": _text(label),
                              "element": element, "optional": optional}
-    if hint:
-        block["hint"] = _text(hint)
+    if hint:  # a hint may be 2,000 characters (an option's text only 75)
+        block["hint"] = {"type": "plain_text", "text": truncate(hint, 2000), "emoji": True}
     return block
 
 
