@@ -91,6 +91,10 @@ def test_numbers_are_honoured_from_any_channel(disp: Dispatcher, s: SlackRequest
     assert sandbox.github.store.issues[second].state == "closed"
     send(disp, s.command("close 999", channel=INCIDENTS))
     assert any("#999 is not an incident" in t for t in replies(sandbox))
+    send(disp, s.command(f"update {first}", channel=INCIDENTS))
+    form = [v for v in sandbox.slack.views.values()
+            if v["callback_id"] == views.UPDATE_CALLBACK][-1]
+    assert views.metadata(form)["number"] == str(first)
 
 
 def test_the_announcement_has_fields_and_buttons_that_work(
