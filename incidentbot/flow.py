@@ -1,5 +1,7 @@
-"""What the incident flow adds to the facts every message may show (pure): when it started
-and ended, the commander, the latest update, the postmortem, the call, what roles mean."""
+"""What the incident flow adds around the reconciler's plan: the facts every message may show
+(when it started and ended, the commander, the latest update, the postmortem, the call, what
+roles mean, on-call, dependencies), who is invited, the call bookmark and the `-resolved`
+rename — all pure — and `gather`, the lookups made before planning through the ports."""
 
 from __future__ import annotations
 
