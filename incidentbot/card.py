@@ -80,6 +80,14 @@ class CardState:
     drill_reminders: bool = False
     drill_scenario: str | None = None
     effects: Mapping[str, Effect] = field(default_factory=dict)
+    # People reached through another reference (an email, an on-call lookup): the
+    # reference -> their Slack user id ("" when Slack has nobody for it), looked up once.
+    directory: Mapping[str, str] = field(default_factory=dict)
+    # Who was on call when the incident paged: escalation policy id -> {name, email, policy}
+    # ({} when nobody was), looked up once per policy (oncall.py).
+    oncall: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Notifications sent beyond Slack, by key (notify.py): each change told once.
+    notified: tuple[str, ...] = ()
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:
         return replace(self, effects={**self.effects, name: Effect(ok, detail)})

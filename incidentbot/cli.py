@@ -376,30 +376,48 @@ def report(since: Any, out_dir: str, internal_dir: str, config_path: str | None)
     from pathlib import Path
 
     from incidentbot import metrics, operations
-    from incidentbot.postmortem import FOLLOWUP_LABEL
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
     start = since.replace(tzinfo=UTC) if since else None
-    records = metrics.gather(c.tracker, config, since=start)
-    open_items = len(c.tracker.list_labelled(FOLLOWUP_LABEL, state="open"))
-    text = metrics.report(records, open_action_items=open_items,
-                          since=f"{start:%Y-%m-%d}" if start else None,
-                          generated=datetime.now(UTC))
-    charts = {
-        "incidents-per-month.svg": metrics.incidents_per_month(
-            records, [s.name for s in config.severities]),
-        "mttr.svg": metrics.mttr_trend(records),
-    }
-    base = Path(out_dir) / config.postmortem.directory
-    (base / "report").mkdir(parents=True, exist_ok=True)
-    (base / "REPORT.md").write_text(text, "utf-8")
-    for name, svg in charts.items():
-        (base / "report" / name).write_text(svg, "utf-8")
-    internal = Path(internal_dir)
-    internal.mkdir(parents=True, exist_ok=True)
-    (internal / "report.html").write_text(metrics.internal_page(text, charts), "utf-8")
-    click.echo(f"{len(records)} incidents -> {base / 'REPORT.md'}, {internal / 'report.html'}")
+    count, written, page = metrics.write_report(c.tracker, config, out_dir=Path(out_dir),
+                                                internal_dir=Path(internal_dir), since=start,
+                                                now=datetime.now(UTC))
+    click.echo(f"{count} incidents -> {written}, {page}")
+
+
+@main.command()
+@click.option("--now", "now_text", type=click.DateTime(formats=["%Y-%m-%dT%H:%M"]),
+              help="Pretend it is this UTC time (YYYY-MM-DDTHH:MM).")
+@click.option("--window", type=click.IntRange(1, 24 * 60), default=15, show_default=True,
+              help="Minutes back to look for due times (scheduled workflows start late).")
+@click.option("--dry-run", is_flag=True, help="Say what is due; start nothing.")
+@_CONFIG_OPTION
+def schedule(now_text: Any, window: int, dry_run: bool, config_path: str | None) -> None:
+    """Start the drills and the report that `schedule:` in incidentbot.yml says are due.
+
+    Each due time runs once, however often this is called in its window: a drill is found
+    again by its marker, the report is rewritten. Run it from a scheduled workflow.
+
+    Example: incidentbot schedule --dry-run
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from incidentbot import operations, practice
+
+    config = _load(config_path)
+    now = now_text.replace(tzinfo=UTC) if now_text else datetime.now(UTC)
+    due = practice.due(config, now, timedelta(minutes=window))
+    if dry_run or not due:
+        for job in due:
+            click.echo(f"due: {job.kind} {job.name} at {job.slot:%Y-%m-%d %H:%M} "
+                       f"({config.timezone})")
+        if not due:
+            click.echo("nothing is due")
+        return
+    c = operations.connect(config)
+    for line in practice.run(c, due, now=now):
+        click.echo(line)
 
 
 # -- health checks and the status page -------------------------------------------------------

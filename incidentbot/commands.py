@@ -8,12 +8,12 @@ Pure: no I/O. The dispatcher, the CLI and the reconciler (for comments) all call
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from incidentbot.config import Config
 from incidentbot.errors import InvalidInput
-from incidentbot.model import LabelFields, Role, Status, check_move
+from incidentbot.model import LabelFields, Role, Service, Status, check_move
 
 HELP = (
     "Commands: `/status <open|investigating|fixing|fixed|postmortem|closed>`, `/sev <n>`, "
@@ -201,4 +201,43 @@ def apply(fields: LabelFields, change: Change, config: Config) -> LabelFields:
         services = [s for s in updated.services if s not in change.remove_services]
         services += [s for s in change.add_services if s not in services]
         updated = replace(updated, services=tuple(sorted(services)))
+    if updated.severity != fields.severity or updated.services != fields.services:
+        check_caps(updated.severity, updated.services, config)
     return updated
+
+
+def check_caps(severity: int | None, services: Sequence[str], config: Config) -> None:
+    """InvalidInput, with the reason, when `severity` is more severe than the affected
+    services allow (`services[].max_severity`). An incident is as severe as its most
+    important service lets it be: one uncapped service lifts the cap. The one check for
+    Slack, comments, the CLI and issues opened or relabelled on GitHub."""
+    allowed = allowed_severity(services, config)
+    if severity is None or allowed is None or severity >= allowed[0]:
+        return
+    cap, service = allowed
+    reason = service.max_severity_reason or "its max_severity in incidentbot.yml"
+    raise InvalidInput(f"{service.name} incidents can be {_level(cap, config)} at most, "
+                       f"not {_level(severity, config)}: {reason}")
+
+
+def allowed_severity(services: Sequence[str], config: Config) -> tuple[int, Service] | None:
+    """The most severe level the affected services allow, and the service that sets it;
+    None when any of them (or none at all) is uncapped."""
+    found: tuple[int, Service] | None = None
+    for slug in services:
+        try:
+            service = config.service(slug)
+        except KeyError:
+            continue
+        if service.max_severity is None:
+            return None
+        if found is None or service.max_severity < found[0]:
+            found = (service.max_severity, service)
+    return found
+
+
+def _level(level: int, config: Config) -> str:
+    try:
+        return config.severity(level).name
+    except KeyError:
+        return str(level)

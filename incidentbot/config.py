@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from incidentbot import names, schema
+from incidentbot import cron, names, schema
 from incidentbot.errors import ConfigError, ConfigErrors
 from incidentbot.model import HealthCheck, Link, Role, Service, Severity, Status
 
@@ -22,9 +22,10 @@ CONFIG_ENV = "INCIDENTBOT_CONFIG"
 # -- the default scale (docs/configuration.md shows it) -------------------------------------
 DEFAULT_SEVERITIES: tuple[Severity, ...] = (
     Severity(1, "sev:1", "SEV1", "Critical: the product is down or data is at risk for many "
-             "customers.", postmortem=True, page=True, update_every_minutes=30),
+             "customers.", postmortem=True, page=True, update_every_minutes=30,
+             invite_upstream=True),
     Severity(2, "sev:2", "SEV2", "Major: a core feature is broken or badly degraded.",
-             postmortem=True, page=True, update_every_minutes=60),
+             postmortem=True, page=True, update_every_minutes=60, invite_upstream=True),
     Severity(3, "sev:3", "SEV3", "Minor: a feature is degraded; a workaround exists.",
              postmortem=True, update_every_minutes=240),
     Severity(4, "sev:4", "SEV4", "Low: small impact on few customers."),
@@ -54,6 +55,7 @@ class SlackSettings:
     drill_channel_pattern: str = "drill-{name}"
     security_channel: str | None = None
     on_close: str = "archive"
+    on_resolve: str = "none"
     resolved_suffix: str = "-resolved"
     teams: tuple[str, ...] = ()
     close_allowed: tuple[str, ...] = ()
@@ -99,6 +101,26 @@ class GitHubSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyTarget:
+    """Somewhere beyond Slack told of incidents: a Teams or JSON webhook, or email."""
+
+    name: str
+    kind: str  # teams | webhook | email
+    url: str | None = None
+    url_env: str | None = None
+    to: tuple[str, ...] = ()
+    severities: tuple[int, ...] = ()  # empty: every level
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """When drills and the report run by themselves: (scenario, cron) pairs and a cron."""
+
+    drills: tuple[tuple[str, str], ...] = ()
+    report: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything incidentbot.yml says, with defaults filled in."""
 
@@ -109,6 +131,7 @@ class Config:
     slack: SlackSettings = field(default_factory=SlackSettings)
     severities: tuple[Severity, ...] = DEFAULT_SEVERITIES
     roles: Mapping[Role, str] = field(default_factory=lambda: dict(DEFAULT_ROLES))
+    role_descriptions: Mapping[Role, str] = field(default_factory=dict)
     services: tuple[Service, ...] = ()
     people: Mapping[str, Person] = field(default_factory=dict)
     postmortem: PostmortemSettings = field(default_factory=PostmortemSettings)
@@ -116,6 +139,9 @@ class Config:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     reminders: ReminderSettings = field(default_factory=lambda: ReminderSettings())
     github: GitHubSettings = field(default_factory=GitHubSettings)
+    call: str | None = None  # a URL, or a pattern with {name} / {number}
+    notify: tuple[NotifyTarget, ...] = ()
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -289,6 +315,8 @@ def _severity(d: Mapping[str, Any]) -> Severity:
         invite=tuple(d["invite"]),
         announce=tuple(d["announce"]),
         private=d["private"],
+        invite_upstream=d.get("invite_upstream", level <= 2),
+        escalation_policy=d.get("escalation_policy"),
     )
 
 
@@ -313,6 +341,8 @@ def _service(d: Mapping[str, Any]) -> Service:
         checks=tuple(_check_from(c) for c in d["checks"]),
         depends_on=tuple(d["depends_on"]), group=d.get("group"),
         repos=tuple(d.get("repos", ())),
+        max_severity=d.get("max_severity"), max_severity_reason=d.get("max_severity_reason", ""),
+        escalation_policy=d.get("escalation_policy"),
     )
 
 
@@ -335,12 +365,16 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             announce=tuple(slack["announce"]), channel_pattern=slack["channel_pattern"],
             drill_channel_pattern=slack["drill_channel_pattern"],
             security_channel=slack["security_channel"], on_close=slack["on_close"],
+            on_resolve=slack["on_resolve"],
             resolved_suffix=slack["resolved_suffix"], teams=tuple(slack["teams"]),
             close_allowed=tuple(slack["close_allowed"]),
         ),
         severities=(tuple(_severity(s) for s in top["severities"]) if "severities" in top
                     else DEFAULT_SEVERITIES),
         roles=roles,
+        role_descriptions={Role(k): (v or {})["description"]
+                           for k, v in (top.get("roles") or {}).items()
+                           if (v or {}).get("description")},
         services=tuple(_service(s) for s in top["services"]),
         people={pid: Person(id=pid, **p) for pid, p in top["people"].items()},
         postmortem=PostmortemSettings(**postmortem),
@@ -351,6 +385,15 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
         monitor=MonitorSettings(**monitor),
         github=GitHubSettings(writers=tuple(
             (top.get("github") or {}).get("writers", ["github-actions[bot]"]))),
+        call=top.get("call"),
+        schedule=ScheduleSettings(
+            drills=tuple((d["scenario"], d["cron"])
+                         for d in (top.get("schedule") or {}).get("drills", [])),
+            report=((top.get("schedule") or {}).get("report") or {}).get("cron")),
+        notify=tuple(NotifyTarget(
+            name=n.get("name") or f"{n['type']}-{i + 1}", kind=n["type"], url=n.get("url"),
+            url_env=n.get("url_env"), to=tuple(n.get("to") or ()),
+            severities=tuple(n.get("severities") or ())) for i, n in enumerate(top["notify"])),
         reminders=ReminderSettings(commander_after=_minutes(
             (top.get("reminders") or {}).get("commander_after", "10m")) or 10),
     )
@@ -366,6 +409,33 @@ def check(config: Config) -> list[tuple[schema.Path, str]]:
         problems += [(("slack", key), m) for m in _pattern_problems(getattr(config.slack, key))]
     problems += _check_timezone(config.timezone)
     problems += _check_people(config)
+    for i, target in enumerate(config.notify):
+        if target.kind == "email" and not target.to:
+            problems.append((("notify", i), "an email target needs `to`"))
+        if target.kind != "email" and not (target.url or target.url_env):
+            problems.append((("notify", i), f"a {target.kind} target needs `url` or `url_env`"))
+        levels = {s.level for s in config.severities}
+        for j, level in enumerate(target.severities):
+            if level not in levels:
+                problems.append((("notify", i, "severities", j),
+                                 f"expected one of the levels {sorted(levels)}, got {level}"))
+    if len({t.name for t in config.notify}) != len(config.notify):
+        problems.append((("notify",), "two targets have the same name"))
+    crons: list[tuple[schema.Path, str]] = [(("schedule", "drills", i, "cron"), c)
+             for i, (_s, c) in enumerate(config.schedule.drills)]
+    if config.schedule.report:
+        crons.append((("schedule", "report", "cron"), config.schedule.report))
+    for path, expression in crons:
+        try:
+            cron.parse(expression)
+        except ValueError as exc:
+            problems.append((path, str(exc)))
+    if config.call:
+        try:
+            config.call.format(name="n", number=1)
+        except (KeyError, IndexError, ValueError):
+            problems.append((("call",), "expected a URL whose only placeholders are {name} "
+                                        f"and {{number}}, got {config.call!r}"))
     return problems
 
 
@@ -406,6 +476,11 @@ def _check_services(config: Config) -> list[tuple[schema.Path, str]]:
             elif dep == service.slug:
                 problems.append((("services", i, "depends_on", j), "a service cannot depend "
                                                                    "on itself"))
+        if service.max_severity is not None and \
+                service.max_severity not in {s.level for s in config.severities}:
+            problems.append((("services", i, "max_severity"), "expected one of the levels "
+                             + ", ".join(str(s.level) for s in config.severities)
+                             + f", got {service.max_severity}"))
         for j, who in enumerate(service.owners):
             problems += _person_ref(config, who, ("services", i, "owners", j))
         for j, c in enumerate(service.checks):

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from incidentbot import commands, operations, sync, views
+from incidentbot import amend, blocks, commands, operations, sync, views
 from incidentbot.config import Config
 from incidentbot.errors import IncidentbotError, InvalidInput
 from incidentbot.journal import Job, Journal
@@ -291,13 +291,14 @@ class Dispatcher:
         text = " ".join(form.get("text", "").split())
         verb, _, rest = text.partition(" ")
         verb = verb.lower()
-        if verb in {"", "help"}:
+        if verb == "help":
             return ephemeral(views.help_text(self.config))
-        if verb == "open":
+        if verb in {"", "open"}:
             trigger = form.get("trigger_id", "")
             origin = {"channel_id": form.get("channel_id", ""),
                       "response_url": form.get("response_url", "")}
-            modal = views.open_modal(self.config, title=rest, origin=origin)
+            modal = views.open_modal(self.config, title=rest, origin=origin,
+                                     reporter=form.get("user_id", ""))
             def show() -> None:
                 try:
                     self.conn().chat.open_view(trigger, modal)
@@ -318,6 +319,8 @@ class Dispatcher:
         if verb == "info" and rest:
             self.later(lambda: self._info(form, rest), what="info")
             return Reply(200)
+        target, rest = _target(verb, rest)
+        text = f"{verb} {rest}".strip()
         if verb in {"status", "sev", "severity", "role", "service", "resolve", "close",
                     "reopen", "update", "info"}:
             if verb in {"close", "sev", "severity"} and not self.may_close(form.get("user_id")):
@@ -330,12 +333,13 @@ class Dispatcher:
                 except InvalidInput as exc:
                     return ephemeral(f":warning: {exc}")
             if verb in {"update", "info"}:  # `update` opens a form: its trigger expires
-                self.later(lambda: self._in_channel(form, verb, change), what=verb,
+                self.later(lambda: self._in_channel(form, verb, change, target), what=verb,
                            fast=verb == "update")
             else:
                 key = f"slack-command-{form.get('trigger_id') or form.get('response_url')}"
                 self.durable("command", key, {"form": dict(form), "verb": verb,
-                                              "text": text, "request": dict(form)})
+                                              "text": text, "target": target,
+                                              "request": dict(form)})
             return Reply(200)
         return ephemeral(f":warning: Unknown command `{_code(verb)}`.\n"
                          + views.help_text(self.config))
@@ -395,11 +399,16 @@ class Dispatcher:
     def _job_command(self, payload: Mapping[str, Any]) -> None:
         verb, text = str(payload["verb"]), str(payload["text"])
         change = None if verb == "close" else commands.parse(f"/{text}", self.config)
-        self._in_channel(payload["form"], verb, change)
+        target = payload.get("target")
+        self._in_channel(payload["form"], verb, change,
+                         int(target) if target is not None else None)
 
     def _in_channel(self, form: Mapping[str, str], verb: str,
-                    change: commands.Change | None) -> None:
-        number = self.incident_of(form.get("channel_id", ""))
+                    change: commands.Change | None, target: int | None = None) -> None:
+        number = target if target is not None else self.incident_of(form.get("channel_id", ""))
+        if target is not None and not self._is_incident(target):
+            self.tell(form, f":warning: #{target} is not an incident of this repository.")
+            return
         if number is None:
             self.tell(form, ":warning: This is not an incident channel. Run the command in "
                             "the incident's channel, or `/incident list` to find it.")
@@ -485,6 +494,14 @@ class Dispatcher:
             return Reply(200)
         if kind == "block_actions":
             for action in payload.get("actions") or []:
+                if action.get("action_id") in {blocks.JOIN, blocks.TAKE_COMMAND}:
+                    request = {"response_url": payload.get("response_url", ""),
+                               "channel_id": (payload.get("channel") or {}).get("id", ""),
+                               "user_id": user}
+                    work = self._join if action["action_id"] == blocks.JOIN \
+                        else self._take_command
+                    self.later(_bind(work, request, str(action.get("value", ""))),
+                               what=str(action["action_id"]))
                 if action.get("action_id") == "open_update":
                     request = {"response_url": payload.get("response_url", ""),
                                "channel_id": (payload.get("channel") or {}).get("id", ""),
@@ -530,7 +547,7 @@ class Dispatcher:
                     c, title=wanted.title, severity=wanted.severity, services=wanted.services,
                     description=wanted.description, public=wanted.public, page=wanted.page,
                     drill=wanted.drill, reporter=user, by=sync.Attribution(user, "Slack"),
-                    request_id=key)
+                    request_id=key, roles=wanted.roles or None)
             except IncidentbotError as exc:
                 self.tell(request, f":warning: The incident could not be opened: {exc}")
                 return
@@ -558,6 +575,9 @@ class Dispatcher:
             severity = ((values.get("severity") or {}).get("value") or {}).get(
                 "selected_option")
             note = ((values.get("note") or {}).get("value") or {}).get("value") or ""
+            title = _typed(values, "title")
+            description = _typed(values, "description")
+            roles = views.read_roles(values, self.config)
             change = operations.change_from_options(
                 self.config, status=status["value"] if status else None,
                 severity=int(severity["value"]) if severity else None)
@@ -573,7 +593,8 @@ class Dispatcher:
         self.durable("update", key, {
             "number": number, "status": change.status.value if change.status else None,
             "severity": change.severity, "note": note, "user": user, "request": request,
-            "key": key})
+            "key": key, "title": title, "description": description,
+            "roles": dict(roles) if roles else None})
         return Reply(200)
 
     def _job_update(self, payload: Mapping[str, Any]) -> None:
@@ -582,10 +603,10 @@ class Dispatcher:
                                                 severity=payload["severity"])
         key = str(payload["key"])
         try:
-            operations.update_incident(self.conn(), int(payload["number"]), change,
-                                       note=str(payload["note"]),
-                                       by=sync.Attribution(user, "Slack"), actor={user},
-                                       request_id=key)
+            amend.update(self.conn(), int(payload["number"]), change,
+                         note=str(payload["note"]), title=payload.get("title"),
+                         description=payload.get("description"), roles=payload.get("roles"),
+                         by=sync.Attribution(user, "Slack"), actor={user}, request_id=key)
         except IncidentbotError as exc:
             self.tell(request, f":warning: {exc}")
 
@@ -597,17 +618,59 @@ class Dispatcher:
     def _open_update_form(self, number: int, request: Mapping[str, str]) -> None:
         """The update form, pre-filled with the incident's current status and severity."""
         c = self.conn()
-        issue = c.tracker.get_issue(number)
-        fields = read_labels(issue.labels, self.config.severities,
-                             issue_closed=issue.state == "closed")
-        modal = views.update_modal(self.config, number=number, status=fields.status,
-                                   severity=fields.severity,
+        snap = sync.read(c.tracker, number, self.config)
+        modal = views.update_modal(self.config, number=number, status=snap.fields.status,
+                                   severity=snap.fields.severity,
                                    origin={"channel_id": request.get("channel_id", ""),
-                                           "response_url": request.get("response_url", "")})
+                                           "response_url": request.get("response_url", "")},
+                                   title=snap.issue.title,
+                                   description=amend.split_body(snap.issue.body)[0],
+                                   roles=snap.card.roles)
         c.chat.open_view(request.get("trigger_id", ""), modal)
 
     def _job_confirm_close(self, payload: Mapping[str, Any]) -> None:
         self._confirm_close(dict(payload["request"]), str(payload["value"]))
+    def _is_incident(self, number: int) -> bool:
+        try:
+            issue = self.conn().tracker.get_issue(number)
+        except IncidentbotError:
+            return False
+        return read_labels(issue.labels, self.config.severities).is_incident
+
+    def _join(self, request: dict[str, str], value: str) -> None:
+        """The announcement's Join button: into the incident's channel, if it is open."""
+        if not value.isdigit():
+            return
+        c = self.conn()
+        snap = sync.read(c.tracker, int(value), self.config)
+        channel = snap.card.channel_id
+        if channel is None or snap.card.archived or snap.issue.state == "closed":
+            self.tell(request, f"#{value} is closed; the record is on <{snap.issue.url}|the "
+                               "issue>.")
+            return
+        if sync.is_private(snap.fields, self.config):
+            self.tell(request, f"#{value} is private: its commander invites who is needed.")
+            return
+        result = c.chat.invite(channel, [request["user_id"]]).get(request["user_id"], "")
+        if result in {"invited", "member"}:
+            self.tell(request, f"You are in <#{channel}>.")
+        else:
+            self.tell(request, f":warning: Slack would not add you to <#{channel}> "
+                               f"({_code(result)}); ask someone in it to invite you.")
+
+    def _take_command(self, request: dict[str, str], value: str) -> None:
+        """The announcement's Take command button: the person who clicked commands."""
+        if not value.isdigit():
+            return
+        user = request["user_id"]
+        try:
+            operations.update_incident(self.conn(), int(value),
+                                       commands.Change(roles={"commander": user}),
+                                       by=sync.Attribution(user, "Slack"), actor={user})
+        except IncidentbotError as exc:
+            self.tell(request, f":warning: {exc}")
+            return
+        self.tell(request, f"You are the incident commander of #{value} now.")
 
     def _confirm_close(self, request: dict[str, str], value: str) -> None:
         number_text, _, asked_in = value.partition(":")
@@ -721,6 +784,13 @@ class Dispatcher:
                                   + markdown(str(text)).replace("\n", "\n> "))
 
 
+def _typed(values: Mapping[str, Any], block: str) -> str | None:
+    """A text input's value; None when the form has no such block."""
+    if block not in values:
+        return None
+    return str(((values.get(block) or {}).get("value") or {}).get("value") or "")
+
+
 def _bind(work: Callable[[dict[str, str], str], None], request: dict[str, str],
           value: str) -> Callable[[], None]:
     return lambda: work(request, value)
@@ -730,6 +800,22 @@ def markdown_inline(text: str) -> str:
     from incidentbot.text import markdown
 
     return markdown(text)
+
+
+# Commands that act on one incident, and may name it by number from any channel.
+_TAKES_NUMBER = {"close", "resolve", "reopen", "update"}
+
+
+def _target(verb: str, rest: str) -> tuple[int | None, str]:
+    """The incident a command names (`close 12`, `status fixing #12`) and the rest of it."""
+    words = rest.split()
+    if not words:
+        return None, rest
+    last = words[-1]
+    if (last.startswith("#") and last[1:].isdigit()) or (verb in _TAKES_NUMBER
+                                                       and last.isdigit() and len(words) == 1):
+        return int(last.lstrip("#")), " ".join(words[:-1])
+    return None, rest
 
 
 def _number(ref: str) -> int | None:

@@ -8,6 +8,7 @@ names the problem and the exact fix; `--fix` does the fixes a token can do (labe
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,22 @@ def _secrets(config: Config, settings: Settings) -> Iterator[Check]:
                     f"{', '.join(pages)} page on-call but no routing key is set",
                     "set PAGERDUTY_ROUTING_KEY (an Events API v2 integration key), or "
                     "`page: false` on those severities")
+    policies = [s.escalation_policy for s in config.services if s.escalation_policy]
+    policies += [s.escalation_policy for s in config.severities if s.escalation_policy]
+    if policies and not settings.pagerduty_api_key:
+        yield Check("PAGERDUTY_API_KEY is set", False,
+                    "escalation policies are configured but nobody on call can be looked up",
+                    "set PAGERDUTY_API_KEY (a read-only REST API key), or remove "
+                    "`escalation_policy`")
+    if any(t.kind == "email" for t in config.notify) and not settings.smtp_host:
+        yield Check("INCIDENTBOT_SMTP_HOST is set", False,
+                    "notify: has email targets but no SMTP server is set",
+                    "set INCIDENTBOT_SMTP_HOST (and INCIDENTBOT_SMTP_PORT, _FROM)")
+    for target in config.notify:
+        if target.url_env and not os.environ.get(target.url_env):
+            yield Check(f"{target.url_env} is set", False,
+                        f"notify target {target.name!r} reads its URL from it",
+                        f"set {target.url_env} to the webhook's URL (keep it secret)")
 
 
 def _slack(config: Config, settings: Settings) -> Iterator[Check]:

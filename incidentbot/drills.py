@@ -29,6 +29,7 @@ from incidentbot.model import Status
 from incidentbot.text import markdown, markdown_cell, slack
 
 DIRECTORY = "drills"
+PACKAGED = Path(__file__).parent / "scenarios"  # shipped with the package
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h)$")
 KINDS = ("commander", "role", "severity", "status", "update")
 
@@ -134,12 +135,13 @@ def parse(text: str, slug: str, config: Config, *, source: str = "scenario") -> 
 
 
 def load(name: str, config: Config, root: Path | None = None) -> Scenario:
-    """drills/<name>.yml (or a path)."""
+    """drills/<name>.yml in the repository, else the scenario shipped with the package (or a
+    path)."""
     path = Path(name)
     if not path.suffix:
-        path = (root or Path.cwd()) / DIRECTORY / f"{name}.yml"
+        path = scenarios(root).get(name, Path(DIRECTORY) / f"{name}.yml")
     if not path.is_file():
-        available = sorted(p.stem for p in ((root or Path.cwd()) / DIRECTORY).glob("*.yml"))
+        available = sorted(scenarios(root))
         raise InvalidInput(f"no drill scenario {name!r}; available: "
                            + (", ".join(available) or "none (add drills/<name>.yml)"))
     return parse(path.read_text("utf-8"), path.stem, config, source=str(path))
@@ -230,7 +232,8 @@ def debrief_post(scenario: Scenario, results: list[Result]) -> str:
 
 def run(c: operations.Connections, scenario: Scenario, *, speed: float = 1.0,
         number: int | None = None, sleep: Callable[[float], None] = time.sleep,
-        reporter: str | None = None, max_ticks: int = 10_000) -> Iterator[str]:
+        reporter: str | None = None, max_ticks: int = 10_000,
+        request_id: str | None = None) -> Iterator[str]:
     """Play `scenario` (opening the drill, or resuming drill #`number`) to its debrief.
 
     Yields a line per thing that happened. `speed` > 1 plays faster (the demo uses 60).
@@ -240,7 +243,8 @@ def run(c: operations.Connections, scenario: Scenario, *, speed: float = 1.0,
         issue, _ = operations.open_incident(
             c, title=scenario.title, severity=scenario.severity, services=scenario.services,
             description=scenario.description or f"Drill: {scenario.name}", drill=True,
-            reporter=reporter, request_id=f"drill-{scenario.slug}-{reporter}-{time.time():.0f}")
+            reporter=reporter,
+            request_id=request_id or f"drill-{scenario.slug}-{reporter}-{time.time():.0f}")
         number = issue.number
         yield f"drill #{number} opened: {issue.url}"
     sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
@@ -293,7 +297,11 @@ def finish(c: operations.Connections, scenario: Scenario, number: int,
 
 
 def scenarios(root: Path | None = None) -> Mapping[str, Path]:
-    return {p.stem: p for p in sorted(((root or Path.cwd()) / DIRECTORY).glob("*.yml"))}
+    """Scenario name -> file: the shipped ones (package data), replaced by the repository's
+    drills/<name>.yml of the same name."""
+    found = {p.stem: p for p in sorted(PACKAGED.glob("*.yml"))}
+    found.update({p.stem: p for p in sorted(((root or Path.cwd()) / DIRECTORY).glob("*.yml"))})
+    return dict(sorted(found.items()))
 
 
 def t_plus(delta: timedelta) -> str:

@@ -275,6 +275,9 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
     recent = what_changed.recent(tracker, config, snap.fields.services,
                                  started or issue.created_at, web=web) if repos else []
     roles = {role: name_of(ref) for role, ref in state.roles.items()}
+    for on_call in state.oncall.values():  # who PagerDuty had on call (oncall.py)
+        if on_call.get("name"):
+            roles[f"On call ({on_call.get('policy') or 'PagerDuty'})"] = on_call["name"]
     logins = {role: login for role, ref in state.roles.items()
               if (login := login_of(config, ref))}
     url = (f"https://slack.com/app_redirect?channel={state.channel_id}"

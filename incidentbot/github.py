@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github.GithubObject import NotSet
 from github.Issue import Issue as GhIssue
 from github.IssueComment import IssueComment as GhComment
 from urllib3.util.retry import Retry
@@ -380,6 +381,16 @@ class GitHubTracker:
         reason = reason or ("completed" if state == "closed" else "reopened")
         self._retry(lambda: issue.edit(state=state, state_reason=reason),
                     f"setting #{number} {state}")
+        return self.get_issue(number)
+
+    def edit_issue(self, number: int, *, title: str | None = None,
+                   body: str | None = None) -> Issue:
+        """Change an issue's title or body (PATCH: idempotent, so retried)."""
+        issue = self._lazy_issue(number)
+        if title is not None or body is not None:
+            self._retry(lambda: issue.edit(title=NotSet if title is None else title,
+                                           body=NotSet if body is None else body),
+                        f"editing #{number}")
         return self.get_issue(number)
 
     def _lazy_issue(self, number: int) -> GhIssue:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from incidentbot import wording
 from incidentbot.model import Status
 from incidentbot.text import one_line, slack, slack_plain, truncate, truncate_escaped
 
@@ -44,6 +45,16 @@ class Facts:
     channel_name: str | None
     drill: bool = False
     private: bool = False
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    commander: str | None = None  # a person reference
+    latest_update: str = ""  # untrusted: the newest update people posted
+    postmortem_url: str | None = None
+    call_url: str | None = None
+    # What a role means (from the config), by role label, for roles someone holds.
+    role_notes: Mapping[str, str] = field(default_factory=dict)
+    # Lines already escaped (on-call, dependencies) the summary shows as they are.
+    extra_lines: tuple[str, ...] = ()
 
 
 def person(ref: str) -> str:
@@ -131,38 +142,39 @@ def purpose(facts: Facts, marker: str) -> str:
 
 
 def summary(facts: Facts, description: str) -> str:
-    lines = [
-        f"{_prefix(facts)}:rotating_light: *{truncate_escaped(one_line(facts.title), 300)}*",
-        f"*{_name(facts.severity)}* — {_name(facts.meaning, 300)}" if facts.meaning
-        else f"*{_name(facts.severity)}*",
-        f"Status: *{facts.status.value}* · Services: {_services(facts)}",
-        f"Issue: {_link(facts.url, f'#{facts.number}')} (the record: labels, comments, close)",
-    ]
-    if facts.roles:
-        lines.append("Roles: " + ", ".join(f"{_name(r)} {person(p)}"
-                                           for r, p in facts.roles.items()))
-    if description.strip():
-        lines.append(">>> " + truncate_escaped(description.strip(), 1500))
-    if facts.drill:
-        lines.append("_This is a drill: nobody is paged and nothing is announced._")
-    return _fit("\n".join(lines))
+    roles = ", ".join(f"{_name(r)} {person(p)}" for r, p in facts.roles.items())
+    return _fit(wording.render(
+        "summary", prefix=_prefix(facts), title=truncate_escaped(one_line(facts.title), 300),
+        severity=_name(facts.severity), meaning=_name(facts.meaning, 300),
+        status=facts.status.value, services=_services(facts),
+        issue_link=_link(facts.url, f"#{facts.number}"), roles=roles,
+        role_notes="\n".join(f"_{_name(r)}: {_name(d, 300)}_"
+                              for r, d in facts.role_notes.items()),
+        call=_link(facts.call_url, facts.call_url) if facts.call_url else "",
+        extra="\n".join(facts.extra_lines),
+        description=truncate_escaped(description.strip(), 1500), drill=facts.drill))
 
 
 def announcement(facts: Facts, resolved: bool) -> str:
-    """The message in announcement channels, edited in place as the incident moves."""
-    mark = ":white_check_mark:" if resolved else ":rotating_light:"
-    title = truncate_escaped(one_line(facts.title), 300)
-    lines = [
-        f"{_prefix(facts)}{mark} *{_name(facts.severity)} incident:* {title}",
-        f"Status: *{facts.status.value}* · Services: {_services(facts)}",
-        f"Join {_channel(facts)} · Issue {_link(facts.url, f'#{facts.number}')}",
-    ]
-    return _fit("\n".join(lines))
+    """The message in announcement channels, edited in place as the incident moves; once
+    the incident is closed it says how long it took and links the postmortem instead of an
+    archived channel."""
+    closed = facts.status is Status.CLOSED and facts.closed_at is not None \
+        and facts.opened_at is not None
+    took = duration(facts.closed_at - facts.opened_at) \
+        if closed and facts.closed_at and facts.opened_at else ""
+    return _fit(wording.render(
+        "announcement", prefix=_prefix(facts), closed=closed, resolved=resolved, took=took,
+        severity=_name(facts.severity), title=truncate_escaped(one_line(facts.title), 300),
+        status=facts.status.value, services=_services(facts), channel=_channel(facts),
+        issue_link=_link(facts.url, f"#{facts.number}"),
+        postmortem=_link(facts.postmortem_url, "read it") if facts.postmortem_url else ""))
 
 
 def resolution(facts: Facts, opened: datetime, now: datetime) -> str:
-    return (f"{_prefix(facts)}:white_check_mark: *Resolved* after {duration(now - opened)}: "
-            f"{truncate_escaped(one_line(facts.title), 300)} ({_channel(facts)})")
+    return wording.render("resolution", prefix=_prefix(facts), took=duration(now - opened),
+                          title=truncate_escaped(one_line(facts.title), 300),
+                          channel=_channel(facts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,21 +197,24 @@ def change(facts: Facts, changes: Sequence[Change], by: str, source: str) -> str
             parts.append(f"{c.what} *{before}* → *{after}*")
         else:
             after = person(c.after) if c.after else "nobody"
-            parts.append(f"{_name(c.what)} → {after}")
+            note = facts.role_notes.get(c.what) if c.after else None
+            parts.append(f"{_name(c.what)} → {after}"
+                         + (f" (_{_name(note, 300)}_)" if note else ""))
     if not by:
         who = "someone"
     elif source.strip().lower() == "slack":
         who = person(by)
     else:
         who = _name(by)
-    return _fit(f"{_prefix(facts)}:arrows_counterclockwise: {who} changed " + "; ".join(parts)
-                + f" (via {_name(source)})")
+    return _fit(wording.render("change", prefix=_prefix(facts), who=who, parts=parts,
+                               source=_name(source)))
 
 
 def comment(facts: Facts, author: str, body: str, url: str, *, update: bool = False) -> str:
-    head = (f":mega: *Update* from {person(author)}" if update
-            else f":speech_balloon: *{_name(author)}* commented on {_link(url, 'GitHub')}")
-    start = f"{_prefix(facts)}{head}\n>>> "
+    head = wording.render("comment", prefix=_prefix(facts), update=update,
+                          author=person(author) if update else _name(author),
+                          link=_link(url, "GitHub"))
+    start = f"{head}\n>>> "
     # The quote gets what is left of a section's worth, however long the head is.
     room = max(2, min(SECTION_MAX - 200, SECTION_MAX - len(start)))
     return _fit(start + truncate_escaped(body.strip(), room))
@@ -207,19 +222,14 @@ def comment(facts: Facts, author: str, body: str, url: str, *, update: bool = Fa
 
 def closed(facts: Facts, opened: datetime, now: datetime, postmortem: str | None,
            archive: bool) -> str:
-    lines = [f"{_prefix(facts)}:lock: *Closed* after {duration(now - opened)}."]
-    if postmortem:
-        lines.append(f"Postmortem: {_link(postmortem, 'read it')}")
-    lines.append("This channel is archived now; the issue keeps the record." if archive
-                 else "This channel is renamed and kept; the issue keeps the record.")
-    return "\n".join(lines)
+    return wording.render("closed", prefix=_prefix(facts), took=duration(now - opened),
+                          postmortem=_link(postmortem, "read it") if postmortem else "",
+                          archive=archive)
 
 
 def reopened(facts: Facts, previous: str | None) -> str:
-    text = f"{_prefix(facts)}:repeat: *Reopened* — status {facts.status.value}."
-    if previous:
-        text += f" The earlier conversation is in <#{previous}>."
-    return text
+    return wording.render("reopened", prefix=_prefix(facts), status=facts.status.value,
+                          previous=f"<#{previous}>" if previous else "")
 
 
 def duration(delta: timedelta) -> str:
@@ -234,12 +244,10 @@ def duration(delta: timedelta) -> str:
 
 
 def reminder(facts: Facts, mention: str, since: timedelta, severity: str) -> str:
-    return (f"{_prefix(facts)}:alarm_clock: {mention}, stakeholders last heard about this "
-            f"{_name(severity)} incident {duration(since)} ago. Time for an update: "
-            f"`/incident update` (or the button).")
+    return wording.render("reminder", prefix=_prefix(facts), mention=mention,
+                          severity=_name(severity), since=duration(since))
 
 
 def no_commander(facts: Facts, mention: str, since: timedelta) -> str:
-    return (f"{_prefix(facts)}:bust_in_silhouette: {mention}, this incident has had no "
-            f"commander for {duration(since)}. Someone take it: "
-            f"`/incident role commander @you`.")
+    return wording.render("no_commander", prefix=_prefix(facts), mention=mention,
+                          since=duration(since))

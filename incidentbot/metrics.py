@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from statistics import median
 
 from incidentbot.config import Config
@@ -261,3 +262,28 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
             needs_postmortem=bool(severity and severity.postmortem),
             postmortem_done=done))
     return records
+
+
+def write_report(t: IssueTracker, config: Config, *, out_dir: Path, internal_dir: Path,
+                 since: datetime | None, now: datetime) -> tuple[int, Path, Path]:
+    """Gather and write incidents/REPORT.md, its charts and the internal page; returns (how
+    many incidents, the report, the page). `incidentbot report` and the schedule call it."""
+    from incidentbot.postmortem import FOLLOWUP_LABEL
+
+    records = gather(t, config, since=since)
+    open_items = len(t.list_labelled(FOLLOWUP_LABEL, state="open"))
+    text = report(records, open_action_items=open_items,
+                  since=f"{since:%Y-%m-%d}" if since else None, generated=now)
+    charts = {
+        "incidents-per-month.svg": incidents_per_month(
+            records, [s.name for s in config.severities]),
+        "mttr.svg": mttr_trend(records),
+    }
+    base = out_dir / config.postmortem.directory
+    (base / "report").mkdir(parents=True, exist_ok=True)
+    (base / "REPORT.md").write_text(text, "utf-8")
+    for name, svg in charts.items():
+        (base / "report" / name).write_text(svg, "utf-8")
+    internal_dir.mkdir(parents=True, exist_ok=True)
+    (internal_dir / "report.html").write_text(internal_page(text, charts), "utf-8")
+    return len(records), base / "REPORT.md", internal_dir / "report.html"

@@ -123,6 +123,8 @@ class Severity:
     invite: tuple[str, ...] = ()
     announce: tuple[str, ...] = ()
     private: bool = False
+    invite_upstream: bool = False  # owners of the services the affected ones depend on
+    escalation_policy: str | None = None  # PagerDuty: who is on call at this level
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,9 @@ class Service:
     private: bool = False
     group: str | None = None
     repos: tuple[str, ...] = ()  # owner/name of its code: "what changed?" looks there
+    max_severity: int | None = None  # the most severe level allowed (a number: 2 = no SEV1)
+    max_severity_reason: str = ""
+    escalation_policy: str | None = None  # PagerDuty: who is on call for this service
 
 
 # -- labels ----------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
                   services: Sequence[str] = (), description: str = "", public: bool = False,
                   drill: bool = False, page: bool = False, private: bool = False,
                   reporter: str | None = None, by: sync.Attribution | None = None,
-                  request_id: str | None = None) -> tuple[Issue, sync.Outcome]:
+                  request_id: str | None = None,
+                  roles: Mapping[str, str | None] | None = None) -> tuple[Issue, sync.Outcome]:
     """Open the issue, then reconcile it at once (the channel exists when this returns)."""
     config = c.config
     title = " ".join(title.split())
@@ -53,12 +54,14 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     if unknown:
         raise InvalidInput(f"unknown service {', '.join(unknown)}: known services are "
                            + ", ".join(sorted(known)))
+    commands.check_caps(level, slugs, config)
     fields = LabelFields(is_incident=True, status=Status.OPEN, severity=level, services=slugs,
                          public=public and not private, private=private, drill=drill)
     body = description.strip() or "_No description yet._"
     if by is not None:
         person = config.person_by_slack(by.by)
-        who = (person.name or person.github or person.id) if person else by.by
+        who = (person.name or person.github or person.id) if person else \
+            c.chat.user_name(by.by) if by.source == "Slack" else by.by  # a name, not an id
         body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
     # What the opener asked for lives on the issue, not only in the card.
     asked = markers.opened(reporter, page)
@@ -68,7 +71,7 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
                                    marker=request_id or str(uuid.uuid4()))
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
                         attribution=by,
-                        reporter=reporter, page=page)
+                        reporter=reporter, page=page, roles=roles)
     return issue, outcome
 
 
@@ -154,5 +157,6 @@ def connect(config: Config, *, need_chat: bool = True) -> Connections:
     settings = Settings.from_env(repository=config.repository)
     tracker = github.connect(settings)
     chat = slack.connect(settings) if need_chat else None
-    pager = pagerduty.connect(settings) if settings.pagerduty_routing_key else None
+    pager = pagerduty.connect(settings) \
+        if settings.pagerduty_routing_key or settings.pagerduty_api_key else None
     return Connections(tracker, chat, pager, config)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from incidentbot.errors import InvalidInput, MissingSetting
 GITHUB_API_DEFAULT = "https://api.github.com"
 SLACK_API_DEFAULT = "https://slack.com/api/"
 PAGERDUTY_API_DEFAULT = "https://events.pagerduty.com/v2/enqueue"
+PAGERDUTY_REST_DEFAULT = "https://api.pagerduty.com"
 
 # What each secret is for, said when it is missing (its value is never printed).
 PURPOSE: Mapping[str, str] = {
@@ -22,6 +23,7 @@ PURPOSE: Mapping[str, str] = {
     "SLACK_SIGNING_SECRET": "the Slack app's signing secret, from Basic Information",
     "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, for Socket Mode",
     "PAGERDUTY_ROUTING_KEY": "the integration key of a PagerDuty Events API v2 integration",
+    "PAGERDUTY_API_KEY": "a PagerDuty REST API key (read-only is enough), to find who is on call",
 }
 
 
@@ -50,6 +52,13 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     pagerduty_api_url: str = PAGERDUTY_API_DEFAULT
     pagerduty_routing_key: str | None = field(default=None, repr=False)
+    # The REST API, for who is on call (optional: without a key, paging only).
+    pagerduty_rest_url: str = PAGERDUTY_REST_DEFAULT
+    pagerduty_api_key: str | None = field(default=None, repr=False)
+    # Email notifications (notify: type email): the SMTP server that sends them.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "incidentbot@localhost"
     # Seconds between GitHub writes. GitHub's secondary limits allow about 80 content-creating
     # requests a minute (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api),
     # so production spaces writes by a second; the sandbox sets 0.
@@ -84,6 +93,11 @@ class Settings:
             slack_app_token=get("SLACK_APP_TOKEN"),
             pagerduty_api_url=get("PAGERDUTY_API_URL") or PAGERDUTY_API_DEFAULT,
             pagerduty_routing_key=get("PAGERDUTY_ROUTING_KEY"),
+            pagerduty_rest_url=(get("PAGERDUTY_REST_URL") or PAGERDUTY_REST_DEFAULT).rstrip("/"),
+            pagerduty_api_key=get("PAGERDUTY_API_KEY"),
+            smtp_host=get("INCIDENTBOT_SMTP_HOST"),
+            smtp_port=int(get("INCIDENTBOT_SMTP_PORT") or 25),
+            smtp_from=get("INCIDENTBOT_SMTP_FROM") or "incidentbot@localhost",
             write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 1.0,
                                    "INCIDENTBOT_WRITE_SPACING"),
             github_login=get("INCIDENTBOT_GITHUB_LOGIN"),
@@ -102,6 +116,7 @@ class Settings:
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "SLACK_APP_TOKEN": self.slack_app_token,
             "PAGERDUTY_ROUTING_KEY": self.pagerduty_routing_key,
+            "PAGERDUTY_API_KEY": self.pagerduty_api_key,
         }
         for name in names:
             if not attributes[name]:

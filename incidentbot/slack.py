@@ -243,9 +243,14 @@ class SlackChat:
         except ServiceError:
             return None
 
-    def update(self, channel: str, ts: str, text: str) -> None:
+    def update(self, channel: str, ts: str, text: str, *,
+               blocks: Sequence[Mapping[str, Any]] | None = None) -> None:
+        kwargs: dict[str, Any] = {}
+        if blocks is not None:
+            kwargs["blocks"] = [dict(b) for b in blocks]
         with _translated("editing a message"):
-            self._client.chat_update(channel=channel, ts=ts, text=truncate(text, TEXT_MAX))
+            self._client.chat_update(channel=channel, ts=ts, text=truncate(text, TEXT_MAX),
+                                     **kwargs)
 
     def posted_keys(self, channel: str, oldest: float) -> Mapping[str, str]:
         """key -> ts of the bot's keyed messages in `channel` since `oldest` (threads too)."""
@@ -321,6 +326,18 @@ class SlackChat:
             return user
         profile = data.get("profile") or {}
         return str(profile.get("display_name") or data.get("name") or user)
+
+    def user_by_email(self, email: str) -> str | None:
+        """The Slack user id of the account with this email, if there is one (needs the
+        `users:read.email` scope). https://docs.slack.dev/reference/methods/users.lookupByEmail"""
+        try:
+            with _translated("users.lookupByEmail"):
+                data = self._client.users_lookupByEmail(email=email)["user"]
+        except ServiceError as exc:
+            if "users_not_found" in str(exc):
+                return None
+            raise
+        return None if data.get("deleted") else str(data["id"])
 
     def bookmarks(self, channel: str) -> list[str]:
         """The links bookmarked in `channel`."""

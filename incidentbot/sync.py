@@ -17,14 +17,27 @@ Safe to repeat, to run concurrently and to resume after a crash:
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from incidentbot import (
+    blocks,
+    commands,
+    flow,
+    intake,
+    lease,
+    markers,
+    messages,
+    names,
+    notify,
+    people,
+)
 from incidentbot import card as cards
-from incidentbot import commands, lease, markers, messages, names
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
 from incidentbot.errors import Conflict, IncidentbotError, InvalidInput, ServiceError
@@ -121,6 +134,7 @@ def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Fact
         services=tuple(service_names), roles=roles, channel_id=state.channel_id,
         channel_name=state.channel_name, drill=snapshot.fields.drill,
         private=is_private(snapshot.fields, config),
+        **flow.facts_extra(snapshot, config, state),
     )
 
 
@@ -148,26 +162,9 @@ def is_private(fields: LabelFields, config: Config) -> bool:
 
 
 def wanted_invites(snapshot: Snapshot, config: Config, state: CardState) -> list[str]:
-    """Slack ids to invite: reporter, role holders, owners of the services, severity's people."""
-    refs: list[str] = []
-    if state.reporter:
-        refs.append(state.reporter)
-    elif snapshot.issue.author:
-        person = config.person_by_github(snapshot.issue.author)
-        if person is not None and person.slack:
-            refs.append(person.slack)
-    refs += list(state.roles.values())
-    for slug in snapshot.fields.services:
-        try:
-            owners = config.service(slug).owners
-        except KeyError:
-            continue
-        refs += [p.slack for o in owners if (p := config.people.get(o)) and p.slack]
-    if snapshot.fields.severity is not None:
-        for who in config.severity(snapshot.fields.severity).invite:
-            p = config.people.get(who)
-            refs.append(p.slack if p is not None and p.slack else who)
-    return [r for r in dict.fromkeys(refs) if messages._SLACK_ID.fullmatch(r)]
+    """Slack ids to invite: reporter, role holders, owners of the services, severity's people,
+    on-call and upstream owners — whatever form the config names them in (people.py)."""
+    return people.wanted(flow.invitees(snapshot, config, state), config, state)
 
 
 def announce_channels(snapshot: Snapshot, config: Config) -> list[str]:
@@ -184,7 +181,8 @@ def announce_channels(snapshot: Snapshot, config: Config) -> list[str]:
 
 
 def bookmarks(snapshot: Snapshot, config: Config, state: CardState) -> list[tuple[str, str]]:
-    links = [(f"Issue #{snapshot.issue.number}", snapshot.issue.url)]
+    links = [(f"Issue #{snapshot.issue.number}", snapshot.issue.url),
+             *flow.links(snapshot, config, state)]
     for slug in snapshot.fields.services:
         try:
             service = config.service(slug)
@@ -278,7 +276,7 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                 out.add("bookmark", "bookmarks", text=title, extra=(("url", url),))
         if "summary" not in state.messages:
             out.add("post", "summary", key="summary",
-                    text=messages.summary(f, _description(issue.body)))
+                    text=messages.summary(f, intake.description(issue.body)))
         if "recent-changes" not in state.messages and not fields.drill \
                 and any(config.service(s).repos for s in fields.services
                         if s in {x.slug for x in config.services}):
@@ -296,6 +294,11 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             logged = tuple((stamp, f"{c.what}:{c.after}", by, source) for c in changes)
             new = replace(new, seq=state.seq + 1, history=(*state.history, *logged)[-200:])
+
+    # Beyond Slack (Teams, webhooks, email): once per change, by key.
+    for k, body, extra in notify.actions(snapshot, config, state, f, new.seq, private):
+        out.add("notify", f"notify {extra['target']}", key=k, text=body,
+                extra=tuple(extra.items()))
 
     # Comments mirrored once each; notes (updates typed in Slack or the CLI) as updates.
     # A comment carrying a marker (a card, a reply, a forged note) is never shown as what a
@@ -326,11 +329,14 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     resolved = fields.status.rank >= Status.FIXED.rank
     for ref in announce_channels(snapshot, config):
         text = messages.announcement(f, resolved)
+        payload = (("blocks", blocks.encode(blocks.announcement(f, text))),)
         key = announce_key(state, ref, repository, issue.number)
         if key not in state.messages:
-            out.add("post", f"announcement {ref}", channel=ref, key=key, text=text)
-        elif state.digests.get(key) != digest(text):
-            out.add("update", f"announcement {ref}", channel=ref, key=key, text=text)
+            out.add("post", f"announcement {ref}", channel=ref, key=key, text=text,
+                    extra=payload)
+        elif state.digests.get(key) != digest(text + payload[0][1]):
+            out.add("update", f"announcement {ref}", channel=ref, key=key, text=text,
+                    extra=payload)
         if resolved:
             rkey = f"resolved:{ref}:{repository}#{issue.number}:{state.reopens}"
             if rkey not in state.messages:
@@ -366,6 +372,10 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                            ("url", issue.url), *paging))
         elif not fields.status.active and state.paged and not state.page_resolved:
             out.add("page_resolve", "paging", key=dedup, extra=paging)
+
+    renamed = flow.resolved_name(snapshot, config, state)
+    if renamed:
+        out.add("rename_to", "channel", text=renamed)
 
     # Close: a final word, then archive or rename.
     if closed and not state.archived:
@@ -570,6 +580,7 @@ class _Applier:
         self.keys: dict[str, Mapping[str, str]] = {}
         self.ids: dict[str, str] = {}
         self.logged: list[tuple[str, str, str, str]] = []  # history made by actions (paging)
+        self.sender: Any = None  # outbound.Sender, made when a notification is due
 
     def channel(self, ref: str) -> str:
         if ref == CHANNEL:
@@ -674,19 +685,30 @@ class _Applier:
         if ts is None:
             thread = self.state.messages.get(action.get("thread")) if action.get("thread") \
                 else None
-            blocks = _update_button(text, action.get("button")) if action.get("button") \
-                else None
+            shown = _update_button(text, action.get("button")) if action.get("button") \
+                else self.blocks(action)
             ts = self.chat.post(channel, text, key=action.key,
                                 thread_ts=thread.ts if thread else None,
-                                broadcast=thread is not None, blocks=blocks).ts
+                                broadcast=thread is not None, blocks=shown).ts
         self.state = replace(self.state.with_message(action.key, Posted(channel, ts)),
-                             digests={**self.state.digests, action.key: digest(text)})
+                             digests={**self.state.digests,
+                                      action.key: digest(text + self.filled(action))})
+
+    def blocks(self, action: Action) -> list[dict[str, object]] | None:
+        return json.loads(self.filled(action)) if action.get("blocks") else None
+
+    def filled(self, action: Action) -> str:
+        raw = action.get("blocks")
+        if not raw or self.state.channel_id is None:
+            return raw
+        return messages.fill_channel(raw, self.state.channel_id)
 
     def do_update(self, action: Action) -> None:
         posted = self.state.messages[action.key]
         text = self.text(action)
-        self.chat.update(posted.channel, posted.ts, text)
-        self.state = replace(self.state, digests={**self.state.digests, action.key: digest(text)})
+        self.chat.update(posted.channel, posted.ts, text, blocks=self.blocks(action))
+        self.state = replace(self.state, digests={**self.state.digests,
+                                                  action.key: digest(text + self.filled(action))})
 
     def do_page(self, action: Action) -> None:
         if self.pager is None:
@@ -736,6 +758,18 @@ class _Applier:
         text = changes.for_channel(self.tracker, self.config, self.snapshot.issue,
                                    self.snapshot.fields.services, auto=self.snapshot.fields.auto)
         self.do_post(Action("post", action.effect, key=changes.KEY, text=text))
+
+    def do_rename_to(self, action: Action) -> None:
+        renamed = self.chat.rename(self.channel(CHANNEL), action.text)
+        self.state = replace(self.state, channel_name=renamed.name)
+
+    def do_notify(self, action: Action) -> None:
+        from incidentbot import outbound
+
+        target = next(t for t in self.config.notify if t.name == action.get("target"))
+        self.sender = self.sender or outbound.connect()
+        self.sender.send(target, action.key, action.text)
+        self.state = replace(self.state, notified=(*self.state.notified, action.key)[-200:])
 
     def do_archive(self, action: Action) -> None:
         self.chat.archive(self.channel(CHANNEL))
@@ -947,6 +981,7 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
     if True:
         if snapshot.rebuilt:
             _note_rebuilt(tracker, snapshot)
+        intake.adopt(snapshot, tracker, config)  # opened on GitHub: the form's answers
         ran = run_commands(snapshot, tracker, config)
         if ran and attribution is None:
             attribution = ran[-1]
@@ -964,6 +999,7 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
                                     reporter=snapshot.card.reporter or reporter,
                                     page_requested=snapshot.card.page_requested or page)
         snapshot.card = prepare(snapshot.card, snapshot.issue.state, config)
+        snapshot.card = flow.gather(snapshot, config, chat, pager)
         if attribution is None and _fields_changed(snapshot):
             snapshot.events = tracker.label_events(number)
         planned = plan(snapshot, config, repository=tracker.repository,

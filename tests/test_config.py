@@ -192,7 +192,10 @@ def test_every_config_dataclass_field_is_in_the_schema() -> None:
 
     props = schema.schema()["properties"]
     defs = schema.schema()["$defs"]
-    assert {f.name for f in dataclasses.fields(config.Config)} - {"source"} == set(props)
+    # role_descriptions is the `description` of each entry under `roles`.
+    assert {f.name for f in dataclasses.fields(config.Config)} \
+        - {"source", "role_descriptions"} == set(props)
+    assert "description" in defs["role"]["properties"]
     assert {f.name for f in dataclasses.fields(config.ReminderSettings)} == \
         set(props["reminders"]["properties"])
     for cls, name in [(config.SlackSettings, "slack"), (config.PostmortemSettings, "postmortem"),

@@ -107,7 +107,7 @@ def test_url_verification_answers_the_challenge(disp: Dispatcher,
 
 
 # -- commands -------------------------------------------------------------------------------
-@pytest.mark.parametrize("text", ["", "help", "frobnicate", "sev nine", "status sideways",
+@pytest.mark.parametrize("text", ["help", "frobnicate", "sev nine", "status sideways",
                                   "role pilot @alice", "service add nope"])
 def test_help_and_bad_input_answer_in_plain_words_without_writes(
     disp: Dispatcher, slack_sends: SlackRequests, sandbox: Sandbox, text: str

@@ -99,3 +99,19 @@ def test_the_manifest_asks_for_every_scope_doctor_needs_and_our_urls() -> None:
     assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
     assert settings["interactivity"]["request_url"].endswith("/slack/interactivity")
     assert {"pin_added", "reaction_added"} <= set(settings["event_subscriptions"]["bot_events"])
+
+
+def test_on_call_and_notification_settings_are_checked(sandbox: Sandbox) -> None:
+    from pathlib import Path
+
+    from incidentbot import config as configuration
+
+    cfg = configuration.parse(Path(CONFIG.source).read_text().replace(
+        "    owners: [carol]\n", "    owners: [carol]\n    escalation_policy: PPAYS01\n")
+        + "notify:\n  - {type: email, to: [majors@example.com]}\n"
+        + "  - {type: webhook, url_env: AUDIT_HOOK_URL_FOR_DOCTOR}\n", source=CONFIG.source)
+    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_SMTP_HOST": ""})
+    found = {c.name: c for c in doctor.run(cfg, settings)}
+    assert not found["PAGERDUTY_API_KEY is set"].ok
+    assert not found["INCIDENTBOT_SMTP_HOST is set"].ok
+    assert "notify target 'webhook-2'" in found["AUDIT_HOOK_URL_FOR_DOCTOR is set"].detail

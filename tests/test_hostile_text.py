@@ -359,3 +359,26 @@ def test_hostile_text_on_the_sandbox_notifies_nobody(sandbox: Sandbox) -> None:
     for value in (topic, purpose):
         assert "<!" not in value and set(re.findall(r"<@([A-Z0-9]+)", value)) <= allowed
     assert outcome.card is not None and outcome.card.channel_id == card.channel_id
+
+
+# -- issue 15: the flow's new pieces (role descriptions, latest update, on-call, blocks) ------
+@pytest.mark.parametrize("piece", PIECES, ids=lambda p: repr(p[:24]) + f"/{len(p)}")
+def test_the_flows_new_pieces_stay_inert(piece: str) -> None:
+    import json
+    from dataclasses import replace
+
+    from incidentbot import blocks, notify
+    from incidentbot.card import CardState
+    from incidentbot.oncall import lines
+
+    f = replace(facts(piece, (piece[:30],), severity=piece[:20]),
+                role_notes={"Incident commander": piece}, latest_update=piece,
+                commander=ALICE, opened_at=NOW, closed_at=NOW,
+                extra_lines=tuple(lines(CardState(name="x", oncall={"P1": {
+                    "name": piece, "email": "x@example.com", "policy": piece}}), {})))
+    assert_safe(messages.summary(f, piece))
+    text = messages.announcement(f, False)
+    for block in blocks.announcement(f, text):
+        assert_safe(json.dumps(block, ensure_ascii=False).replace("<!date^", "date^"))
+    card = notify.teams(f, "notify:x:0:0", 0)
+    assert "<" not in card["title"].replace("\\<", "")

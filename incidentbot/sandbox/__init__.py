@@ -16,6 +16,8 @@ from incidentbot.sandbox.github_state import BOT as GITHUB_BOT_LOGIN
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator
+from incidentbot.sandbox.smtp import SmtpSink
+from incidentbot.sandbox.webhooks import WebhookEmulator
 
 __all__ = ["DEFAULTS", "IDENTITIES", "Call", "Delivery", "Fault", "Faults", "Sandbox"]
 
@@ -63,8 +65,11 @@ class Sandbox:
             tokens={token: login for token, login in IDENTITIES.values()})
         self.slack = SlackEmulator(token=DEFAULTS["SLACK_BOT_TOKEN"])
         self.pagerduty = PagerDutyEmulator(routing_key=DEFAULTS["PAGERDUTY_ROUTING_KEY"])
+        self.webhooks = WebhookEmulator()
+        self.smtp = SmtpSink(host)
         self._hub = Hub(
-            {"github": self.github, "slack": self.slack, "pagerduty": self.pagerduty},
+            {"github": self.github, "slack": self.slack, "pagerduty": self.pagerduty,
+             "webhooks": self.webhooks},
             Path(state_file) if state_file is not None else None,
         )
         self._server: Server = make_server(self._hub, host, port, verbose)
@@ -78,6 +83,7 @@ class Sandbox:
                 target=self._server.serve_forever, name="incidentbot-sandbox", daemon=True
             )
             self._thread.start()
+            self.smtp.start()
         return self
 
     def serve_forever(self) -> None:
@@ -90,6 +96,7 @@ class Sandbox:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        self.smtp.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -129,6 +136,12 @@ class Sandbox:
             "SLACK_SIGNING_SECRET": DEFAULTS["SLACK_SIGNING_SECRET"],
             "PAGERDUTY_API_URL": self.pagerduty_url,
             "PAGERDUTY_ROUTING_KEY": DEFAULTS["PAGERDUTY_ROUTING_KEY"],
+            # The REST API's address; its key (pagerduty_api.API_KEY) only where a test or
+            # the demo wants on-call lookups: without it, paging works as before.
+            "PAGERDUTY_REST_URL": f"{self.url}/pagerduty",
+            # Email notifications go to the sandbox's SMTP receiver (sandbox.smtp.messages).
+            "INCIDENTBOT_SMTP_HOST": "127.0.0.1",
+            "INCIDENTBOT_SMTP_PORT": str(self.smtp.port),
             "INCIDENTBOT_WRITE_SPACING": "0",
         }
         if identity == "default":
@@ -180,6 +193,13 @@ class Sandbox:
         with self._hub.lock:
             store = self._github_now()
             return int(store.create_issue(login, title, body, labels, []).number)
+
+    def github_open_issue(self, login: str, title: str, body: str,
+                          labels: Sequence[str] = ()) -> int:
+        """`login` opens an issue (by hand, or through an issue form); returns its number."""
+        with self._hub.lock:
+            store = self._github_now()
+            return int(store.create_issue(login, title, body, list(labels), []).number)
 
     def github_comment(self, login: str, number: int, body: str) -> int:
         """`login` comments on issue `number`; returns the comment id."""
@@ -234,6 +254,7 @@ class Sandbox:
     def reset(self) -> None:
         """Back to the seeded world: no issues, no incident channels, no faults, no calls."""
         self._hub.reset()
+        self.smtp.clear()
 
     def state(self) -> dict[str, Any]:
         return self._hub.dump_state()

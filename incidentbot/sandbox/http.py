@@ -19,6 +19,8 @@ class Request:
     headers: Mapping[str, str]
     body: bytes
     base_url: str
+    # The query string as sent: repeated keys (`ids[]=a&ids[]=b`) are all here.
+    raw_query: str = ""
 
     def json(self) -> Any:
         """The body parsed as JSON, or None when empty; ValueError when malformed."""

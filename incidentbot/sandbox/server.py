@@ -93,7 +93,7 @@ _RATE_LIMITED: Mapping[str, Callable[[Fault], Response]] = {
 def _fault_response(service: str, fault: Fault) -> Response:
     if fault.kind == "drop":
         return Response(0, drop=True)
-    if fault.kind == "rate_limit":
+    if fault.kind == "rate_limit" and service in _RATE_LIMITED:
         return _RATE_LIMITED[service](fault)
     return Response(
         fault.status, b"<html><body>Server Error</body></html>", {"Content-Type": "text/html"}
@@ -173,8 +173,10 @@ class Hub:
             return None
         if path.startswith(("/api/", "/hooks/")):
             return "slack"
-        if path.startswith("/v2/enqueue"):
+        if path.startswith(("/v2/enqueue", "/pagerduty/")):
             return "pagerduty"
+        if path.startswith("/webhooks/"):
+            return "webhooks"
         return "github"
 
     def serve(self, request: Request) -> Response:
@@ -260,6 +262,7 @@ def _handler_class(hub: Hub, verbose: bool) -> type[BaseHTTPRequestHandler]:
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
                 base_url=cast(Server, self.server).base_url,
+                raw_query=parsed.query,
             )
             try:
                 response = hub.serve(request)
