@@ -120,7 +120,8 @@ class Dispatcher:
     def resume(self) -> int:
         """Run the jobs a previous dispatcher acknowledged and did not finish; how many."""
         jobs = self.journal.pending() if self.journal is not None else []
-        fresh = [job for job in jobs if self._seen_work.add(job.key)]
+        fresh = [Job(job.kind, job.key, {**job.payload, "resumed": True})
+                 for job in jobs if self._seen_work.add(job.key)]
         if fresh:
             log.info("resuming %d acknowledged job(s) in %.0f s", len(fresh),
                      self.resume_grace)
@@ -547,7 +548,8 @@ class Dispatcher:
                     c, title=wanted.title, severity=wanted.severity, services=wanted.services,
                     description=wanted.description, public=wanted.public, page=wanted.page,
                     drill=wanted.drill, reporter=user, by=sync.Attribution(user, "Slack"),
-                    request_id=key, roles=wanted.roles or None)
+                    request_id=key, repeat=bool(payload.get("resumed")),
+                    roles=wanted.roles or None)
             except IncidentbotError as exc:
                 self.tell(request, f":warning: The incident could not be opened: {exc}")
                 return

@@ -75,32 +75,48 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, requests.RequestException)
 
 
-def _issue(gh: GhIssue) -> Issue:
-    raw = gh._rawData  # not raw_data: that completes a listed issue with one more GET
-    user = raw.get("user") or {}
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _app(raw: dict[str, Any]) -> str | None:
     app = raw.get("performed_via_github_app") or None
+    return str(app.get("slug") or app.get("name")) if isinstance(app, dict) else None
+
+
+def _issue(gh: GhIssue) -> Issue:
+    # _rawData, not raw_data: the public property completes a listed object with a GET.
+    return _issue_raw(gh._rawData)
+
+
+def _issue_raw(raw: dict[str, Any]) -> Issue:
+    """Our record from GitHub's JSON for an issue (a response or a listed item)."""
+    user = raw.get("user") or {}
     return Issue(
-        number=gh.number, title=gh.title, body=gh.body or "", state=gh.state,
-        labels=tuple(label.name for label in gh.labels),
-        created_at=gh.created_at, updated_at=gh.updated_at, url=gh.html_url,
-        author=user.get("login"), closed_at=gh.closed_at,
+        number=int(raw["number"]), title=str(raw.get("title") or ""),
+        body=str(raw.get("body") or ""), state=str(raw.get("state") or "open"),
+        labels=tuple(str(label["name"]) for label in raw.get("labels") or ()),
+        created_at=_time(raw["created_at"]) or datetime.now(UTC),
+        updated_at=_time(raw["updated_at"]) or datetime.now(UTC),
+        url=str(raw.get("html_url") or ""), author=user.get("login"),
+        closed_at=_time(raw.get("closed_at")),
         association=str(raw.get("author_association") or "NONE"),
-        author_type=str(user.get("type") or "User"),
-        app=str(app.get("slug") or app.get("name")) if isinstance(app, dict) else None,
-        state_reason=gh.state_reason,
+        author_type=str(user.get("type") or "User"), app=_app(raw),
+        state_reason=raw.get("state_reason"),
     )
 
 
 def _comment(gh: GhComment) -> Comment:
-    # _rawData, not raw_data: the public property completes a listed object with a GET.
-    raw = gh._rawData
-    app = raw.get("performed_via_github_app") or None
+    return _comment_raw(gh._rawData)
+
+
+def _comment_raw(raw: dict[str, Any]) -> Comment:
     user = raw.get("user") or {}
-    return Comment(id=gh.id, body=gh.body or "", author=user.get("login"),
-                   created_at=gh.created_at, url=gh.html_url,
+    return Comment(id=int(raw["id"]), body=str(raw.get("body") or ""), author=user.get("login"),
+                   created_at=_time(raw["created_at"]) or datetime.now(UTC),
+                   url=str(raw.get("html_url") or ""),
                    association=str(raw.get("author_association") or "NONE"),
-                   author_type=str(user.get("type") or "User"),
-                   app=str(app.get("slug") or app.get("name")) if isinstance(app, dict) else None)
+                   author_type=str(user.get("type") or "User"), app=_app(raw))
 
 
 class GitHubTracker:
@@ -116,6 +132,7 @@ class GitHubTracker:
         self._attempts = attempts
         self._login = login
         self._backoff = backoff
+        self._etags: dict[str, tuple[str, Any]] = {}
 
     def login(self) -> str | None:
         """The login our token writes as, when known: from INCIDENTBOT_GITHUB_LOGIN, else from
@@ -132,7 +149,24 @@ class GitHubTracker:
 
     def get_issue(self, number: int) -> Issue:
         with _translated(f"issue #{number}"):
-            return _issue(self._repo.get_issue(number))
+            data, _ = self._conditional(f"{self._repo.url}/issues/{number}")
+            return _issue_raw(data)
+
+    def _conditional(self, url: str, params: dict[str, Any] | None = None,
+                     ) -> tuple[Any, dict[str, Any]]:
+        """GET with the ETag of the last answer: an unchanged resource answers 304, which
+        costs nothing against the hourly budget (GitHub's conditional requests)."""
+        key = url + "?" + "&".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
+        cached = self._etags.get(key)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        answer, data = self._repo._requester.requestJsonAndCheck("GET", url, parameters=params,
+                                                                headers=headers)
+        if data is None and cached is not None:
+            return cached[1], answer
+        etag = answer.get("etag")
+        if etag and len(self._etags) < 1000:
+            self._etags[key] = (etag, data)
+        return data, answer
 
     def ensure_labels(self, labels: Sequence[tuple[str, str, str]]) -> list[str]:
         """Create the (name, color, description) labels the repository lacks; the created ones."""
@@ -174,14 +208,15 @@ class GitHubTracker:
         return None
 
     def create_issue(self, title: str, body: str, labels: Sequence[str], *,
-                     marker: str) -> Issue:
+                     marker: str, repeat: bool = True) -> Issue:
         """Open an issue once: a retry after a failure first looks for the marker it left.
 
         `marker` must be unique to this request (it goes into the body as an HTML comment),
         so a create that reached GitHub but whose answer was lost is never made twice.
+        `repeat`: this request may have been made before (a resumed job): look first.
         """
         tagged = f"{body}\n\n<!-- incidentbot:request {marker} -->"
-        found = self.find_by_marker(marker)  # the same request made before: not again
+        found = self.find_by_marker(marker) if repeat else None
         if found is not None:
             return found
         created: Issue = self._retry(
@@ -202,17 +237,25 @@ class GitHubTracker:
                                       "sort": "updated", "direction": "desc"}
             if since is not None:
                 kwargs["since"] = since
+            # A plain issue has no `pull_request` key: reading the attribute would make
+            # PyGithub complete each listed issue with one more GET.
             return [_issue(gh) for gh in self._repo.get_issues(**kwargs)
-                    if gh.pull_request is None]
+                    if gh._rawData.get("pull_request") is None]
 
     def list_labelled(self, label: str, *, state: str = "all") -> list[Issue]:
         with _translated(f"issues labelled {label}"):
             return [_issue(gh) for gh in self._repo.get_issues(state=state, labels=[label])
-                    if gh.pull_request is None]
+                    if gh._rawData.get("pull_request") is None]
 
     def comments(self, number: int) -> list[Comment]:
+        """Every comment, oldest first; the first page is asked conditionally (304: free)."""
         with _translated(f"comments of #{number}"):
-            return [_comment(c) for c in self._lazy_issue(number).get_comments()]
+            url = f"{self._repo.url}/issues/{number}/comments"
+            data, answer = self._conditional(url, {"per_page": 100})
+            out = [_comment_raw(c) for c in data or ()]
+            if 'rel="next"' in str(answer.get("link", "")):
+                out = [_comment(c) for c in self._lazy_issue(number).get_comments()]
+            return out
 
     def label_events(self, number: int) -> list[LabelEvent]:
         with _translated(f"events of #{number}"):
@@ -382,6 +425,26 @@ class GitHubTracker:
         self._retry(lambda: issue.edit(state=state, state_reason=reason),
                     f"setting #{number} {state}")
         return self.get_issue(number)
+
+    def update_issue(self, number: int, *, labels: Sequence[str] | None = None,
+                     state: str | None = None) -> Issue:
+        """One PATCH of the labels (the whole set) and the state; the issue as GitHub now
+        has it. Idempotent, so retried."""
+        body: dict[str, Any] = {}
+        if labels is not None:
+            body["labels"] = list(labels)
+        if state is not None:
+            body["state"] = state
+            body["state_reason"] = "completed" if state == "closed" else "reopened"
+
+        def write() -> Issue:
+            url = f"{self._repo.url}/issues/{number}"
+            headers, data = self._repo._requester.requestJsonAndCheck("PATCH", url, input=body)
+            if headers.get("etag"):  # the issue as it now is: the next read can be a free 304
+                self._etags[url + "?"] = (headers["etag"], data)
+            return _issue_raw(data)
+        updated: Issue = self._retry(write, f"updating #{number}")
+        return updated
 
     def edit_issue(self, number: int, *, title: str | None = None,
                    body: str | None = None) -> Issue:

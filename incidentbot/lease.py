@@ -18,6 +18,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +56,13 @@ class Holder:
 
 def message(number: int, holder: Holder) -> str:
     stamp = holder.expires.astimezone(UTC).isoformat(timespec="seconds")
-    return f"incidentbot lease #{number}\n\nholder: {holder.who}\nexpires: {stamp}\n"
+    return f"incidentbot lease\n\nholder: {holder.who}\nexpires: {stamp}\n"
+
+
+# A holder's lease commit serves every incident it reconciles while it is young: one commit
+# per process (and thread) and time-to-live, not one per sync.
+_made: weakref.WeakKeyDictionary[Refs, dict[str, tuple[str, datetime]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def expiry(text: str) -> datetime | None:
@@ -97,11 +104,13 @@ def held(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL, wait: timed
     waited = False
     delay = 0.1
     expiries: dict[str, datetime | None] = {}  # a holder's commit never changes: read once
-    mine, mine_until = "", clock()
+    made = _made.setdefault(refs, {})
+    mine, mine_until = made.get(who, ("", clock()))
     while True:
         if clock() + ttl / 2 >= mine_until:  # our lease commit, made again when it ages
             holder = Holder(who, clock() + ttl)
             mine, mine_until = refs.make_commit(message(number, holder)), holder.expires
+            made[who] = (mine, mine_until)
         if refs.create_ref(ref, mine):
             break
         current = refs.get_ref(ref)

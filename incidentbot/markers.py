@@ -8,7 +8,8 @@ comment carrying any marker is never mirrored into Slack as something a person s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 PREFIX = "<!-- incidentbot:"
 CARD = "<!-- incidentbot:card"
@@ -73,17 +74,28 @@ def signed(body: str, kind: str) -> Signed | None:
 
 
 # -- what the opener asked for, kept in the issue body -------------------------------------
-def opened(reporter: str | None, page: bool) -> str:
+def opened(reporter: str | None, page: bool,
+           roles: Mapping[str, str | None] | None = None) -> str:
+    """The opener's asks (reporter, paging, leads), kept in the issue body."""
     words = [f"reporter={_word(reporter)}"] if reporter else []
     if page:
         words.append("page=1")
+    words += [f"role.{_word(r)}={_word(who)}" for r, who in sorted((roles or {}).items()) if who]
     return OPENED.format(fields=" ".join(words)) if words else ""
 
 
-def parse_opened(body: str) -> tuple[str | None, bool]:
-    """(reporter, page requested) from an issue body's opened marker."""
+@dataclass(frozen=True, slots=True)
+class Opened:
+    reporter: str | None = None
+    page: bool = False
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_opened(body: str) -> Opened:
+    """What the opener asked for, from an issue body's opened marker."""
     found = _OPENED.search(body)
     if found is None:
-        return None, False
+        return Opened()
     fields = dict(w.partition("=")[::2] for w in found.group(1).split())
-    return fields.get("reporter") or None, fields.get("page") == "1"
+    roles = {k.removeprefix("role."): v for k, v in fields.items() if k.startswith("role.") and v}
+    return Opened(fields.get("reporter") or None, fields.get("page") == "1", roles)

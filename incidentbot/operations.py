@@ -36,8 +36,10 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
                   drill: bool = False, page: bool = False, private: bool = False,
                   reporter: str | None = None, by: sync.Attribution | None = None,
                   request_id: str | None = None,
-                  roles: Mapping[str, str | None] | None = None) -> tuple[Issue, sync.Outcome]:
-    """Open the issue, then reconcile it at once (the channel exists when this returns)."""
+                  roles: Mapping[str, str | None] | None = None,
+                  repeat: bool = True) -> tuple[Issue, sync.Outcome]:
+    """Open the issue, then reconcile it at once (the channel exists when this returns).
+    `repeat=False`: the caller knows `request_id` is used for the first time."""
     config = c.config
     title = " ".join(title.split())
     if not title:
@@ -64,14 +66,18 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
             c.chat.user_name(by.by) if by.source == "Slack" else by.by  # a name, not an id
         body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
     # What the opener asked for lives on the issue, not only in the card.
-    asked = markers.opened(reporter, page)
+    asked = markers.opened(reporter, page, roles or {})
     if asked:
         body += f"\n\n{asked}"
+    # A request id may have been used before (a resumed dispatcher job): look for its issue
+    # first. A fresh random one cannot have been.
     issue = c.tracker.create_issue(title, body, sorted(labels_for(fields, config.severities)),
-                                   marker=request_id or str(uuid.uuid4()))
+                                   marker=request_id or str(uuid.uuid4()),
+                                   repeat=request_id is not None and repeat)
+    # `fresh`: nothing to read before the lease (which reads the comments again anyway).
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
-                        attribution=by,
-                        reporter=reporter, page=page, roles=roles)
+                        attribution=by, reporter=reporter, page=page, roles=roles,
+                        known=issue, changed=True)
     return issue, outcome
 
 
@@ -97,7 +103,7 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         issue = c.tracker.set_state(number, "closed", reason="not_planned")
     # Written even when `after` reads as `fields`: a close cut short after closing the issue
     # still lacks its status label, and this repeat finishes it (no call when all is there).
-    sync.write_fields(c.tracker, issue, after, config)
+    issue = sync.write_fields(c.tracker, issue, after, config)
     author = by.by if by else "someone"
     source = by.source if by else "CLI"
     texts = [markers.command(author, source, f"/role {role} {person or 'none'}",
@@ -111,7 +117,7 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     for text in texts:
         c.tracker.comment(number, text)
     return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
-                     attribution=by)
+                     attribution=by, known=issue, changed=True)
 
 
 def close_incident(c: Connections, number: int, *, by: sync.Attribution | None = None,

@@ -169,17 +169,20 @@ class SlackChat:
             self._client.conversations_setPurpose(channel=channel,
                                                   purpose=truncate(purpose, TOPIC_MAX))
 
-    def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]:
+    def invite(self, channel: str, users: Sequence[str], *,
+               fresh: bool = False) -> dict[str, str]:
         """Invite the users not yet in the channel: user -> `invited`, `member` or Slack's error.
+        `fresh`: a channel this run created, whose only member is the bot (no read).
 
         Slack refuses a whole batch for one bad user, so a refused batch is retried one user
         at a time: one deactivated account never keeps the others out.
         """
         if not users:
             return {}
+        members: set[str] = set()
         with _translated("reading members"):
-            members: set[str] = set()
-            for page in self._client.conversations_members(channel=channel, limit=1000):
+            for page in ([] if fresh else
+                         self._client.conversations_members(channel=channel, limit=1000)):
                 members.update(page["members"])
         outcome = {u: "member" for u in users if u in members}
         missing = [u for u in dict.fromkeys(users) if u not in members]

@@ -476,9 +476,11 @@ def _who(snapshot: Snapshot, changes: Sequence[messages.Change],
 
 
 # -- reading ---------------------------------------------------------------------------------
-def read(tracker: IssueTracker, number: int, config: Config) -> Snapshot:
-    issue = tracker.get_issue(number)
-    comments = tracker.comments(number)
+def read(tracker: IssueTracker, number: int, config: Config, *, known: Issue | None = None,
+         fresh: bool = False) -> Snapshot:
+    issue = known if known is not None and known.number == number \
+        else tracker.get_issue(number)
+    comments = [] if fresh else tracker.comments(number)
     return snapshot_of(issue, comments, writers_of(tracker, config), config,
                        tracker.repository)
 
@@ -518,11 +520,11 @@ def rebuild(issue: Issue, comments: Sequence[Comment], writers: Writers, fields:
     marker, from a trusted author), the roles from every trusted `/role` command. `settled`:
     the bot worked on this issue before, so its comments were handled and the channel knows
     the current status: nothing old is run or announced again."""
-    reporter, page = markers.parse_opened(issue.body) if writers.trusts(issue) else (None, False)
-    state = CardState(name=name, reporter=reporter, page_requested=page)
+    asked = markers.parse_opened(issue.body) if writers.trusts(issue) else markers.Opened()
+    state = CardState(name=name, reporter=asked.reporter, page_requested=asked.page)
     if not settled:
         return state
-    roles: dict[str, str] = {}
+    roles: dict[str, str] = dict(asked.roles)
     for c in sorted(comments, key=lambda c: c.id):
         if not writers.trusts(c):
             continue
@@ -577,6 +579,7 @@ class _Applier:
         self.repository = repository
         self.state = snapshot.card
         self.fresh: set[str] = set()  # channels created in this run: no history to read
+        self.complete = False  # the card holds every post made so far (see existing)
         self.keys: dict[str, Mapping[str, str]] = {}
         self.ids: dict[str, str] = {}
         self.logged: list[tuple[str, str, str, str]] = []  # history made by actions (paging)
@@ -588,12 +591,17 @@ class _Applier:
                 raise ServiceError("Slack", "the incident channel does not exist yet")
             return self.state.channel_id
         if ref not in self.ids:
-            self.ids[ref] = self.chat.channel_id(ref)
+            # The card knows where this incident's announcement in `ref` went.
+            known = next((p.channel for k, p in self.state.messages.items()
+                          if k.startswith(f"announce:{ref}")), None)
+            self.ids[ref] = known or self.chat.channel_id(ref)
         return self.ids[ref]
 
     def existing(self, channel: str, key: str) -> str | None:
-        """The ts of a keyed post an interrupted run already made, if any."""
-        if channel in self.fresh:
+        """The ts of a keyed post an interrupted run already made, if any. None without a
+        look when the card is known complete: the lease was free (the last run released it
+        after saving the card) and the card's ledger records no failed side effect."""
+        if channel in self.fresh or self.complete:
             return None
         if channel not in self.keys:
             oldest = self.snapshot.issue.created_at.timestamp() - 3600
@@ -649,7 +657,8 @@ class _Applier:
         self.state = replace(self.state, purpose_set=True)
 
     def do_invite(self, action: Action) -> None:
-        outcome = self.chat.invite(self.channel(CHANNEL), action.users)
+        channel = self.channel(CHANNEL)
+        outcome = self.chat.invite(channel, action.users, fresh=channel in self.fresh)
         done = tuple(u for u, result in outcome.items() if result in {"invited", "member"})
         failed = {u: r for u, r in outcome.items() if r not in {"invited", "member"}}
         self.state = replace(
@@ -874,20 +883,17 @@ def _names_of(login: str, config: Config) -> set[str]:
 
 def _write_fields(tracker: IssueTracker, issue: Issue, before: LabelFields,
                   after: LabelFields, config: Config) -> Issue:
-    """Make the issue's labels and state say `after` (idempotent)."""
-    # Order matters for a crash half-way: the issue's state is written first, so a prefix of
-    # a close reads as "closed" (a closed issue is closed whatever its labels) and a prefix of
-    # a reopen as "reopened"; never as the opposite move.
-    if after.status is Status.CLOSED and issue.state != "closed":
-        issue = tracker.set_state(issue.number, "closed")
-    elif after.status is not Status.CLOSED and issue.state == "closed":
-        issue = tracker.set_state(issue.number, "open")
+    """Make the issue's labels and state say `after` (idempotent): one PATCH of the labels
+    and the state together, so no prefix of it can be read as another move (a close that
+    closed the issue but kept `status:fixed` would read as a reopen), and it costs one
+    request however many labels change."""
     add, remove = relabel(issue.labels, after, config.severities)
-    if add or remove:
-        tracker.relabel(issue.number, add, remove)
-        labels = tuple(sorted({*issue.labels, *add} - set(remove)))
-        issue = replace(issue, labels=labels)
-    return issue
+    state = "closed" if after.status is Status.CLOSED else "open"
+    if not add and not remove and state == issue.state:
+        return issue
+    labels = sorted({*issue.labels, *add} - set(remove)) if add or remove else None
+    return tracker.update_issue(issue.number, labels=labels,
+                                state=state if state != issue.state else None)
 
 
 def write_fields(tracker: IssueTracker, issue: Issue, after: LabelFields,
@@ -901,13 +907,16 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
          roles: Mapping[str, str | None] | None = None, reporter: str | None = None,
          page: bool = False, repair: bool = False, postmortem: bool = False,
          now: datetime | None = None, extra_posts: Sequence[tuple[str, str]] = (),
-         drill_scenario: str | None = None, drill_reminders: bool = False) -> Outcome:
-    """Reconcile one incident; see the module docstring."""
+         drill_scenario: str | None = None, drill_reminders: bool = False,
+         known: Issue | None = None, changed: bool = False) -> Outcome:
+    """Reconcile one incident; see the module docstring. `known`: the issue as a write just
+    returned it (saves reading it again); `changed`: the caller just changed the issue, so
+    there is work: its comments are read once, under the lease."""
     asked = Asked(roles=roles, reporter=reporter, page=page, repair=repair,
                   postmortem=postmortem, now=now, extra_posts=tuple(extra_posts),
                   drill_scenario=drill_scenario, drill_reminders=drill_reminders)
     with _lock(tracker.repository, number):
-        snapshot = read(tracker, number, config)
+        snapshot = read(tracker, number, config, known=known, fresh=changed)
         if not snapshot.fields.is_incident:
             raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
         if not _has_work(snapshot, tracker, config, attribution, asked):
@@ -916,13 +925,15 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
         with lease.held(tracker, number, who=lease.holder(), ttl=ttl, wait=wait) as waited:
             # Another run may have finished between our read and the lease: read again what
             # it would have changed (its card, new comments; the issue too if it waited).
-            fresh = tracker.comments(number)
-            if waited or _card_body(snapshot.comments) != _card_body(fresh):
+            latest = tracker.comments(number)
+            if waited or (not changed
+                          and _card_body(snapshot.comments) != _card_body(latest)):
                 snapshot = read(tracker, number, config)
             else:
-                snapshot = snapshot_of(snapshot.issue, fresh, snapshot.writers, config,
+                snapshot = snapshot_of(snapshot.issue, latest, snapshot.writers, config,
                                        tracker.repository)
-            return _reconcile(snapshot, tracker, chat, pager, config, attribution, asked)
+            return _reconcile(snapshot, tracker, chat, pager, config, attribution,
+                              replace(asked, lease_was_free=not waited))
 
 
 def _card_body(comments: Sequence[Comment]) -> tuple[str, ...]:
@@ -942,6 +953,7 @@ class Asked:
     extra_posts: tuple[tuple[str, str], ...] = ()
     drill_scenario: str | None = None
     drill_reminders: bool = False
+    lease_was_free: bool = False  # the last run released the lease: its card is complete
 
 
 def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
@@ -1005,7 +1017,8 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
         planned = plan(snapshot, config, repository=tracker.repository,
                        attribution=attribution, now=now, repair=repair,
                        force_postmortem=postmortem, extra_posts=extra_posts)
-        return _apply(snapshot, planned, tracker, chat, pager, config)
+        return _apply(snapshot, planned, tracker, chat, pager, config,
+                      complete=asked.lease_was_free)
 
 
 def _note_rebuilt(tracker: IssueTracker, snapshot: Snapshot) -> None:
@@ -1029,8 +1042,12 @@ def _fields_changed(snapshot: Snapshot) -> bool:
 
 
 def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
-           pager: Pager | None, config: Config) -> Outcome:
+           pager: Pager | None, config: Config, *, complete: bool = False) -> Outcome:
     applier = _Applier(snapshot, chat, pager, config, tracker.repository, tracker)
+    # A free lease means no run died holding it: either none ever acted on this incident
+    # (no card, nothing rebuilt) or the last one saved its card before letting go.
+    applier.complete = complete and not snapshot.rebuilt \
+        and all(e.ok for e in snapshot.card.effects.values())
     if planned.card is not None:
         applier.history = planned.card.history
     outcome = Outcome(snapshot.issue.number)
