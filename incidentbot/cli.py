@@ -486,29 +486,48 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
 
     Example: incidentbot status-page build --out site
     """
-    from incidentbot import monitor, operations, statuspage
+    from incidentbot import monitor, operations, periodic
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
-    from incidentbot.model import read_labels
-
-    issues = c.tracker.list_incidents(state="all")
-    updates = {}
-    for issue in issues:  # comments only of the incidents the public may see
-        if read_labels(issue.labels, config.severities).on_status_page:
-            said = [(x.created_at, text) for x in c.tracker.comments(issue.number)
-                    if (text := statuspage.public_update(x.body)) is not None]
-            if said:
-                updates[issue.number] = said
-    windows = []
-    for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
-        try:
-            windows.append(statuspage.maintenance(issue, config))
-        except ValueError as exc:
-            click.echo(f"warning: {exc}", err=True)
-    written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir,
-                               updates=updates, maintenances=windows)
+    written, _ = periodic.build_page(
+        config, c, monitor.DataDir(data_dir), out_dir,
+        warn=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
+
+
+@main.command("periodic")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default="data",
+              show_default=True, help="The monitor's data directory.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Build the status page here when something it shows changed.")
+@click.option("--data-branch", metavar="BRANCH",
+              help="Fetch the data from this branch at depth 1 and push it back as one "
+              "rolling commit (e.g. status-data).")
+@click.option("--site-branch", metavar="BRANCH",
+              help="Push a rebuilt page to this branch (e.g. gh-pages).")
+@click.option("--remote", metavar="URL",
+              help="The git remote (default: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git).")
+@click.option("--where", default="local", show_default=True,
+              help="Where the checks run from (recorded with each sample).")
+@_CONFIG_OPTION
+def periodic_(data_dir: str, out_dir: str | None, data_branch: str | None,
+              site_branch: str | None, remote: str | None, where: str,
+              config_path: str | None) -> None:
+    """Everything periodic in one pass: health checks, reminders, the sweep, and the status
+    page only when something on it changed (periodic: in incidentbot.yml sets the sweep
+    window and how often the page is rebuilt anyway).
+
+    Example: incidentbot periodic --data-branch status-data --out site --site-branch gh-pages
+    """
+    from incidentbot import operations, periodic
+
+    config = _load(config_path)
+    options = periodic.options_from(config, data=data_dir, site=out_dir,
+                                    data_branch=data_branch, site_branch=site_branch,
+                                    remote=remote, where=where)
+    for line in periodic.run(config, lambda: operations.connect(config), options):
+        click.echo(line)
 
 
 # -- drills ---------------------------------------------------------------------------------

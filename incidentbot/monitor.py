@@ -379,9 +379,18 @@ def run(config: Config, data: DataDir, *, now: datetime | None = None, run_id: s
         recover_after: int = RECOVER_AFTER,
         concurrency: int = 20) -> tuple[RunResult, dict[str, ServiceState]]:
     """One monitoring run: probe, advance the hysteresis, write the data."""
-    now = now or datetime.now(UTC)
     probes = run_checks(config.services, env, retry=retry, pause=pause,
                         concurrency=concurrency)
+    return record(data, probes, now=now, run_id=run_id, where=where, fail_after=fail_after,
+                  recover_after=recover_after)
+
+
+def record(data: DataDir, probes: dict[str, Probe], *, now: datetime | None = None,
+           run_id: str = "", where: str = "local", fail_after: int = FAIL_AFTER,
+           recover_after: int = RECOVER_AFTER) -> tuple[RunResult, dict[str, ServiceState]]:
+    """Advance the hysteresis from the saved state and write one run's data (again, on top
+    of another writer's data, when a push lost a race)."""
+    now = now or datetime.now(UTC)
     states = data.states()
     result = RunResult(probes=probes)
     for slug, p in probes.items():

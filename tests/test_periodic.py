@@ -1,0 +1,172 @@
+"""The periodic pass and the data branch, with real git (a local bare remote) and the sandbox."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from helpers import CONFIG, connections
+
+from incidentbot import databranch, datastore, operations, periodic
+from incidentbot.config import Config
+from incidentbot.databranch import Branch
+from incidentbot.model import HealthCheck
+from incidentbot.monitor import DataDir
+from incidentbot.sandbox import Sandbox
+
+T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    path = tmp_path / "remote.git"
+    _git("init", "--quiet", "--bare", str(path))
+    return path
+
+
+def _commits(remote: Path, branch: str) -> int:
+    return int(_git("-C", str(remote), "rev-list", "--count", branch))
+
+
+def _checked(sandbox: Sandbox) -> Config:
+    """Two services whose TCP check reaches the sandbox's own port: up, with no network."""
+    port = urlsplit(sandbox.url).port
+    check = HealthCheck(kind="tcp", host="127.0.0.1", port=port, timeout_s=2.0)
+    services = tuple(replace(s, checks=(check,)) for s in CONFIG.services[:2])
+    return replace(CONFIG, services=services)
+
+
+def test_the_branch_is_always_one_commit_and_an_unchanged_tree_is_not_pushed(
+    tmp_path: Path, remote: Path
+) -> None:
+    branch = Branch(str(remote), "status-data")
+    work = tmp_path / "data"
+    assert databranch.checkout(branch, work) is None  # no branch yet
+    (work / "a.txt").write_text("one\n")
+    first = databranch.publish(branch, work, None, "first")
+    (work / "a.txt").write_text("two\n")
+    second = databranch.publish(branch, work, first, "second")
+    assert first and second and first != second
+    assert _commits(remote, "status-data") == 1
+    assert databranch.publish(branch, work, second, "again") is None
+
+    other = tmp_path / "other"
+    assert databranch.checkout(branch, other) == second
+    assert (other / "a.txt").read_text() == "two\n"
+    assert _git("-C", str(other), "rev-parse", "--is-shallow-repository") in {"true", "false"}
+    (other / "b.txt").write_text("theirs\n")
+    databranch.publish(branch, other, second, "theirs")
+    (work / "a.txt").write_text("three\n")
+    with pytest.raises(databranch.Moved):
+        databranch.publish(branch, work, second, "stale")  # never overwrites blind
+
+
+def test_the_token_is_a_header_in_the_environment_never_in_the_url() -> None:
+    branch = Branch.on_github("https://ghe.example.com/", "acme/incidents", "status-data",
+                              "ghs_secret")
+    assert branch.remote == "https://ghe.example.com/acme/incidents.git"
+    assert "ghs_secret" not in branch.remote and "ghs_secret" not in repr(branch)
+    assert branch.env["GIT_CONFIG_KEY_0"] == "http.https://ghe.example.com/.extraheader"
+    assert branch.env["GIT_CONFIG_VALUE_0"].startswith("AUTHORIZATION: basic ")
+
+
+def test_options_take_the_remote_from_github_server_url() -> None:
+    options = periodic.options_from(
+        CONFIG, data="d", data_branch="status-data",
+        env={"GITHUB_SERVER_URL": "https://ghe.example.com", "GITHUB_REPOSITORY": "a/b",
+             "GITHUB_RUN_ID": "77"})
+    assert options.data_branch is not None
+    assert options.data_branch.remote == "https://ghe.example.com/a/b.git"
+    assert options.run_id == "77" and options.site_branch is None
+    assert options.sweep == timedelta(minutes=30) and options.page_every == timedelta(hours=1)
+
+
+def test_a_quiet_pass_checks_and_skips_everything_else(
+    sandbox: Sandbox, tmp_path: Path, remote: Path
+) -> None:
+    config = _checked(sandbox)
+    c = connections(sandbox, config)
+    options = periodic.Options(data=tmp_path / "data", site=tmp_path / "site",
+                               data_branch=Branch(str(remote), "status-data"),
+                               site_branch=Branch(str(remote), "gh-pages"), retry=False)
+    first = periodic.run(config, lambda: c, options, now=T0)
+    assert first[0] == "checks: 2 up, 0 degraded, 0 down"
+    assert "sweep: nothing open or changed" in first
+    assert any(line.startswith("page: built") and "never built" in line for line in first)
+    assert "page: published to gh-pages" in first
+
+    before = len(sandbox.calls)
+    second = periodic.run(config, lambda: c, options, now=T0 + timedelta(minutes=5))
+    assert "page: unchanged, not rebuilt" in second
+    assert "sweep: nothing open or changed" in second
+    assert second[-1].startswith("data: status-data is now")
+    assert _commits(remote, "status-data") == 1 and _commits(remote, "gh-pages") == 1
+    assert len(sandbox.calls) - before == 2  # the two incident lists, nothing else
+
+    fresh = DataDir(tmp_path / "elsewhere")  # what a depth-1 fetch gives a reader
+    databranch.checkout(Branch(str(remote), "status-data"), fresh.root)
+    assert len(fresh.runs()) == 2
+    assert len(fresh.samples(config.services[0].slug)) == 2
+
+    later = periodic.run(config, lambda: c, options, now=T0 + timedelta(minutes=65))
+    assert any(line.startswith("page: built") and "min ago" in line for line in later)
+
+
+def test_an_open_incident_is_synced_once_and_a_public_change_rebuilds_the_page(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = replace(CONFIG, services=tuple(replace(s, checks=()) for s in CONFIG.services))
+    c = connections(sandbox, config)
+    options = periodic.Options(data=tmp_path / "data", site=tmp_path / "site")
+    periodic.run(config, lambda: c, options, now=datetime.now(UTC))
+    issue, _ = operations.open_incident(c, title="Checkout errors", severity=2,
+                                        services=["checkout"], public=True,
+                                        request_id="periodic-test")
+    lines = periodic.run(config, lambda: c, options, now=datetime.now(UTC))
+    assert "checks: skipped (no service has health checks)" in lines
+    # Just changed: its own event run syncs it; the sweep does not race that run...
+    assert "sweep: 0 incident(s) synced, 0 reminder(s), 0 incomplete, " \
+           "1 left to their event runs" in lines
+    assert any(f"incident #{issue.number} changed" in line for line in lines)
+    # ...and takes it once it has settled (had the event run been lost).
+    lines = periodic.run(config, lambda: c, options,
+                         now=datetime.now(UTC) + timedelta(minutes=3))
+    assert any(line.startswith("sweep: 1 incident(s) synced") for line in lines)
+    assert (tmp_path / "site" / "incidents" / f"{issue.number}.html").exists()
+
+
+def test_a_writer_that_lost_the_race_redoes_its_run_on_top(
+    sandbox: Sandbox, tmp_path: Path, remote: Path
+) -> None:
+    config = _checked(sandbox)
+    c = connections(sandbox, config)
+    branch = Branch(str(remote), "status-data")
+    mine = periodic.Options(data=tmp_path / "mine", data_branch=branch, retry=False,
+                            where="actions")
+    theirs = periodic.Options(data=tmp_path / "theirs", data_branch=branch, retry=False,
+                              where="dispatcher")
+    periodic.run(config, lambda: c, theirs, now=T0)
+
+    def connect_after_another_writer_pushed() -> operations.Connections:
+        # Called once this pass has fetched the branch: the other writer pushes meanwhile.
+        periodic.run(config, lambda: c, theirs, now=T0 + timedelta(minutes=4))
+        return c
+
+    lines = periodic.run(config, connect_after_another_writer_pushed, mine,
+                         now=T0 + timedelta(minutes=5))
+    assert lines[-1].startswith("data: status-data is now")
+    assert _commits(remote, "status-data") == 1
+    final = DataDir(tmp_path / "reader")
+    databranch.checkout(branch, final.root)
+    wheres = [r["where"] for r in datastore.run_records(final.root)]
+    assert wheres == ["dispatcher", "dispatcher", "actions"]
+    assert len(final.samples(config.services[0].slug)) == 3
