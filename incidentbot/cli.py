@@ -502,8 +502,8 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Build the status page here when something it shows changed.")
 @click.option("--data-branch", metavar="BRANCH",
-              help="Fetch the data from this branch at depth 1 and push it back as one "
-              "rolling commit (e.g. status-data).")
+              help="Fetch the data from this branch and push it back as its rolling "
+              "commit: the branch is a day's base and one commit on it (e.g. status-data).")
 @click.option("--site-branch", metavar="BRANCH",
               help="Push a rebuilt page to this branch (e.g. gh-pages).")
 @click.option("--remote", metavar="URL",
@@ -660,9 +660,16 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
 @click.option("--socket-mode", is_flag=True,
               help="Connect out to Slack over Socket Mode (needs SLACK_APP_TOKEN) instead of "
               "listening: for teams without public ingress.")
+@click.option("--periodic", "every", metavar="EVERY",
+              help="Also run the periodic work (checks, reminders, sweep, page) this often, "
+              "e.g. 1m, pushing to status-data and gh-pages as the workflow does "
+              "(default: periodic.dispatcher_every in incidentbot.yml; unset: off).")
+@click.option("--periodic-dir", default=".incidentbot", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Where the periodic work keeps its checkouts of the data and the site.")
 @_CONFIG_OPTION
-def serve(host: str, port: int, threads: int, socket_mode: bool,
-          config_path: str | None) -> None:
+def serve(host: str, port: int, threads: int, socket_mode: bool, every: str | None,
+          periodic_dir: str, config_path: str | None) -> None:
     """Run the Slack dispatcher: /incident commands, modals and events.
 
     Slack's request URLs are /slack/commands, /slack/interactivity and /slack/events;
@@ -688,6 +695,18 @@ def serve(host: str, port: int, threads: int, socket_mode: bool,
     app = Dispatcher(config, settings.slack_signing_secret or "",
                      lambda: operations.connect(config),
                      allowed_teams=frozenset(config.slack.teams))
+    minutes = config.periodic.dispatcher_every
+    if every is not None or minutes:
+        from datetime import timedelta
+        from pathlib import Path
+
+        from incidentbot import periodic
+
+        interval = periodic.parse_every(every) if every else timedelta(minutes=minutes or 1)
+        periodic.dispatcher_timer(config, interval, lambda: operations.connect(config),
+                                  data=Path(periodic_dir) / "data",
+                                  site=Path(periodic_dir) / "site").start()
+        click.echo(f"periodic work every {interval}", err=True)
     if socket_mode:
         from incidentbot.slack import run_socket_mode
 

@@ -1,13 +1,16 @@
-"""A branch that holds data, not history: fetched at depth 1, replaced by one rolling commit.
+"""A branch that holds data, not history: at most two commits, replaced as the data changes.
 
-Every publish writes an orphan commit (no parent) of the directory's tree and force-pushes it
-with a lease on the commit it was fetched at, so the branch is always exactly one commit: a
-depth-1 fetch is the whole of it, and a year of runs costs the size of the data, not one
-commit and one copy of every month file per run. A writer that lost a race gets `Moved` and
-fetches again; nothing another writer pushed is ever overwritten blind.
+The branch is a day's base commit (an orphan: no parent, a snapshot of the data) and, on top
+of it, one rolling commit that every publish replaces, force-pushed with a lease on the
+commit it was fetched at. So a depth-1 fetch is all of the data, and a year of runs costs the
+size of the data, not one commit and one copy of every month file per run. The base is why
+each push stays small: git sends only what changed since the base (the day's appended lines,
+as deltas against the base's files), where an orphan commit per run would send every changed
+file whole. The first publish of a (UTC) day makes a new base.
 
-The token goes to git as an HTTP header in the environment (as actions/checkout does), never
-in a URL, an argument or a file, so no git message can print it.
+A writer that lost a race gets `Moved` and fetches again; nothing another writer pushed is
+ever overwritten blind. The token goes to git as an HTTP header in the environment (as
+actions/checkout does), never in a URL, an argument or a file, so no git message prints it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from incidentbot.errors import IncidentbotError
@@ -75,8 +79,8 @@ def _git(directory: Path, *args: str, env: Mapping[str, str] | None = None,
 
 
 def checkout(branch: Branch, directory: str | Path) -> str | None:
-    """Make `directory` the branch's one commit (depth 1); its sha, or None when the branch
-    does not exist yet (the directory is then left as it is, for a first publish)."""
+    """Make `directory` the branch's tip (fetched with its base, depth 2); the tip's sha, or
+    None when the branch does not exist yet (the directory is then left as it is)."""
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     if not (root / ".git").exists():
@@ -85,7 +89,7 @@ def checkout(branch: Branch, directory: str | Path) -> str | None:
     listed = _git(root, "ls-remote", branch.remote, ref, env=branch.env).stdout.split()
     if not listed:
         return None
-    _git(root, "fetch", "--quiet", "--depth", "1", "--no-tags", branch.remote,
+    _git(root, "fetch", "--quiet", "--depth", "2", "--no-tags", branch.remote,
          f"+{ref}:refs/remotes/data/{branch.name}", env=branch.env)
     sha = _git(root, "rev-parse", f"refs/remotes/data/{branch.name}").stdout.strip()
     _git(root, "checkout", "--quiet", "--force", "--detach", sha)
@@ -93,11 +97,21 @@ def checkout(branch: Branch, directory: str | Path) -> str | None:
     return sha
 
 
+def _base(root: Path, lease: str, day: str) -> str | None:
+    """The base under `lease` (its parent, or itself when it is a base) if made on `day`."""
+    parent = _git(root, "rev-parse", "--verify", "--quiet", f"{lease}^", check=False)
+    base = parent.stdout.strip() or lease
+    made = _git(root, "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%d",
+                base, env={"TZ": "UTC"}).stdout.strip()
+    return base if made == day else None
+
+
 def publish(branch: Branch, directory: str | Path, lease: str | None, message: str, *,
-            force: bool = False) -> str | None:
-    """Replace the branch with one commit of the directory's files; the new sha, or None
-    when the tree is the same as `lease`'s (nothing pushed). Raises Moved when the branch
-    is no longer at `lease` (unless `force`: for derived files such as the site)."""
+            force: bool = False, now: datetime | None = None) -> str | None:
+    """Replace the branch's rolling commit with the directory's files (a new base on a new
+    day); the new sha, or None when the tree is the same as `lease`'s (nothing pushed).
+    Raises Moved when the branch is no longer at `lease`, unless `force` (for derived files
+    such as the site, which are always one orphan commit)."""
     root = Path(directory)
     if not (root / ".git").exists():
         _git(root, "init", "--quiet")
@@ -107,7 +121,12 @@ def publish(branch: Branch, directory: str | Path, lease: str | None, message: s
         before = _git(root, "rev-parse", f"{lease}^{{tree}}", check=False).stdout.strip()
         if before == tree:
             return None
-    commit = _git(root, "commit-tree", tree, "-m", message).stdout.strip()
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    when = f"{int(moment.timestamp())} +0000"
+    dated = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    base = _base(root, lease, f"{moment:%Y-%m-%d}") if lease and not force else None
+    parent = ["-p", base] if base else []
+    commit = _git(root, "commit-tree", tree, *parent, "-m", message, env=dated).stdout.strip()
     guard: Sequence[str] = (["--force"] if force else
                             [f"--force-with-lease=refs/heads/{branch.name}:{lease or ''}"])
     pushed = _git(root, "push", "--quiet", "--no-verify", *guard, branch.remote,

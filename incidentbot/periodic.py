@@ -10,6 +10,8 @@ rebuilt, an unchanged data tree is not pushed.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -73,7 +75,7 @@ def options_from(config: Config, *, data: str | Path, site: str | Path | None = 
                    sweep=timedelta(minutes=config.periodic.sweep),
                    page_every=timedelta(minutes=config.periodic.page_every),
                    data_branch=branch(data_branch), site_branch=branch(site_branch),
-                   where=where, run_id=env.get("GITHUB_RUN_ID", ""))
+                   where=where, run_id=env.get("GITHUB_RUN_ID", ""), env=env)
 
 
 def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str | Path, *,
@@ -234,7 +236,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
 
 def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str | None,
                   now: datetime, options: Options) -> str:
-    """Push the data as the branch's one commit; when another writer moved the branch, redo
+    """Push the data as the branch's rolling commit; when another writer moved the branch, redo
     this run's records on top of its data (at most ATTEMPTS times)."""
     from incidentbot import databranch
 
@@ -244,7 +246,7 @@ def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str
     message = f"Data as of {datastore.stamp(now)} ({options.where} {options.run_id})".strip()
     for _ in range(ATTEMPTS):
         try:
-            sha = databranch.publish(branch, options.data, lease, message)
+            sha = databranch.publish(branch, options.data, lease, message, now=now)
         except databranch.Moved:
             lease = databranch.checkout(branch, options.data)
             _record(config, data, work, now, options)
@@ -252,5 +254,73 @@ def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str
                 _save_page(data, work.page)
             continue
         return f"data: unchanged on {branch.name}" if sha is None else \
-            f"data: {branch.name} is now {sha[:12]} (one commit)"
+            f"data: {branch.name} is now {sha[:12]} (base + rolling commit)"
     raise databranch.GitFailed(f"{branch.name} kept moving: gave up after {ATTEMPTS} tries")
+
+
+class Timer:
+    """Runs a periodic pass every `every` on a daemon thread until stopped (the dispatcher's
+    `--periodic`). A failed pass is logged and the next one runs on time; passes never
+    overlap, since one thread runs them in turn."""
+
+    def __init__(self, every: timedelta, work: Callable[[], list[str]], *,
+                 log: logging.Logger | None = None,
+                 wait: Callable[[float], bool] | None = None) -> None:
+        self.every = every
+        self.work = work
+        self.log = log or logging.getLogger("incidentbot.periodic")
+        self._stop = threading.Event()
+        # wait(seconds) -> True when stopped meanwhile; tests inject one that never sleeps.
+        self._wait = wait or self._stop.wait
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> bool:
+        """One pass, logged; whether it succeeded."""
+        try:
+            for line in self.work():
+                self.log.info("periodic: %s", line)
+        except Exception:  # a pass that fails must not stop the timer (logged with its cause)
+            self.log.exception("periodic: the pass failed; the next runs in %s", self.every)
+            return False
+        return True
+
+    def loop(self) -> None:
+        while True:
+            self.run_once()
+            if self._wait(self.every.total_seconds()):
+                return
+
+    def start(self) -> Timer:
+        self._thread = threading.Thread(target=self.loop, name="incidentbot-periodic",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.every.total_seconds() + 60)
+
+
+def parse_every(text: str) -> timedelta:
+    """`30s`, `1m`, `15m`, `1h`: how often the dispatcher runs the periodic work."""
+    import re
+
+    from incidentbot.errors import InvalidInput
+
+    found = re.fullmatch(r"\s*([1-9][0-9]*)\s*(s|m|min|h)\s*", text)
+    if found is None:
+        raise InvalidInput(f"--periodic: expected a duration like 1m, 5m or 1h, got {text!r}")
+    number, unit = int(found.group(1)), found.group(2)
+    return timedelta(seconds=number * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit])
+
+
+def dispatcher_timer(config: Config, every: timedelta,
+                     connect: Callable[[], Connections], *, data: str | Path,
+                     site: str | Path, env: Mapping[str, str] | None = None) -> Timer:
+    """The dispatcher's timer: the workflow's pass, on the same branches (status-data,
+    gh-pages) of $GITHUB_SERVER_URL/$GITHUB_REPOSITORY, recorded as run from the
+    dispatcher."""
+    options = options_from(config, data=data, site=site, data_branch="status-data",
+                           site_branch="gh-pages", where="dispatcher", env=env)
+    return Timer(every, lambda: run(config, connect, options))

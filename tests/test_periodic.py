@@ -45,29 +45,36 @@ def _checked(sandbox: Sandbox) -> Config:
     return replace(CONFIG, services=services)
 
 
-def test_the_branch_is_always_one_commit_and_an_unchanged_tree_is_not_pushed(
-    tmp_path: Path, remote: Path
-) -> None:
+def test_the_branch_is_a_days_base_and_one_rolling_commit(tmp_path: Path,
+                                                          remote: Path) -> None:
     branch = Branch(str(remote), "status-data")
     work = tmp_path / "data"
     assert databranch.checkout(branch, work) is None  # no branch yet
     (work / "a.txt").write_text("one\n")
-    first = databranch.publish(branch, work, None, "first")
-    (work / "a.txt").write_text("two\n")
-    second = databranch.publish(branch, work, first, "second")
-    assert first and second and first != second
-    assert _commits(remote, "status-data") == 1
-    assert databranch.publish(branch, work, second, "again") is None
+    base = databranch.publish(branch, work, None, "first", now=T0)
+    assert base and _commits(remote, "status-data") == 1
+    lease = base
+    for minutes in (5, 10, 15):  # each run replaces the rolling commit on the same base
+        (work / "a.txt").write_text(f"{minutes}\n")
+        lease = databranch.publish(branch, work, lease, "run",
+                                   now=T0 + timedelta(minutes=minutes)) or ""
+        assert _commits(remote, "status-data") == 2
+        assert _git("-C", str(remote), "rev-parse", "status-data^") == base
+    assert databranch.publish(branch, work, lease, "again", now=T0) is None  # same tree
+
+    (work / "a.txt").write_text("tomorrow\n")
+    tomorrow = databranch.publish(branch, work, lease, "next day", now=T0 + timedelta(days=1))
+    assert _commits(remote, "status-data") == 1  # a new day: a new base, nothing older
+    assert tomorrow is not None
 
     other = tmp_path / "other"
-    assert databranch.checkout(branch, other) == second
-    assert (other / "a.txt").read_text() == "two\n"
-    assert _git("-C", str(other), "rev-parse", "--is-shallow-repository") in {"true", "false"}
+    assert databranch.checkout(branch, other) == tomorrow
+    assert (other / "a.txt").read_text() == "tomorrow\n"
     (other / "b.txt").write_text("theirs\n")
-    databranch.publish(branch, other, second, "theirs")
+    databranch.publish(branch, other, tomorrow, "theirs", now=T0 + timedelta(days=1))
     (work / "a.txt").write_text("three\n")
-    with pytest.raises(databranch.Moved):
-        databranch.publish(branch, work, second, "stale")  # never overwrites blind
+    with pytest.raises(databranch.Moved):  # never overwrites blind
+        databranch.publish(branch, work, tomorrow, "stale", now=T0 + timedelta(days=1))
 
 
 def test_the_token_is_a_header_in_the_environment_never_in_the_url() -> None:
@@ -109,7 +116,7 @@ def test_a_quiet_pass_checks_and_skips_everything_else(
     assert "page: unchanged, not rebuilt" in second
     assert "sweep: nothing open or changed" in second
     assert second[-1].startswith("data: status-data is now")
-    assert _commits(remote, "status-data") == 1 and _commits(remote, "gh-pages") == 1
+    assert _commits(remote, "status-data") == 2 and _commits(remote, "gh-pages") == 1
     assert len(sandbox.calls) - before == 2  # the two incident lists, nothing else
 
     fresh = DataDir(tmp_path / "elsewhere")  # what a depth-1 fetch gives a reader
@@ -164,9 +171,47 @@ def test_a_writer_that_lost_the_race_redoes_its_run_on_top(
     lines = periodic.run(config, connect_after_another_writer_pushed, mine,
                          now=T0 + timedelta(minutes=5))
     assert lines[-1].startswith("data: status-data is now")
-    assert _commits(remote, "status-data") == 1
+    assert _commits(remote, "status-data") == 2
     final = DataDir(tmp_path / "reader")
     databranch.checkout(branch, final.root)
     wheres = [r["where"] for r in datastore.run_records(final.root)]
     assert wheres == ["dispatcher", "dispatcher", "actions"]
     assert len(final.samples(config.services[0].slug)) == 3
+
+
+def test_the_dispatchers_timer_runs_passes_in_turn_and_survives_a_failure() -> None:
+    passes: list[str] = []
+    waits: list[float] = []
+
+    def work() -> list[str]:
+        passes.append("pass")
+        if len(passes) == 2:
+            raise RuntimeError("GitHub was down")
+        return [f"pass {len(passes)}"]
+
+    def wait(seconds: float) -> bool:  # stopped after the third pass: never sleeps
+        waits.append(seconds)
+        return len(waits) == 3
+
+    timer = periodic.Timer(timedelta(minutes=1), work, wait=wait)
+    timer.loop()
+    assert passes == ["pass", "pass", "pass"]  # the failed second pass did not stop it
+    assert waits == [60.0, 60.0, 60.0]
+
+
+def test_the_timer_runs_the_same_pass_as_the_workflow(sandbox: Sandbox, tmp_path: Path,
+                                                     remote: Path) -> None:
+    config = _checked(sandbox)
+    c = connections(sandbox, config)
+    # The remote is $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git, here a local bare repository.
+    env = {"GITHUB_SERVER_URL": f"file://{remote.parent}", "GITHUB_REPOSITORY": "remote"}
+    timer = periodic.dispatcher_timer(config, periodic.parse_every("1m"), lambda: c,
+                                      data=tmp_path / "data", site=tmp_path / "site", env=env)
+    assert timer.every == timedelta(minutes=1)
+    assert timer.run_once() is True
+    assert _commits(remote, "status-data") == 1 and _commits(remote, "gh-pages") == 1
+    reader = DataDir(tmp_path / "reader")
+    databranch.checkout(Branch(str(remote), "status-data"), reader.root)
+    assert [r["where"] for r in datastore.run_records(reader.root)] == ["dispatcher"]
+    with pytest.raises(Exception, match="--periodic: expected a duration"):
+        periodic.parse_every("soon")
