@@ -97,10 +97,25 @@ def checkout(branch: Branch, directory: str | Path) -> str | None:
     return sha
 
 
+def _parents(root: Path, commit: str) -> list[str]:
+    """A commit's parents as recorded in the commit itself (a shallow fetch hides them from
+    rev-parse, not from the object)."""
+    raw = _git(root, "cat-file", "commit", commit).stdout
+    header = raw.split("\n\n", 1)[0]
+    return [line.split()[1] for line in header.splitlines() if line.startswith("parent ")]
+
+
 def _base(root: Path, lease: str, day: str) -> str | None:
-    """The base under `lease` (its parent, or itself when it is a base) if made on `day`."""
-    parent = _git(root, "rev-parse", "--verify", "--quiet", f"{lease}^", check=False)
-    base = parent.stdout.strip() or lease
+    """The base under `lease` (itself when it is one) if it was made on `day`. A base has no
+    parent: a branch written before this layout (a commit per run) never counts as one, so
+    its history is left behind at the first publish."""
+    parents = _parents(root, lease)
+    if not parents:
+        base = lease
+    elif len(parents) == 1 and not _parents(root, parents[0]):
+        base = parents[0]
+    else:
+        return None
     made = _git(root, "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%d",
                 base, env={"TZ": "UTC"}).stdout.strip()
     return base if made == day else None

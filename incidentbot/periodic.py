@@ -115,6 +115,32 @@ def _page_record(data: monitor.DataDir) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+SITE_MARKER = ".incidentbot-site"
+
+
+def _fresh_site(site: Path) -> None:
+    """Empty the site directory (its .git aside) before a build, so a page that is no longer
+    public (an incident made private) is not published again from a host that keeps the
+    directory. Only a directory this function made is ever emptied."""
+    import shutil
+
+    from incidentbot.errors import InvalidInput
+
+    marker = site / SITE_MARKER
+    if site.exists() and any(site.iterdir()) and not marker.exists():
+        raise InvalidInput(f"--out {site}: not empty and not a site incidentbot built; "
+                           "give a new or empty directory")
+    site.mkdir(parents=True, exist_ok=True)
+    for child in site.iterdir():
+        if child.name in {".git", SITE_MARKER}:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    marker.touch()
+
+
 def _save_page(data: monitor.DataDir, record: Mapping[str, Any]) -> None:
     data.root.mkdir(parents=True, exist_ok=True)
     (data.root / PAGE_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
@@ -218,6 +244,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
         shown = {slug: s.state for slug, s in data.states().items()}
         reasons = page_reasons(config, record, now, shown, changed, options.page_every)
         if reasons:
+            _fresh_site(options.site)
             written, public = build_page(config, c, data, options.site)
             work.page = {"built": datastore.stamp(now), "states": shown, "public": public}
             _save_page(data, work.page)

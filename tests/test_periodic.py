@@ -14,6 +14,7 @@ from helpers import CONFIG, connections
 from incidentbot import databranch, datastore, operations, periodic
 from incidentbot.config import Config
 from incidentbot.databranch import Branch
+from incidentbot.errors import InvalidInput
 from incidentbot.model import HealthCheck
 from incidentbot.monitor import DataDir
 from incidentbot.sandbox import Sandbox
@@ -215,3 +216,46 @@ def test_the_timer_runs_the_same_pass_as_the_workflow(sandbox: Sandbox, tmp_path
     assert [r["where"] for r in datastore.run_records(reader.root)] == ["dispatcher"]
     with pytest.raises(Exception, match="--periodic: expected a duration"):
         periodic.parse_every("soon")
+
+
+def test_a_branch_with_a_commit_per_run_is_left_behind_at_the_first_publish(
+    tmp_path: Path, remote: Path
+) -> None:
+    old = tmp_path / "old"
+    _git("init", "--quiet", str(old))
+    for n in range(3):  # the old workflow: one commit per run
+        (old / "runs.ndjson").write_text(f"{n}\n")
+        _git("-C", str(old), "add", "--all")
+        _git("-C", str(old), "-c", "user.name=x", "-c", "user.email=x@example.com",
+             "commit", "--quiet", "-m", f"Checks of run {n}")
+    _git("-C", str(old), "push", "--quiet", str(remote), "HEAD:refs/heads/status-data")
+    branch = Branch(str(remote), "status-data")
+    work = tmp_path / "data"
+    lease = databranch.checkout(branch, work)
+    assert lease is not None and (work / "runs.ndjson").read_text() == "2\n"
+    (work / "runs.ndjson").write_text("3\n")
+    databranch.publish(branch, work, lease, "new layout", now=datetime.now(UTC))
+    assert _commits(remote, "status-data") == 1  # the old history is no longer reachable
+
+
+def test_a_kept_site_directory_is_emptied_before_a_build_and_a_foreign_one_refused(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = replace(CONFIG, services=())
+    c = connections(sandbox, config)
+    site = tmp_path / "site"
+    options = periodic.Options(data=tmp_path / "data", site=site)
+    periodic.run(config, lambda: c, options, now=T0)
+    (site / "incidents").mkdir(exist_ok=True)
+    (site / "incidents" / "99.html").write_text("an incident no longer public")
+    periodic.run(config, lambda: c, options, now=T0 + timedelta(hours=2))
+    assert not (site / "incidents" / "99.html").exists()
+    assert (site / "index.html").exists()
+
+    foreign = tmp_path / "repo"
+    foreign.mkdir()
+    (foreign / "README.md").write_text("mine")
+    with pytest.raises(InvalidInput, match="not a site incidentbot built"):
+        periodic.run(config, lambda: c, periodic.Options(data=tmp_path / "d2", site=foreign),
+                     now=T0)
+    assert (foreign / "README.md").read_text() == "mine"
