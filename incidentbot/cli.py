@@ -526,8 +526,11 @@ def periodic_(data_dir: str, out_dir: str | None, data_branch: str | None,
     options = periodic.options_from(config, data=data_dir, site=out_dir,
                                     data_branch=data_branch, site_branch=site_branch,
                                     remote=remote, where=where)
-    for line in periodic.run(config, lambda: operations.connect(config), options):
+    report = periodic.run(config, lambda: operations.connect(config), options)
+    for line in report.lines:
         click.echo(line)
+    if report.incomplete:
+        sys.exit(3)
 
 
 # -- drills ---------------------------------------------------------------------------------

@@ -176,6 +176,15 @@ class _Pass:
     lines: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one pass did and skipped, line by line; `incomplete` incidents failed to sync
+    (the CLI exits 3 then, as `sync` does)."""
+
+    lines: list[str]
+    incomplete: int = 0
+
+
 def _record(config: Config, data: monitor.DataDir, work: _Pass, now: datetime,
             options: Options) -> monitor.RunResult | None:
     if not work.probes:
@@ -187,8 +196,8 @@ def _record(config: Config, data: monitor.DataDir, work: _Pass, now: datetime,
 
 
 def run(config: Config, connect: Callable[[], Connections], options: Options, *,
-        now: datetime | None = None) -> list[str]:
-    """One periodic pass; the lines saying what was done and what was skipped."""
+        now: datetime | None = None) -> Report:
+    """One periodic pass: what was done and what was skipped."""
     from incidentbot import databranch
     from incidentbot import sync as reconciler
 
@@ -258,7 +267,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
 
     if options.data_branch is not None:
         lines.append(_publish_data(config, data, work, lease, now, options))
-    return lines
+    return Report(lines, failed)
 
 
 def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str | None,
@@ -290,7 +299,7 @@ class Timer:
     `--periodic`). A failed pass is logged and the next one runs on time; passes never
     overlap, since one thread runs them in turn."""
 
-    def __init__(self, every: timedelta, work: Callable[[], list[str]], *,
+    def __init__(self, every: timedelta, work: Callable[[], Report], *,
                  log: logging.Logger | None = None,
                  wait: Callable[[float], bool] | None = None) -> None:
         self.every = every
@@ -304,7 +313,7 @@ class Timer:
     def run_once(self) -> bool:
         """One pass, logged; whether it succeeded."""
         try:
-            for line in self.work():
+            for line in self.work().lines:
                 self.log.info("periodic: %s", line)
         except Exception:  # a pass that fails must not stop the timer (logged with its cause)
             self.log.exception("periodic: the pass failed; the next runs in %s", self.every)

@@ -106,14 +106,14 @@ def test_a_quiet_pass_checks_and_skips_everything_else(
     options = periodic.Options(data=tmp_path / "data", site=tmp_path / "site",
                                data_branch=Branch(str(remote), "status-data"),
                                site_branch=Branch(str(remote), "gh-pages"), retry=False)
-    first = periodic.run(config, lambda: c, options, now=T0)
+    first = periodic.run(config, lambda: c, options, now=T0).lines
     assert first[0] == "checks: 2 up, 0 degraded, 0 down"
     assert "sweep: nothing open or changed" in first
     assert any(line.startswith("page: built") and "never built" in line for line in first)
     assert "page: published to gh-pages" in first
 
     before = len(sandbox.calls)
-    second = periodic.run(config, lambda: c, options, now=T0 + timedelta(minutes=5))
+    second = periodic.run(config, lambda: c, options, now=T0 + timedelta(minutes=5)).lines
     assert "page: unchanged, not rebuilt" in second
     assert "sweep: nothing open or changed" in second
     assert second[-1].startswith("data: status-data is now")
@@ -125,7 +125,7 @@ def test_a_quiet_pass_checks_and_skips_everything_else(
     assert len(fresh.runs()) == 2
     assert len(fresh.samples(config.services[0].slug)) == 2
 
-    later = periodic.run(config, lambda: c, options, now=T0 + timedelta(minutes=65))
+    later = periodic.run(config, lambda: c, options, now=T0 + timedelta(minutes=65)).lines
     assert any(line.startswith("page: built") and "min ago" in line for line in later)
 
 
@@ -139,7 +139,7 @@ def test_an_open_incident_is_synced_once_and_a_public_change_rebuilds_the_page(
     issue, _ = operations.open_incident(c, title="Checkout errors", severity=2,
                                         services=["checkout"], public=True,
                                         request_id="periodic-test")
-    lines = periodic.run(config, lambda: c, options, now=datetime.now(UTC))
+    lines = periodic.run(config, lambda: c, options, now=datetime.now(UTC)).lines
     assert "checks: skipped (no service has health checks)" in lines
     # Just changed: its own event run syncs it; the sweep does not race that run...
     assert "sweep: 0 incident(s) synced, 0 reminder(s), 0 incomplete, " \
@@ -147,7 +147,7 @@ def test_an_open_incident_is_synced_once_and_a_public_change_rebuilds_the_page(
     assert any(f"incident #{issue.number} changed" in line for line in lines)
     # ...and takes it once it has settled (had the event run been lost).
     lines = periodic.run(config, lambda: c, options,
-                         now=datetime.now(UTC) + timedelta(minutes=3))
+                         now=datetime.now(UTC) + timedelta(minutes=3)).lines
     assert any(line.startswith("sweep: 1 incident(s) synced") for line in lines)
     assert (tmp_path / "site" / "incidents" / f"{issue.number}.html").exists()
 
@@ -170,7 +170,7 @@ def test_a_writer_that_lost_the_race_redoes_its_run_on_top(
         return c
 
     lines = periodic.run(config, connect_after_another_writer_pushed, mine,
-                         now=T0 + timedelta(minutes=5))
+                         now=T0 + timedelta(minutes=5)).lines
     assert lines[-1].startswith("data: status-data is now")
     assert _commits(remote, "status-data") == 2
     final = DataDir(tmp_path / "reader")
@@ -184,11 +184,11 @@ def test_the_dispatchers_timer_runs_passes_in_turn_and_survives_a_failure() -> N
     passes: list[str] = []
     waits: list[float] = []
 
-    def work() -> list[str]:
+    def work() -> periodic.Report:
         passes.append("pass")
         if len(passes) == 2:
             raise RuntimeError("GitHub was down")
-        return [f"pass {len(passes)}"]
+        return periodic.Report([f"pass {len(passes)}"])
 
     def wait(seconds: float) -> bool:  # stopped after the third pass: never sleeps
         waits.append(seconds)
@@ -259,3 +259,25 @@ def test_a_kept_site_directory_is_emptied_before_a_build_and_a_foreign_one_refus
         periodic.run(config, lambda: c, periodic.Options(data=tmp_path / "d2", site=foreign),
                      now=T0)
     assert (foreign / "README.md").read_text() == "mine"
+
+
+def test_the_command_runs_a_pass_and_pushes_both_branches(
+    sandbox_env: dict[str, str], tmp_path: Path, remote: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from incidentbot.cli import main
+
+    config = tmp_path / "incidentbot.yml"
+    config.write_text("repository: acme/incidents\n")
+    args = ["periodic", "--config", str(config), "--data", str(tmp_path / "data"),
+            "--out", str(tmp_path / "site"), "--data-branch", "status-data",
+            "--site-branch", "gh-pages", "--remote", str(remote)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "checks: skipped (no service has health checks)" in result.output
+    assert "page: published to gh-pages" in result.output
+    assert _commits(remote, "status-data") == 1 and _commits(remote, "gh-pages") == 1
+    again = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert "page: unchanged, not rebuilt" in again.output
+    assert "data: unchanged on status-data" in again.output  # nothing to push
