@@ -1,31 +1,31 @@
 """The status-data branch after a year of 5-minute runs for 50 services, with real git:
-its packed size and object count, and what a reader's depth-1 fetch costs.
+its packed size and object count, what a reader's depth-1 clone costs, and what one run pushes.
 
-    .venv/bin/python bench/datastore.py [--days 365] [--services 50] [--commit-every 1]
+    .venv/bin/python bench/datastore.py [--days 365] [--services 50] [--commit-every 7]
 
 Prints figures; asserts nothing.
 
 How the year is simulated, and why the figure is the policy's own:
 
 - The data is written in the real layout, line for line: every 5-minute run appends one
-  line per service and one run line, and `datastore.compact` compacts each month once it is
-  over (the real code). To save hours, a day's 288 runs are appended to each file in one
-  write instead of 288; the bytes are the same, and the script checks first that its lines
-  are exactly what `DataDir.write_run` writes for a run.
+  line per service and one run line to the day's files, and `datastore.compact` (the real
+  code) compacts each month once it is over. To save hours, a day's 288 runs are appended
+  to each file in one write instead of 288; the bytes are the same, and the script checks
+  first that its lines and paths are exactly what `DataDir.write_run` writes for a run.
 - The branch policy is `databranch.publish`, the real code, pushing with a lease to a local
-  bare repository: a day's base commit (an orphan snapshot) and one rolling commit on it,
-  replaced by every publish, so the branch is at most two commits. Every run of the real
-  workflow replaces the rolling commit; here one publish per simulated week
-  (`--commit-every`) stands for its 2,016 runs, whose commits would each be replaced within
-  minutes. Only the last base and rolling commit are reachable either way, so the branch at
-  the end of the year is the same, and its packed size is what is printed. The year ends on
-  31 December, with a full month not yet compacted: the largest the branch gets.
-- The last day is published as the workflow publishes it: a base at its first run, then its
-  runs, then one more run through `DataDir.write_run`, whose push is measured (the thin
-  pack git sends: the day's appended lines as deltas against the base).
+  bare repository: a commit per day of the month (each day's last run's), the current run's
+  commit on top, and an orphan commit at the first run of a month. Every run of the real
+  workflow replaces the tip; here one publish per simulated day (`--commit-every`) stands
+  for the day's 288 runs, whose commits would each be replaced within minutes by the next.
+  What stays reachable is the same either way (the last commit of each day of the month),
+  so the branch at the end of the year is what the policy leaves, and its packed size and
+  object count are what is printed. The year ends on 31 December with a full month not yet
+  compacted: the largest the branch gets.
+- The last day is published as the workflow publishes it: its runs, then one more run
+  through `DataDir.write_run`, whose push is measured (the pack git sends for it: the
+  objects its parent, the day before's commit, does not have).
 - GitHub keeps a replaced commit's objects until its own maintenance prunes them; the
-  branch's figure is the remote after `git gc --prune=now`, and a fresh depth-1 fetch is
-  measured too (what the page build reads).
+  branch's figure is the remote after `git gc --prune=now`.
 - Samples are synthetic but shaped like real ones: runs start late by an exponential delay
   (mean 60 s: Actions schedules are late), response times are log-normal (median 150 ms),
   one run in a thousand fails, run ids grow like GitHub's. Real response times may vary
@@ -71,8 +71,9 @@ def _same_as_write_run(scratch: Path) -> None:
     DataDir(scratch).write_run("42", WHERE, now, {"svc-0": probe},
                                {"svc-0": ServiceState()})
     stamp = datastore.stamp(now)
-    if ((scratch / "svc-0" / "2026-01.ndjson").read_text() != _sample_line(stamp, probe, "42")
-            or (scratch / "runs" / "2026-01.ndjson").read_text() != _run_line(stamp, "42")):
+    if ((scratch / "svc-0" / "2026-01-01.ndjson").read_text()
+            != _sample_line(stamp, probe, "42")
+            or (scratch / "runs" / "2026-01-01.ndjson").read_text() != _run_line(stamp, "42")):
         raise SystemExit("the simulated lines differ from DataDir.write_run's: fix the bench")
 
 
@@ -104,8 +105,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--services", type=int, default=50)
-    parser.add_argument("--commit-every", type=int, default=7, metavar="DAYS",
-                        help="publish (one rolling commit) every this many simulated days")
+    parser.add_argument("--commit-every", type=int, default=1, metavar="DAYS",
+                        help="publish (the day's commit) every this many simulated days")
     args = parser.parse_args()
     rng = random.Random(18)  # noqa: S311 (synthetic samples, not secrets)
     work = Path(tempfile.mkdtemp(prefix="datastore-bench-"))
@@ -123,8 +124,6 @@ def main() -> int:
         midnight = START + timedelta(days=day)
         final = day + 1 == args.days
         datastore.compact(data, midnight)  # what the day's first write_run does
-        if final:  # the day's first publish makes its base, as in the workflow
-            lease = databranch.publish(branch, data, lease, "base", now=midnight) or lease
         samples: dict[str, list[str]] = {slug: [] for slug in slugs}
         runs: list[str] = []
         for n in range(RUNS_PER_DAY - 1 if final else RUNS_PER_DAY):
@@ -138,13 +137,12 @@ def main() -> int:
                 probe = (Probe(DOWN, 503, int(rng.lognormvariate(5, 0.3)), "HTTP 503")
                          if failed else Probe(UP, 200, int(rng.lognormvariate(5, 0.3))))
                 samples[slug].append(_sample_line(stamp, probe, str(run_id)))
-        month = f"{midnight:%Y-%m}"
         for slug, lines in samples.items():
-            path = data / slug / f"{month}.ndjson"
+            path = datastore.day_file(data / slug, midnight)
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as out:
                 out.write("".join(lines))
-        runs_path = data / datastore.RUNS / f"{month}.ndjson"
+        runs_path = datastore.day_file(data / datastore.RUNS, midnight)
         runs_path.parent.mkdir(parents=True, exist_ok=True)
         with runs_path.open("a", encoding="utf-8") as out:
             out.write("".join(runs))
@@ -164,6 +162,8 @@ def main() -> int:
                             {slug: ServiceState() for slug in slugs})
     new = databranch.publish(branch, data, lease, "last run", now=last) or lease
     push_bytes = _pack_bytes(data, f"{new}\n^{lease}\n", thin=True)
+    push_objects = len(_git("-C", str(data), "rev-list", "--objects", new,
+                            f"^{lease}").splitlines())  # what `git push` sends
     _git("-C", str(remote), "gc", "--quiet", "--prune=now")
     packed = _objects(remote)
     reader = work / "reader"  # a reader: the page build, a person, another host
@@ -179,16 +179,17 @@ def main() -> int:
 
     print(f"simulated: {args.days} days x {RUNS_PER_DAY} runs = {runs_total:,} runs, "
           f"{args.services} services ({runs_total * args.services:,} samples), "
-          f"{publishes} rolling publishes, in {elapsed:.0f} s")
+          f"{publishes} publishes, in {elapsed:.0f} s")
     print(f"working tree: {tree / 2**20:.1f} MB in "
           f"{sum(1 for p in data.rglob('*') if p.is_file() and '.git' not in p.parts)} files")
-    print(f"branch: {commits} commits (the day's base and the rolling commit)")
+    print(f"branch: {commits} commits (one per day of the month so far, the last run's on top)")
     print(f"remote packed (git gc --prune=now): {mb(packed['size-pack'])}, "
           f"{packed['in-pack']:,} objects   (goal: < 50 MB, < 100k objects)")
     print(f"a depth-1 clone: {fetch_bytes / 2**20:.1f} MB of objects; it reads back "
           f"{read_back:,} samples of {slugs[0]}")
-    print(f"the day's last run pushes {push_bytes / 1024:,.0f} KiB "
-          "(a thin pack: the day's appended lines, as deltas against the base)")
+    print(f"the day's last run pushes {push_bytes / 1024:,.0f} KiB in {push_objects} objects "
+          "(today's files, the trees above them, the commit)")
+    print(f"a month's first run pushes the whole tree once: {fetch_bytes / 2**20:.1f} MB")
     return 0
 
 

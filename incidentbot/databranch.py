@@ -1,16 +1,20 @@
-"""A branch that holds data, not history: at most two commits, replaced as the data changes.
+"""A branch that holds data, not history: a month's days, one commit each, and the current
+run's commit on top, replaced by every publish.
 
-The branch is a day's base commit (an orphan: no parent, a snapshot of the data) and, on top
-of it, one rolling commit that every publish replaces, force-pushed with a lease on the
-commit it was fetched at. So a depth-1 fetch is all of the data, and a year of runs costs the
-size of the data, not one commit and one copy of every month file per run. The base is why
-each push stays small: git sends only what changed since the base (the day's appended lines,
-as deltas against the base's files), where an orphan commit per run would send every changed
-file whole. The first publish of a (UTC) day makes a new base.
+Each publish commits the directory's tree and force-pushes it with a lease on the commit it
+was fetched at. Its parent is the last commit of the day before (so today's runs replace one
+another, and the day before stays); the first publish of a month (after the last month was
+compacted, datastore.py) is an orphan, which drops the month before's commits. So a depth-1
+fetch is all of the data, the branch holds each file once (a finished day's file never
+changes), and a push sends only today's files: git leaves out what the parent already has.
+An orphan commit per run would be smaller still in history but sends the whole tree each
+time, since git excludes only what an ancestor of the new commit has.
 
 A writer that lost a race gets `Moved` and fetches again; nothing another writer pushed is
-ever overwritten blind. The token goes to git as an HTTP header in the environment (as
-actions/checkout does), never in a URL, an argument or a file, so no git message prints it.
+ever overwritten blind. A branch this module did not write (a commit per run, from before)
+is left behind at the first publish. The token goes to git as an HTTP header in the
+environment (as actions/checkout does), never in a URL, an argument or a file, so no git
+message prints it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from incidentbot.errors import IncidentbotError
 _IDENTITY = {"GIT_AUTHOR_NAME": "incidentbot", "GIT_COMMITTER_NAME": "incidentbot",
              "GIT_AUTHOR_EMAIL": "incidentbot@users.noreply.github.com",
              "GIT_COMMITTER_EMAIL": "incidentbot@users.noreply.github.com"}
+
+
+MARK = "Incidentbot-Data: 1"  # a trailer on every data commit: what this module wrote
 
 
 class GitFailed(IncidentbotError):
@@ -79,7 +86,7 @@ def _git(directory: Path, *args: str, env: Mapping[str, str] | None = None,
 
 
 def checkout(branch: Branch, directory: str | Path) -> str | None:
-    """Make `directory` the branch's tip (fetched with its base, depth 2); the tip's sha, or
+    """Make `directory` the branch's tip (fetched with its parent: depth 2); its sha, or
     None when the branch does not exist yet (the directory is then left as it is)."""
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
@@ -97,36 +104,40 @@ def checkout(branch: Branch, directory: str | Path) -> str | None:
     return sha
 
 
-def _parents(root: Path, commit: str) -> list[str]:
-    """A commit's parents as recorded in the commit itself (a shallow fetch hides them from
-    rev-parse, not from the object)."""
+def _commit(root: Path, commit: str) -> tuple[datetime, list[str], bool]:
+    """When a commit was made, its parents (as the object records them: a shallow fetch
+    hides them from rev-parse, not from the object) and whether this module wrote it."""
     raw = _git(root, "cat-file", "commit", commit).stdout
-    header = raw.split("\n\n", 1)[0]
-    return [line.split()[1] for line in header.splitlines() if line.startswith("parent ")]
+    header, _, message = raw.partition("\n\n")
+    parents, made = [], datetime.fromtimestamp(0, UTC)
+    for line in header.splitlines():
+        if line.startswith("parent "):
+            parents.append(line.split()[1])
+        elif line.startswith("committer "):
+            made = datetime.fromtimestamp(int(line.split()[-2]), UTC)
+    return made, parents, MARK in message
 
 
-def _base(root: Path, lease: str, day: str) -> str | None:
-    """The base under `lease` (itself when it is one) if it was made on `day`. A base has no
-    parent: a branch written before this layout (a commit per run) never counts as one, so
-    its history is left behind at the first publish."""
-    parents = _parents(root, lease)
-    if not parents:
-        base = lease
-    elif len(parents) == 1 and not _parents(root, parents[0]):
-        base = parents[0]
-    else:
+def parent_for(root: Path, lease: str | None, now: datetime) -> str | None:
+    """The parent of the next commit: the last commit of the day before, or None (an orphan)
+    in a new month or on a branch this module did not write."""
+    if lease is None:
         return None
-    made = _git(root, "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%d",
-                base, env={"TZ": "UTC"}).stdout.strip()
-    return base if made == day else None
+    made, parents, ours = _commit(root, lease)
+    today = now.astimezone(UTC).date()
+    if not ours or (made.year, made.month) != (today.year, today.month):
+        return None
+    if made.date() != today or not parents:
+        return lease  # the day before's last commit, or the month's first (kept under it)
+    return parents[0] if _commit(root, parents[0])[2] else None
 
 
 def publish(branch: Branch, directory: str | Path, lease: str | None, message: str, *,
             force: bool = False, now: datetime | None = None) -> str | None:
-    """Replace the branch's rolling commit with the directory's files (a new base on a new
-    day); the new sha, or None when the tree is the same as `lease`'s (nothing pushed).
-    Raises Moved when the branch is no longer at `lease`, unless `force` (for derived files
-    such as the site, which are always one orphan commit)."""
+    """Replace the branch's tip with a commit of the directory's files; the new sha, or None
+    when the tree is the same as `lease`'s (nothing pushed). Raises Moved when the branch is
+    no longer at `lease`. With `force` (derived files such as the site) the commit is an
+    orphan and replaces whatever is there."""
     root = Path(directory)
     if not (root / ".git").exists():
         _git(root, "init", "--quiet")
@@ -136,12 +147,12 @@ def publish(branch: Branch, directory: str | Path, lease: str | None, message: s
         before = _git(root, "rev-parse", f"{lease}^{{tree}}", check=False).stdout.strip()
         if before == tree:
             return None
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = now or datetime.now(UTC)
+    parent = None if force else parent_for(root, lease, moment)
     when = f"{int(moment.timestamp())} +0000"
-    dated = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-    base = _base(root, lease, f"{moment:%Y-%m-%d}") if lease and not force else None
-    parent = ["-p", base] if base else []
-    commit = _git(root, "commit-tree", tree, *parent, "-m", message, env=dated).stdout.strip()
+    commit = _git(root, "commit-tree", tree, *(["-p", parent] if parent else []),
+                  "-m", message, "-m", MARK,
+                  env={"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}).stdout.strip()
     guard: Sequence[str] = (["--force"] if force else
                             [f"--force-with-lease=refs/heads/{branch.name}:{lease or ''}"])
     pushed = _git(root, "push", "--quiet", "--no-verify", *guard, branch.remote,

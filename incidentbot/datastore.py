@@ -1,14 +1,20 @@
-"""The health-check history on disk: month files appended while the month runs, compacted
-once it is over, so a year of 5-minute runs stays a few megabytes.
+"""The health-check history on disk: day files appended while the month runs, compacted
+into one file once the month is over, so a year of 5-minute runs stays a few megabytes.
 
 Layout of the data directory (a checkout of the data branch)::
 
-    <slug>/<YYYY-MM>.ndjson     the month that runs: one line per run, appended
+    <slug>/<YYYY-MM-DD>.ndjson  a day of the month that runs: one line per run, appended
     <slug>/<YYYY-MM>.json.gz    a finished month: columns, gzip (written once, at compaction)
-    runs/<YYYY-MM>.ndjson       one line per run; runs/<YYYY-MM>.json.gz once finished
+    <slug>/<YYYY-MM>.ndjson     the old layout's month file: read, and compacted when over
+    runs/<YYYY-MM-DD>.ndjson    one line per run; runs/<YYYY-MM>.json.gz once finished
     runs.ndjson                 the old single runs file: read, and moved into runs/ on write
     state.json                  the hysteresis state (monitor.py)
     page.json                   what the last status page was built from (periodic.py)
+
+Why a file per day: a run changes only today's files, so each push of the data branch sends
+a few kilobytes per service, and a finished day is never rewritten. Appending to a month
+file would make every push send each whole month file again: git finds no delta base for it
+among fifty files of the same name and size.
 
 A compacted month keeps every sample's time (seconds), state, HTTP code and response time:
 what the readers use. A sample's `run` and `where` are the same as its run's line at the
@@ -28,7 +34,7 @@ from typing import Any
 RUNS = "runs"
 OLD_RUNS = "runs.ndjson"
 VERSION = 1
-_MONTH = re.compile(r"^(\d{4}-\d{2})\.(ndjson|json\.gz)$")
+_FILE = re.compile(r"^(\d{4}-\d{2})(-\d{2})?\.(ndjson|json\.gz)$")
 _SAMPLE_COLUMNS = ("state", "code", "ms")
 _RUN_COLUMNS = ("run", "where", "expected_interval_s")
 
@@ -50,13 +56,23 @@ def append(path: Path, record: Mapping[str, Any]) -> Path:
 
 
 def month_files(directory: Path) -> list[tuple[str, Path]]:
-    """(YYYY-MM, path) of the month files in `directory`, oldest first, compacted before
-    appended within a month."""
+    """(YYYY-MM, path) of the data files in `directory`, oldest first: within a month the
+    compacted file, then the old layout's month file, then the days."""
     if not directory.is_dir():
         return []
-    found = [(m.group(1), m.group(2) == "ndjson", p) for p in directory.iterdir()
-             if (m := _MONTH.match(p.name))]
-    return [(month, path) for month, _, path in sorted(found)]
+    found = []
+    for path in directory.iterdir():
+        m = _FILE.match(path.name)
+        if m is None or (m.group(2) and m.group(3) != "ndjson"):
+            continue
+        rank = 0 if m.group(3) == "json.gz" else 2 if m.group(2) else 1
+        found.append((m.group(1), rank, path.name, path))
+    return [(month, path) for month, _, _, path in sorted(found)]
+
+
+def day_file(directory: Path, moment: datetime) -> Path:
+    """Where a record of `moment` is appended."""
+    return directory / f"{moment.astimezone(UTC):%Y-%m-%d}.ndjson"
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -89,8 +105,11 @@ def records(directory: Path, since: datetime | None = None) -> Iterator[dict[str
     """Every record of the month files in `directory` at or after `since`; months wholly
     before it are not opened."""
     floor = f"{since.astimezone(UTC):%Y-%m}" if since is not None else ""
+    first_day = f"{since.astimezone(UTC):%Y-%m-%d}" if since is not None else ""
     for month, path in month_files(directory):
-        if month < floor:
+        day = _FILE.match(path.name)
+        if month < floor or (day is not None and day.group(2) is not None
+                             and f"{month}{day.group(2)}" < first_day):
             continue
         for record in read(path):
             if since is None or parse_stamp(record["t"]) >= since:
@@ -121,26 +140,27 @@ def _pack(month: str, kind: str, rows: Sequence[Mapping[str, Any]],
 
 def _compact_month(directory: Path, month: str, kind: str,
                    columns: Sequence[str]) -> list[Path]:
-    appended = directory / f"{month}.ndjson"
     packed = directory / f"{month}.json.gz"
+    appended = [p for m, p in month_files(directory) if m == month and p != packed]
     rows = list(_columns(packed)) if packed.exists() else []
-    rows += list(_lines(appended))
+    for path in appended:
+        rows += list(_lines(path))
     packed.write_bytes(_pack(month, kind, rows, columns))
-    appended.unlink()
-    return [packed, appended]
+    for path in appended:
+        path.unlink()
+    return [packed, *appended]
 
 
 def move_old_runs(root: Path) -> list[Path]:
-    """Split the old single runs.ndjson into runs/<YYYY-MM>.ndjson (once)."""
+    """Split the old single runs.ndjson into runs/<YYYY-MM-DD>.ndjson (once)."""
     old = root / OLD_RUNS
     if not old.exists():
         return []
-    by_month: dict[str, list[dict[str, Any]]] = {}
+    by_day: dict[Path, list[dict[str, Any]]] = {}
     for record in _lines(old):
-        by_month.setdefault(f"{parse_stamp(record['t']):%Y-%m}", []).append(record)
+        by_day.setdefault(day_file(root / RUNS, parse_stamp(record["t"])), []).append(record)
     written = []
-    for month, rows in sorted(by_month.items()):
-        target = root / RUNS / f"{month}.ndjson"
+    for target, rows in sorted(by_day.items()):
         target.parent.mkdir(parents=True, exist_ok=True)
         earlier = list(_lines(target)) if target.exists() else []
         merged = sorted([*rows, *earlier], key=lambda r: r["t"])
@@ -162,7 +182,8 @@ def compact(root: Path, now: datetime) -> list[Path]:
                             not p.name.startswith(".")):
         kind, columns = (("runs", _RUN_COLUMNS) if directory.name == RUNS
                          else ("samples", _SAMPLE_COLUMNS))
-        for month, path in month_files(directory):
-            if month < current and path.name.endswith(".ndjson"):
-                changed += _compact_month(directory, month, kind, columns)
+        finished = sorted({month for month, path in month_files(directory)
+                           if month < current and path.name.endswith(".ndjson")})
+        for month in finished:
+            changed += _compact_month(directory, month, kind, columns)
     return changed

@@ -7,8 +7,9 @@ into incidents.
 - Hysteresis (pure): a service is `down` after `fail_after` consecutive failed runs
   (default 2) and `up` again after `recover_after` good ones (default 2). One bad run is
   recorded, not announced.
-- Data (pure + files): one NDJSON line per service per run in `data/<slug>/<YYYY-MM>.ndjson`,
-  one line per run in `data/runs/<YYYY-MM>.ndjson`, finished months compacted (datastore.py),
+- Data (pure + files): one NDJSON line per service per run in `data/<slug>/<YYYY-MM-DD>.ndjson`,
+  one line per run in `data/runs/<YYYY-MM-DD>.ndjson`, finished months compacted into one
+  file (datastore.py),
   the hysteresis state in `data/state.json`. Uptime
   is computed from samples; a gap longer than 1.5 expected intervals is "no data", never up.
 """
@@ -231,10 +232,10 @@ class DataDir:
         written = []
         for slug, p in sorted(probes.items()):
             written.append(datastore.append(
-                self.root / slug / f"{now:%Y-%m}.ndjson",
+                datastore.day_file(self.root / slug, now),
                 {"t": stamp, "state": p.state, "code": p.code, "ms": p.ms, "run": run_id,
                  "where": where}))
-        runs = datastore.append(self.root / datastore.RUNS / f"{now:%Y-%m}.ndjson",
+        runs = datastore.append(datastore.day_file(self.root / datastore.RUNS, now),
                                 {"t": stamp, "run": run_id, "where": where,
                                  "expected_interval_s": int(interval.total_seconds())})
         compacted = datastore.compact(self.root, now)

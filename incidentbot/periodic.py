@@ -272,7 +272,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
 
 def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str | None,
                   now: datetime, options: Options) -> str:
-    """Push the data as the branch's rolling commit; when another writer moved the branch, redo
+    """Push the data as the branch's new tip; when another writer moved the branch, redo
     this run's records on top of its data (at most ATTEMPTS times)."""
     from incidentbot import databranch
 
@@ -290,7 +290,7 @@ def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str
                 _save_page(data, work.page)
             continue
         return f"data: unchanged on {branch.name}" if sha is None else \
-            f"data: {branch.name} is now {sha[:12]} (base + rolling commit)"
+            f"data: {branch.name} is now {sha[:12]}"
     raise databranch.GitFailed(f"{branch.name} kept moving: gave up after {ATTEMPTS} tries")
 
 

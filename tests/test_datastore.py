@@ -25,14 +25,15 @@ def test_a_finished_month_is_compacted_once_and_reads_back_the_same(tmp_path: Pa
     _run(data, T0 + timedelta(minutes=5), {"api": Probe(UP, 200, 95)})
     before = {slug: data.samples(slug) for slug in ("api", "db")}
     runs_before = data.runs()
-    assert (tmp_path / "api" / "2026-10.ndjson").exists()
-    assert (tmp_path / "runs" / "2026-10.ndjson").exists()
+    assert (tmp_path / "api" / "2026-10-31.ndjson").exists()  # a file per day
+    assert (tmp_path / "runs" / "2026-10-31.ndjson").exists()
 
     november = T0 + timedelta(minutes=10)  # 2026-11-01 00:00: October is over
     changed = _run(data, november, {"api": Probe(UP, 200, 101)})
-    assert not (tmp_path / "api" / "2026-10.ndjson").exists()
+    assert not (tmp_path / "api" / "2026-10-31.ndjson").exists()
+    assert (tmp_path / "api" / "2026-11-01.ndjson").exists()
     assert tmp_path / "api" / "2026-10.json.gz" in changed
-    assert tmp_path / "runs" / "2026-10.ndjson" in changed  # removed: in the commit too
+    assert tmp_path / "runs" / "2026-10-31.ndjson" in changed  # removed: in the commit too
     assert data.samples("api")[:2] == before["api"]
     assert data.samples("api")[2] == Sample(november, UP, 200, 101)
     assert data.samples("db") == before["db"]
@@ -50,7 +51,7 @@ def test_a_late_line_for_a_compacted_month_is_merged(tmp_path: Path) -> None:
     data = DataDir(tmp_path)
     _run(data, T0, {"api": Probe(UP, 200, 1)})
     _run(data, T0 + timedelta(minutes=10), {"api": Probe(UP, 200, 2)})  # compacts October
-    datastore.append(tmp_path / "api" / "2026-10.ndjson",
+    datastore.append(tmp_path / "api" / "2026-10-31.ndjson",
                      {"t": "2026-10-31T23:55:00Z", "state": "down", "code": 500, "ms": 3})
     datastore.compact(tmp_path, T0 + timedelta(minutes=15))
     assert [s.ms for s in data.samples("api")] == [1, 3, 2]
@@ -73,6 +74,7 @@ def test_the_old_layout_is_read_and_moved_on_the_next_write(tmp_path: Path) -> N
 
     _run(data, T0, {"api": Probe(UP, 200, 70)})
     assert not (tmp_path / "runs.ndjson").exists()
+    assert (tmp_path / "runs" / "2026-10-31.ndjson").read_text().count("\n") == 2
     assert (tmp_path / "runs" / "2026-09.json.gz").exists()
     assert (tmp_path / "api" / "2026-09.json.gz").exists()
     assert data.runs()[:2] == old_runs and len(data.runs()) == 3
@@ -87,3 +89,20 @@ def test_reading_since_skips_months_wholly_before_it(tmp_path: Path) -> None:
     (tmp_path / "api" / "2026-08.json.gz").write_bytes(b"not gzip")
     since = datetime(2026, 10, 1, tzinfo=UTC)
     assert [s.ms for s in data.samples("api", since)] == [2]
+
+
+def test_the_old_layouts_month_file_and_day_files_of_one_month_compact_together(
+    tmp_path: Path
+) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "2026-10.ndjson").write_text(  # written before day files existed
+        '{"t":"2026-10-31T10:00:00Z","state":"up","code":200,"ms":5}\n')
+    data = DataDir(tmp_path)
+    _run(data, T0, {"api": Probe(UP, 200, 6)})  # the same month, the new layout
+    assert [s.ms for s in data.samples("api")] == [5, 6]
+    _run(data, T0 + timedelta(minutes=10), {"api": Probe(UP, 200, 7)})
+    assert sorted(p.name for p in (tmp_path / "api").iterdir()) == [
+        "2026-10.json.gz", "2026-11-01.ndjson"]
+    assert [s.ms for s in data.samples("api")] == [5, 6, 7]
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    assert [s.ms for s in data.samples("api", since)] == [7]

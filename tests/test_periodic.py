@@ -46,36 +46,50 @@ def _checked(sandbox: Sandbox) -> Config:
     return replace(CONFIG, services=services)
 
 
-def test_the_branch_is_a_days_base_and_one_rolling_commit(tmp_path: Path,
-                                                          remote: Path) -> None:
+def test_the_branch_keeps_a_commit_per_day_of_the_month_and_each_run_replaces_the_tip(
+    tmp_path: Path, remote: Path
+) -> None:
     branch = Branch(str(remote), "status-data")
     work = tmp_path / "data"
     assert databranch.checkout(branch, work) is None  # no branch yet
+    day = datetime(2026, 11, 10, 0, 5, tzinfo=UTC)
     (work / "a.txt").write_text("one\n")
-    base = databranch.publish(branch, work, None, "first", now=T0)
-    assert base and _commits(remote, "status-data") == 1
-    lease = base
-    for minutes in (5, 10, 15):  # each run replaces the rolling commit on the same base
-        (work / "a.txt").write_text(f"{minutes}\n")
+    lease = databranch.publish(branch, work, None, "first", now=day)
+    for n, (days, expected) in enumerate([(0, 2), (0, 2), (1, 3), (1, 3), (2, 4)]):
+        (work / "a.txt").write_text(f"{n}\n")
         lease = databranch.publish(branch, work, lease, "run",
-                                   now=T0 + timedelta(minutes=minutes)) or ""
-        assert _commits(remote, "status-data") == 2
-        assert _git("-C", str(remote), "rev-parse", "status-data^") == base
-    assert databranch.publish(branch, work, lease, "again", now=T0) is None  # same tree
-
-    (work / "a.txt").write_text("tomorrow\n")
-    tomorrow = databranch.publish(branch, work, lease, "next day", now=T0 + timedelta(days=1))
-    assert _commits(remote, "status-data") == 1  # a new day: a new base, nothing older
-    assert tomorrow is not None
+                                   now=day + timedelta(days=days, minutes=5 * n + 5))
+        assert lease is not None and _commits(remote, "status-data") == expected
+    assert databranch.publish(branch, work, lease, "again", now=day) is None  # same tree
+    (work / "a.txt").write_text("December\n")
+    lease = databranch.publish(branch, work, lease, "new month",
+                               now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert _commits(remote, "status-data") == 1  # a new month: November's commits dropped
 
     other = tmp_path / "other"
-    assert databranch.checkout(branch, other) == tomorrow
-    assert (other / "a.txt").read_text() == "tomorrow\n"
+    assert databranch.checkout(branch, other) == lease
+    assert (other / "a.txt").read_text() == "December\n"
     (other / "b.txt").write_text("theirs\n")
-    databranch.publish(branch, other, tomorrow, "theirs", now=T0 + timedelta(days=1))
+    databranch.publish(branch, other, lease, "theirs", now=T0)
     (work / "a.txt").write_text("three\n")
     with pytest.raises(databranch.Moved):  # never overwrites blind
-        databranch.publish(branch, work, tomorrow, "stale", now=T0 + timedelta(days=1))
+        databranch.publish(branch, work, lease, "stale", now=T0)
+
+
+def test_a_run_pushes_only_the_files_it_changed(tmp_path: Path, remote: Path) -> None:
+    branch = Branch(str(remote), "status-data")
+    work = tmp_path / "data"
+    work.mkdir()
+    for n in range(20):  # finished days
+        (work / f"2026-11-{n + 1:02d}.ndjson").write_text(f"day {n}\n" * 100)
+    first = databranch.publish(branch, work, None, "first", now=T0)
+    (work / "2026-11-30.ndjson").write_text("today\n")
+    second = databranch.publish(branch, work, first, "run", now=T0 + timedelta(minutes=5))
+    (work / "2026-11-30.ndjson").write_text("today\nand again\n")
+    third = databranch.publish(branch, work, second, "run", now=T0 + timedelta(minutes=10))
+    assert first and second and third
+    sent = _git("-C", str(work), "rev-list", "--objects", third, f"^{second}").splitlines()
+    assert len(sent) == 3  # the commit, the tree, today's file: what the push sends
 
 
 def test_the_token_is_a_header_in_the_environment_never_in_the_url() -> None:
