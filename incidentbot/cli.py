@@ -502,8 +502,8 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Build the status page here when something it shows changed.")
 @click.option("--data-branch", metavar="BRANCH",
-              help="Fetch the data from this branch and push it back as its rolling "
-              "commit: the branch is a day's base and one commit on it (e.g. status-data).")
+              help="Fetch the data from this branch and push it back as its new tip (the "
+              "branch keeps a commit per day of the month, e.g. status-data).")
 @click.option("--site-branch", metavar="BRANCH",
               help="Push a rebuilt page to this branch (e.g. gh-pages).")
 @click.option("--remote", metavar="URL",
