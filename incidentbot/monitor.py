@@ -9,8 +9,7 @@ into incidents.
   recorded, not announced.
 - Data (pure + files): one NDJSON line per service per run in `data/<slug>/<YYYY-MM-DD>.ndjson`,
   one line per run in `data/runs/<YYYY-MM-DD>.ndjson`, finished months compacted into one
-  file (datastore.py),
-  the hysteresis state in `data/state.json`. Uptime
+  file (datastore.py), the hysteresis state in `data/state.json`. Uptime
   is computed from samples; a gap longer than 1.5 expected intervals is "no data", never up.
 """
 
