@@ -85,13 +85,29 @@ def _git(directory: Path, *args: str, env: Mapping[str, str] | None = None,
     return done
 
 
+_OURS = "incidentbot-branch"  # in .git/: a repository this module made, safe to reset
+_MADE = "made by incidentbot: reset and cleaned at will\n"
+
+
+def _own(root: Path) -> None:
+    """Make `root` a repository of ours, or refuse: checkout resets and cleans it, which must
+    never happen to a person's own repository or files."""
+    if (root / ".git" / _OURS).exists():
+        return
+    if root.exists() and any(root.iterdir()):
+        raise GitFailed(f"{root}: not empty and not a checkout incidentbot made; give a new "
+                        "or empty directory")
+    root.mkdir(parents=True, exist_ok=True)
+    _git(root, "init", "--quiet")
+    (root / ".git" / _OURS).write_text(_MADE)
+
+
 def checkout(branch: Branch, directory: str | Path) -> str | None:
     """Make `directory` the branch's tip (fetched with its parent: depth 2); its sha, or
-    None when the branch does not exist yet (the directory is then left as it is)."""
+    None when the branch does not exist yet (the directory is then left as it is). The
+    directory must be new, empty, or one this module made."""
     root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
-    if not (root / ".git").exists():
-        _git(root, "init", "--quiet")
+    _own(root)
     ref = f"refs/heads/{branch.name}"
     listed = _git(root, "ls-remote", branch.remote, ref, env=branch.env).stdout.split()
     if not listed:
@@ -139,8 +155,12 @@ def publish(branch: Branch, directory: str | Path, lease: str | None, message: s
     no longer at `lease`. With `force` (derived files such as the site) the commit is an
     orphan and replaces whatever is there."""
     root = Path(directory)
-    if not (root / ".git").exists():
+    if not (root / ".git").exists():  # files to publish, in a directory git never saw
         _git(root, "init", "--quiet")
+        (root / ".git" / _OURS).write_text(_MADE)
+    elif not (root / ".git" / _OURS).exists():
+        raise GitFailed(f"{root}: a git repository incidentbot did not make; give a new or "
+                        "empty directory")
     _git(root, "add", "--all")
     tree = _git(root, "write-tree").stdout.strip()
     if lease is not None:

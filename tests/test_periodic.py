@@ -295,3 +295,26 @@ def test_the_command_runs_a_pass_and_pushes_both_branches(
     again = CliRunner().invoke(main, args, catch_exceptions=False)
     assert "page: unchanged, not rebuilt" in again.output
     assert "data: unchanged on status-data" in again.output  # nothing to push
+
+
+def test_a_persons_own_repository_or_files_are_never_reset(tmp_path: Path,
+                                                          remote: Path) -> None:
+    branch = Branch(str(remote), "status-data")
+    seed = tmp_path / "seed"
+    (seed).mkdir()
+    (seed / "a.txt").write_text("data\n")
+    databranch.publish(branch, seed, None, "first", now=T0)
+    mine = tmp_path / "mine"
+    _git("init", "--quiet", str(mine))
+    (mine / "notes.txt").write_text("uncommitted work\n")
+    with pytest.raises(databranch.GitFailed, match="not a checkout incidentbot made"):
+        databranch.checkout(branch, mine)
+    with pytest.raises(databranch.GitFailed, match="did not make"):
+        databranch.publish(branch, mine, None, "x", now=T0)
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "keep.txt").write_text("mine\n")
+    with pytest.raises(databranch.GitFailed, match="not a checkout incidentbot made"):
+        databranch.checkout(branch, files)
+    assert (mine / "notes.txt").read_text() == "uncommitted work\n"
+    assert (files / "keep.txt").read_text() == "mine\n"
