@@ -514,33 +514,51 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
 
     Example: incidentbot status-page build --out site
     """
-    from incidentbot import monitor, operations, statuspage
-    from incidentbot import sync as reconciler
+    from incidentbot import monitor, operations, periodic
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
-    from incidentbot.model import read_labels
-
-    issues = c.tracker.list_incidents(state="all")
-    updates = {}
-    writers = reconciler.writers_of(c.tracker, config)
-    for issue in issues:  # comments only of the incidents the public may see
-        if read_labels(issue.labels, config.severities).on_status_page:
-            # Only people with push access (and incidentbot) speak to the public.
-            said = [(x.created_at, text) for x in c.tracker.comments(issue.number)
-                    if writers.trusts(x)
-                    and (text := statuspage.public_update(x.body)) is not None]
-            if said:
-                updates[issue.number] = said
-    windows = []
-    for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
-        try:
-            windows.append(statuspage.maintenance(issue, config))
-        except ValueError as exc:
-            click.echo(f"warning: {exc}", err=True)
-    written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir,
-                               updates=updates, maintenances=windows)
+    written, _ = periodic.build_page(
+        config, c, monitor.DataDir(data_dir), out_dir,
+        warn=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
+
+
+@main.command("periodic")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default="data",
+              show_default=True, help="The monitor's data directory.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Build the status page here when something it shows changed.")
+@click.option("--data-branch", metavar="BRANCH",
+              help="Fetch the data from this branch and push it back as its new tip (the "
+              "branch keeps a commit per day of the month, e.g. status-data).")
+@click.option("--site-branch", metavar="BRANCH",
+              help="Push a rebuilt page to this branch (e.g. gh-pages).")
+@click.option("--remote", metavar="URL",
+              help="The git remote (default: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git).")
+@click.option("--where", default="local", show_default=True,
+              help="Where the checks run from (recorded with each sample).")
+@_CONFIG_OPTION
+def periodic_(data_dir: str, out_dir: str | None, data_branch: str | None,
+              site_branch: str | None, remote: str | None, where: str,
+              config_path: str | None) -> None:
+    """Everything periodic in one pass: health checks, reminders, the sweep, and the status
+    page only when something on it changed (periodic: in incidentbot.yml sets the sweep
+    window and how often the page is rebuilt anyway).
+
+    Example: incidentbot periodic --data-branch status-data --out site --site-branch gh-pages
+    """
+    from incidentbot import operations, periodic
+
+    config = _load(config_path)
+    options = periodic.options_from(config, data=data_dir, site=out_dir,
+                                    data_branch=data_branch, site_branch=site_branch,
+                                    remote=remote, where=where)
+    report = periodic.run(config, lambda: operations.connect(config), options)
+    for line in report.lines:
+        click.echo(line)
+    if report.incomplete:
+        sys.exit(3)
 
 
 # -- drills ---------------------------------------------------------------------------------
@@ -676,9 +694,16 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
 @click.option("--spool", type=click.Path(file_okay=False),
               help="Where acknowledged work waits until done, so a restart loses none "
               "(default: $INCIDENTBOT_SPOOL, else ~/.local/state/incidentbot/spool).")
+@click.option("--periodic", "every", metavar="EVERY",
+              help="Also run the periodic work (checks, reminders, sweep, page) this often, "
+              "e.g. 1m, pushing to status-data and gh-pages as the workflow does "
+              "(default: periodic.dispatcher_every in incidentbot.yml; unset: off).")
+@click.option("--periodic-dir", default=".incidentbot", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Where the periodic work keeps its checkouts of the data and the site.")
 @_CONFIG_OPTION
 def serve(host: str, port: int, threads: int, socket_mode: bool, spool: str | None,
-          config_path: str | None) -> None:
+          every: str | None, periodic_dir: str, config_path: str | None) -> None:
     """Run the Slack dispatcher: /incident commands, modals and events.
 
     Slack's request URLs are /slack/commands, /slack/interactivity and /slack/events;
@@ -709,6 +734,17 @@ def serve(host: str, port: int, threads: int, socket_mode: bool, spool: str | No
                      allowed_teams=frozenset(config.slack.teams), journal=journal,
                      resume_grace=settings.resume_grace)
     logging.getLogger("incidentbot").info("acknowledged work is kept in %s", journal.directory)
+    minutes = config.periodic.dispatcher_every
+    if every is not None or minutes:
+        from datetime import timedelta
+
+        from incidentbot import periodic
+
+        interval = periodic.parse_every(every) if every else timedelta(minutes=minutes or 1)
+        periodic.dispatcher_timer(config, interval, lambda: operations.connect(config),
+                                  data=Path(periodic_dir) / "data",
+                                  site=Path(periodic_dir) / "site").start()
+        click.echo(f"periodic work every {interval}", err=True)
     if socket_mode:
         from incidentbot.slack import run_socket_mode
 

@@ -121,6 +121,13 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodicSettings:
+    sweep: int = 30        # minutes back the sweep syncs changed incidents
+    page_every: int = 60   # minutes: the page is rebuilt at least this often
+    dispatcher_every: int | None = None  # minutes: the dispatcher's timer (None: off)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything incidentbot.yml says, with defaults filled in."""
 
@@ -142,6 +149,7 @@ class Config:
     call: str | None = None  # a URL, or a pattern with {name} / {number}
     notify: tuple[NotifyTarget, ...] = ()
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    periodic: PeriodicSettings = field(default_factory=PeriodicSettings)
 
     def severity(self, level: int) -> Severity:
         for s in self.severities:
@@ -352,6 +360,7 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
     postmortem = _with_defaults(top.get("postmortem"), _defs("postmortem"))
     page = _with_defaults(top.get("status_page"), _defs("status_page"))
     monitor = _with_defaults(top.get("monitor"), _defs("monitor"))
+    periodic = top.get("periodic") or {}
     roles = (
         {Role(k): (v or {}).get("title", DEFAULT_ROLES[Role(k)]) for k, v in top["roles"].items()}
         if "roles" in top else dict(DEFAULT_ROLES)
@@ -396,6 +405,10 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             severities=tuple(n.get("severities") or ())) for i, n in enumerate(top["notify"])),
         reminders=ReminderSettings(commander_after=_minutes(
             (top.get("reminders") or {}).get("commander_after", "10m")) or 10),
+        periodic=PeriodicSettings(
+            sweep=_minutes(periodic.get("sweep", "30m")) or 30,
+            page_every=_minutes(periodic.get("page_every", "1h")) or 60,
+            dispatcher_every=_minutes(periodic.get("dispatcher_every"))),
     )
 
 

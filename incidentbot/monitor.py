@@ -7,8 +7,9 @@ into incidents.
 - Hysteresis (pure): a service is `down` after `fail_after` consecutive failed runs
   (default 2) and `up` again after `recover_after` good ones (default 2). One bad run is
   recorded, not announced.
-- Data (pure + files): one NDJSON line per service per run in `data/<slug>/<YYYY-MM>.ndjson`,
-  one line per run in `data/runs.ndjson`, the hysteresis state in `data/state.json`. Uptime
+- Data (pure + files): one NDJSON line per service per run in `data/<slug>/<YYYY-MM-DD>.ndjson`,
+  one line per run in `data/runs/<YYYY-MM-DD>.ndjson`, finished months compacted into one
+  file (datastore.py), the hysteresis state in `data/state.json`. Uptime
   is computed from samples; a gap longer than 1.5 expected intervals is "no data", never up.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from incidentbot import datastore
 from incidentbot.config import Config
 from incidentbot.model import HealthCheck, Service
 
@@ -227,24 +229,20 @@ class DataDir:
     def write_run(self, run_id: str, where: str, now: datetime,
                   probes: Mapping[str, Probe], states: Mapping[str, ServiceState],
                   interval: timedelta = INTERVAL) -> list[Path]:
-        """Append this run's lines and save the state; the files written (one commit)."""
-        stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        """Append this run's lines, compact finished months and save the state; the files
+        written or removed (one commit). The layout is in datastore.py."""
+        stamp = datastore.stamp(now)
         written = []
         for slug, p in sorted(probes.items()):
-            path = self.root / slug / f"{now:%Y-%m}.ndjson"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            line = {"t": stamp, "state": p.state, "code": p.code, "ms": p.ms, "run": run_id,
-                    "where": where}
-            with path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(line, separators=(",", ":")) + "\n")
-            written.append(path)
-        runs = self.root / "runs.ndjson"
-        runs.parent.mkdir(parents=True, exist_ok=True)
-        with runs.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"t": stamp, "run": run_id, "where": where,
-                                  "expected_interval_s": int(interval.total_seconds())},
-                                 separators=(",", ":")) + "\n")
-        return [*written, runs, self.write_state(states)]
+            written.append(datastore.append(
+                datastore.day_file(self.root / slug, now),
+                {"t": stamp, "state": p.state, "code": p.code, "ms": p.ms, "run": run_id,
+                 "where": where}))
+        runs = datastore.append(datastore.day_file(self.root / datastore.RUNS, now),
+                                {"t": stamp, "run": run_id, "where": where,
+                                 "expected_interval_s": int(interval.total_seconds())})
+        compacted = datastore.compact(self.root, now)
+        return [*written, runs, *compacted, self.write_state(states)]
 
     def write_state(self, states: Mapping[str, ServiceState]) -> Path:
         path = self.root / "state.json"
@@ -254,23 +252,13 @@ class DataDir:
         return path
 
     def samples(self, slug: str, since: datetime | None = None) -> list[Sample]:
-        out = []
-        for path in sorted((self.root / slug).glob("*.ndjson")):
-            out += [s for s in parse_samples(path.read_text("utf-8"))
-                    if since is None or s.t >= since]
-        return out
+        """The service's samples at or after `since`, from appended and compacted months."""
+        return [Sample(datastore.parse_stamp(d["t"]), d["state"], d.get("code"), d.get("ms"))
+                for d in datastore.records(self.root / slug, since)]
 
     def runs(self) -> list[tuple[datetime, int]]:
-        path = self.root / "runs.ndjson"
-        if not path.exists():
-            return []
-        out = []
-        for line in path.read_text("utf-8").splitlines():
-            if line.strip():
-                d = json.loads(line)
-                out.append((datetime.fromisoformat(d["t"].replace("Z", "+00:00")),
-                            int(d.get("expected_interval_s", 300))))
-        return out
+        return [(datastore.parse_stamp(d["t"]), int(d.get("expected_interval_s") or 300))
+                for d in datastore.run_records(self.root)]
 
 
 def parse_samples(text: str) -> list[Sample]:
@@ -413,9 +401,18 @@ def run(config: Config, data: DataDir, *, now: datetime | None = None, run_id: s
         recover_after: int = RECOVER_AFTER,
         concurrency: int = 20) -> tuple[RunResult, dict[str, ServiceState]]:
     """One monitoring run: probe, advance the hysteresis, write the data."""
-    now = now or datetime.now(UTC)
     probes = run_checks(config.services, env, retry=retry, pause=pause,
                         concurrency=concurrency)
+    return record(data, probes, now=now, run_id=run_id, where=where, fail_after=fail_after,
+                  recover_after=recover_after)
+
+
+def record(data: DataDir, probes: dict[str, Probe], *, now: datetime | None = None,
+           run_id: str = "", where: str = "local", fail_after: int = FAIL_AFTER,
+           recover_after: int = RECOVER_AFTER) -> tuple[RunResult, dict[str, ServiceState]]:
+    """Advance the hysteresis from the saved state and write one run's data (again, on top
+    of another writer's data, when a push lost a race)."""
+    now = now or datetime.now(UTC)
     states = data.states()
     result = RunResult(probes=probes)
     for slug, p in probes.items():

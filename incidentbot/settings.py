@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from incidentbot.errors import InvalidInput, MissingSetting
 
 GITHUB_API_DEFAULT = "https://api.github.com"
+GITHUB_SERVER_DEFAULT = "https://github.com"
 SLACK_API_DEFAULT = "https://slack.com/api/"
 PAGERDUTY_API_DEFAULT = "https://events.pagerduty.com/v2/enqueue"
 PAGERDUTY_REST_DEFAULT = "https://api.pagerduty.com"
@@ -44,6 +45,9 @@ class Settings:
     """The connection settings; secrets are hidden from repr so logs never show them."""
 
     github_api_url: str = GITHUB_API_DEFAULT
+    # Where git reaches the repository (pushes of the data and site branches): Actions sets
+    # GITHUB_SERVER_URL, so GitHub Enterprise Server needs nothing more.
+    github_server_url: str = GITHUB_SERVER_DEFAULT
     repository: str | None = None
     github_token: str | None = field(default=None, repr=False)
     slack_api_url: str = SLACK_API_DEFAULT
@@ -85,6 +89,7 @@ class Settings:
         slack_url = get("SLACK_API_URL") or SLACK_API_DEFAULT
         return cls(
             github_api_url=(get("GITHUB_API_URL") or GITHUB_API_DEFAULT).rstrip("/"),
+            github_server_url=(get("GITHUB_SERVER_URL") or GITHUB_SERVER_DEFAULT).rstrip("/"),
             repository=get("GITHUB_REPOSITORY") or repository,
             github_token=get("GITHUB_TOKEN"),
             slack_api_url=slack_url if slack_url.endswith("/") else slack_url + "/",

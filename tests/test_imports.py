@@ -24,7 +24,8 @@ def test_help_does_not_import_heavy_modules(argv: list[str]) -> None:
 
 
 PURE = ["incidentbot.model", "incidentbot.names", "incidentbot.config", "incidentbot.schema",
-        "incidentbot.errors", "incidentbot.settings", "incidentbot.ports"]
+        "incidentbot.errors", "incidentbot.settings", "incidentbot.ports",
+        "incidentbot.datastore"]
 
 
 @pytest.mark.parametrize("module", PURE)

@@ -205,7 +205,7 @@ def test_a_sustained_outage_opens_one_incident_and_recovery_fixes_it(
     issue = c.tracker.get_issue(1)
     assert {"auto", "service:checkout", "status:fixed"} <= set(issue.labels)
     assert "public" not in issue.labels  # internal until a person says otherwise
-    lines = (tmp_path / "checkout" / "2026-11.ndjson").read_text().splitlines()
+    lines = (tmp_path / "checkout" / "2026-11-20.ndjson").read_text().splitlines()
     assert len(lines) == 7
 
 

@@ -23,6 +23,12 @@ def test_enterprise_urls_are_normalised() -> None:
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
 
 
+def test_the_git_server_comes_from_github_server_url() -> None:
+    assert Settings.from_env({}).github_server_url == "https://github.com"
+    settings = Settings.from_env({"GITHUB_SERVER_URL": "https://ghe.example.com/"})
+    assert settings.github_server_url == "https://ghe.example.com"
+
+
 def test_the_environment_repository_wins_over_the_config_one() -> None:
     assert Settings.from_env({}, repository="a/b").repository == "a/b"
     assert Settings.from_env({"GITHUB_REPOSITORY": "c/d"}, repository="a/b").repository == "c/d"

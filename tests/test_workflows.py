@@ -52,3 +52,42 @@ def test_no_event_text_in_run_scripts(path: Path) -> None:
     assert "persist-credentials: false" in text or "actions/checkout" not in text
     for uses in re.findall(r"uses:\s*(\S+)", text):
         assert re.search(r"@[0-9a-f]{40}$", uses), f"{uses} is not pinned by SHA"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_url_comes_from_the_environment(path: Path) -> None:
+    """GitHub Enterprise Server runs the workflows as shipped: hosts come from
+    GITHUB_SERVER_URL (git) and GITHUB_API_URL (REST), never written in."""
+    text = path.read_text()
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())  # not comments
+    assert not re.search(r"github\.com", code.replace(
+        "users.noreply.github.com", "")), f"{path.name} names github.com"
+    assert "api.github.com" not in code
+    for url in re.findall(r"https?://\S+", code):
+        assert url.startswith(("$GITHUB_SERVER_URL", "$GITHUB_API_URL")), url
+    for call in re.findall(r"\$\{?(GITHUB_\w+_URL)", code):
+        assert call in {"GITHUB_SERVER_URL", "GITHUB_API_URL"}
+    if "git push" in code or "git clone" in code:
+        assert "$GITHUB_SERVER_URL" in code, f"{path.name} pushes without GITHUB_SERVER_URL"
+
+
+def test_the_periodic_job_reaches_git_through_github_server_url() -> None:
+    """The push happens in Python: its remote is built from GITHUB_SERVER_URL."""
+    from incidentbot import config, periodic
+
+    options = periodic.options_from(
+        config.Config(), data="data", data_branch="status-data", site_branch="gh-pages",
+        env={"GITHUB_SERVER_URL": "https://ghe.example.com", "GITHUB_REPOSITORY": "a/b",
+             "GITHUB_TOKEN": "t"})
+    for branch in (options.data_branch, options.site_branch):
+        assert branch is not None
+        assert branch.remote == "https://ghe.example.com/a/b.git"
+    text = (ROOT / ".github" / "workflows" / "periodic.yml").read_text()
+    assert "--data-branch status-data" in text and "--site-branch gh-pages" in text
+
+
+def test_one_schedule_does_all_periodic_work() -> None:
+    scheduled = [p.name for p in WORKFLOWS if re.search(r"^\s+schedule:", p.read_text(), re.M)]
+    assert scheduled == ["periodic.yml"]
+    text = (ROOT / ".github" / "workflows" / "periodic.yml").read_text()
+    assert "group: repository-push" in text and "incidentbot periodic" in text

@@ -1,0 +1,365 @@
+"""The periodic work in one pass: health checks, reminders and the sweep (one sync per
+incident), and the status page only when something it shows changed.
+
+The scheduled workflow and the dispatcher's timer both call `run`, so the same code writes the
+same data wherever a team runs it. Work with nothing to do is skipped: no incident open or
+changed means no sync, no service with checks means no probe, an unchanged page is not
+rebuilt, an unchanged data tree is not pushed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from incidentbot import datastore, monitor
+from incidentbot.config import Config
+from incidentbot.errors import IncidentbotError
+
+if TYPE_CHECKING:
+    from incidentbot.databranch import Branch
+    from incidentbot.operations import Connections
+    from incidentbot.ports import Issue
+
+PAGE_FILE = "page.json"
+ATTEMPTS = 3  # publishes of the data branch when another writer moved it meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    data: Path
+    site: Path | None = None                 # build the status page here (None: never)
+    sweep: timedelta = timedelta(minutes=30)  # incidents changed this recently are synced
+    page_every: timedelta = timedelta(hours=1)  # rebuild at least this often regardless
+    # An incident changed this recently has an event run (or the dispatcher) syncing it: the
+    # sweep leaves it to that run rather than race it, and takes it next time if it was lost.
+    settle: timedelta = timedelta(minutes=2)
+    data_branch: Branch | None = None        # fetch and publish `data` (None: local only)
+    site_branch: Branch | None = None        # publish `site` (None: leave it on disk)
+    where: str = "local"
+    run_id: str = ""
+    env: Mapping[str, str] | None = field(default=None, repr=False)  # for $VARs in checks
+    retry: bool = True                       # one quick re-probe of a failing check
+
+
+def options_from(config: Config, *, data: str | Path, site: str | Path | None = None,
+                 data_branch: str | None = None, site_branch: str | None = None,
+                 remote: str | None = None, where: str = "local",
+                 env: Mapping[str, str] | None = None) -> Options:
+    """Options from incidentbot.yml's `periodic:` and the environment (the git remote from
+    GITHUB_SERVER_URL and GITHUB_REPOSITORY unless `remote` is given)."""
+    import os
+
+    from incidentbot.databranch import Branch
+    from incidentbot.settings import Settings
+
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env, repository=config.repository)
+
+    def branch(name: str | None) -> Branch | None:
+        if name is None:
+            return None
+        if remote is not None:
+            return Branch(remote, name)
+        settings.require("GITHUB_REPOSITORY")
+        return Branch.on_github(settings.github_server_url, settings.repository or "", name,
+                                settings.github_token)
+
+    return Options(data=Path(data), site=Path(site) if site is not None else None,
+                   sweep=timedelta(minutes=config.periodic.sweep),
+                   page_every=timedelta(minutes=config.periodic.page_every),
+                   data_branch=branch(data_branch), site_branch=branch(site_branch),
+                   where=where, run_id=env.get("GITHUB_RUN_ID", ""), env=env)
+
+
+def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str | Path, *,
+               warn: Callable[[str], None] | None = None) -> tuple[list[Path], list[int]]:
+    """The status page from the issues and the data, as `status-page build` writes it; the
+    files written and the numbers of the incidents it shows."""
+    from incidentbot import statuspage, sync
+    from incidentbot.model import read_labels
+
+    issues = c.tracker.list_incidents(state="all")
+    updates = {}
+    shown = []
+    writers = sync.writers_of(c.tracker, config)
+    for issue in issues:  # comments only of the incidents the public may see
+        if read_labels(issue.labels, config.severities).on_status_page:
+            shown.append(issue.number)
+            # Only people with push access (and incidentbot) speak to the public.
+            said = [(x.created_at, text) for x in c.tracker.comments(issue.number)
+                    if writers.trusts(x)
+                    and (text := statuspage.public_update(x.body)) is not None]
+            if said:
+                updates[issue.number] = said
+    windows = []
+    for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
+        try:
+            windows.append(statuspage.maintenance(issue, config))
+        except ValueError as exc:
+            if warn is not None:
+                warn(str(exc))
+    written = statuspage.build(config, data, issues, out, updates=updates,
+                               maintenances=windows)
+    return written, sorted(shown)
+
+
+def _page_record(data: monitor.DataDir) -> dict[str, Any] | None:
+    path = data.root / PAGE_FILE
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text("utf-8"))
+    return record if isinstance(record, dict) else None
+
+
+SITE_MARKER = ".incidentbot-site"
+
+
+def _fresh_site(site: Path) -> None:
+    """Empty the site directory (its .git aside) before a build, so a page that is no longer
+    public (an incident made private) is not published again from a host that keeps the
+    directory. Only a directory this function made is ever emptied."""
+    import shutil
+
+    from incidentbot.errors import InvalidInput
+
+    marker = site / SITE_MARKER
+    if site.exists() and any(site.iterdir()) and not marker.exists():
+        raise InvalidInput(f"--out {site}: not empty and not a site incidentbot built; "
+                           "give a new or empty directory")
+    site.mkdir(parents=True, exist_ok=True)
+    for child in site.iterdir():
+        if child.name in {".git", SITE_MARKER}:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    marker.touch()
+
+
+def _save_page(data: monitor.DataDir, record: Mapping[str, Any]) -> None:
+    data.root.mkdir(parents=True, exist_ok=True)
+    (data.root / PAGE_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
+                                       "utf-8")
+
+
+def page_reasons(config: Config, record: Mapping[str, Any] | None, now: datetime,
+                 states: Mapping[str, str], changed: list[Issue],
+                 page_every: timedelta) -> list[str]:
+    """Why the page must be rebuilt; empty when what it shows is unchanged (pure)."""
+    from incidentbot.model import read_labels
+
+    if record is None:
+        return ["never built"]
+    reasons = []
+    built = datastore.parse_stamp(record["built"])
+    if now - built >= page_every:
+        reasons.append(f"built {int((now - built).total_seconds() // 60)} min ago")
+    if dict(states) != record.get("states", {}):
+        reasons.append("a service changed state")
+    shown = set(record.get("public", []))
+    touched = sorted(i.number for i in changed if i.updated_at >= built and (
+        i.number in shown or read_labels(i.labels, config.severities).on_status_page))
+    if touched:
+        reasons.append("incident " + ", ".join(f"#{n}" for n in touched) + " changed")
+    return reasons
+
+
+@dataclass
+class _Pass:
+    probes: dict[str, monitor.Probe]
+    page: dict[str, Any] | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one pass did and skipped, line by line; `incomplete` incidents failed to sync
+    (the CLI exits 3 then, as `sync` does)."""
+
+    lines: list[str]
+    incomplete: int = 0
+
+
+def _record(config: Config, data: monitor.DataDir, work: _Pass, now: datetime,
+            options: Options) -> monitor.RunResult | None:
+    if not work.probes:
+        return None
+    result, _ = monitor.record(data, work.probes, now=now, run_id=options.run_id,
+                               where=options.where, fail_after=config.monitor.fail_after,
+                               recover_after=config.monitor.recover_after)
+    return result
+
+
+def run(config: Config, connect: Callable[[], Connections], options: Options, *,
+        now: datetime | None = None) -> Report:
+    """One periodic pass: what was done and what was skipped."""
+    from incidentbot import databranch
+    from incidentbot import sync as reconciler
+
+    now = now or datetime.now(UTC)
+    data = monitor.DataDir(options.data)
+    lease = (databranch.checkout(options.data_branch, options.data)
+             if options.data_branch else None)
+    work = _Pass(monitor.run_checks(config.services, options.env, retry=options.retry,
+                                    concurrency=config.monitor.concurrency))
+    result = _record(config, data, work, now, options)
+    lines = work.lines
+    if work.probes:
+        counted = {state: sum(p.state == state for p in work.probes.values())
+                   for state in (monitor.UP, monitor.DEGRADED, monitor.DOWN)}
+        lines.append("checks: " + ", ".join(f"{n} {state}" for state, n in counted.items()))
+    else:
+        lines.append("checks: skipped (no service has health checks)")
+    c = connect()
+    if result is not None and result.transitions:
+        states = data.states()
+        lines += monitor.open_for_outages(c, config, result.transitions, states,
+                                          severity=config.monitor.severity,
+                                          public=config.monitor.public)
+        data.write_state(states)
+
+    record = _page_record(data)
+    since = now - options.sweep
+    built = datastore.parse_stamp(record["built"]) if record else since
+    changed = c.tracker.list_incidents(since=min(since, built))
+    candidates = {i.number: i for i in c.tracker.list_incidents(state="open")}
+    candidates.update({i.number: i for i in changed if i.updated_at >= since})
+    fresh = now - options.settle
+    numbers = sorted(n for n, i in candidates.items() if i.updated_at < fresh)
+    deferred = len(candidates) - len(numbers)
+    reminders = failed = 0
+    for number in numbers:  # the sweep and the reminders: one sync per incident
+        try:
+            outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number)
+        except IncidentbotError as exc:
+            lines.append(f"#{number}: incomplete ({exc})")
+            failed += 1
+            continue
+        reminders += sum(1 for d in outcome.done if d.endswith(" reminders"))
+        failed += not outcome.ok
+        if outcome.done or not outcome.ok:
+            lines.append(f"#{number}: {'ok' if outcome.ok else 'incomplete'} "
+                         f"({len(outcome.done)} actions)")
+    lines.append(f"sweep: {len(numbers)} incident(s) synced, {reminders} reminder(s), "
+                 f"{failed} incomplete, {deferred} left to their event runs"
+                 if candidates else "sweep: nothing open or changed")
+
+    if options.site is not None:
+        shown = {slug: s.state for slug, s in data.states().items()}
+        reasons = page_reasons(config, record, now, shown, changed, options.page_every)
+        if reasons:
+            _fresh_site(options.site)
+            written, public = build_page(config, c, data, options.site)
+            work.page = {"built": datastore.stamp(now), "states": shown, "public": public}
+            _save_page(data, work.page)
+            lines.append(f"page: built, {len(written)} files ({'; '.join(reasons)})")
+            if options.site_branch is not None:
+                databranch.publish(options.site_branch, options.site,
+                                   None, f"Status page of {datastore.stamp(now)}", force=True)
+                lines.append(f"page: published to {options.site_branch.name}")
+        else:
+            lines.append("page: unchanged, not rebuilt")
+
+    if options.data_branch is not None:
+        lines.append(_publish_data(config, data, work, lease, now, options))
+    return Report(lines, failed)
+
+
+def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str | None,
+                  now: datetime, options: Options) -> str:
+    """Push the data as the branch's new tip; when another writer moved the branch, redo
+    this run's records on top of its data (at most ATTEMPTS times)."""
+    from incidentbot import databranch
+
+    branch = options.data_branch
+    if branch is None:
+        return "data: local only"
+    message = f"Data as of {datastore.stamp(now)} ({options.where} {options.run_id})".strip()
+    for _ in range(ATTEMPTS):
+        try:
+            sha = databranch.publish(branch, options.data, lease, message, now=now)
+        except databranch.Moved:
+            lease = databranch.checkout(branch, options.data)
+            _record(config, data, work, now, options)
+            if work.page is not None:
+                _save_page(data, work.page)
+            continue
+        return f"data: unchanged on {branch.name}" if sha is None else \
+            f"data: {branch.name} is now {sha[:12]}"
+    raise databranch.GitFailed(f"{branch.name} kept moving: gave up after {ATTEMPTS} tries")
+
+
+class Timer:
+    """Runs a periodic pass every `every` on a daemon thread until stopped (the dispatcher's
+    `--periodic`). A failed pass is logged and the next one runs on time; passes never
+    overlap, since one thread runs them in turn."""
+
+    def __init__(self, every: timedelta, work: Callable[[], Report], *,
+                 log: logging.Logger | None = None,
+                 wait: Callable[[float], bool] | None = None) -> None:
+        self.every = every
+        self.work = work
+        self.log = log or logging.getLogger("incidentbot.periodic")
+        self._stop = threading.Event()
+        # wait(seconds) -> True when stopped meanwhile; tests inject one that never sleeps.
+        self._wait = wait or self._stop.wait
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> bool:
+        """One pass, logged; whether it succeeded."""
+        try:
+            for line in self.work().lines:
+                self.log.info("periodic: %s", line)
+        except Exception:  # a pass that fails must not stop the timer (logged with its cause)
+            self.log.exception("periodic: the pass failed; the next runs in %s", self.every)
+            return False
+        return True
+
+    def loop(self) -> None:
+        while True:
+            self.run_once()
+            if self._wait(self.every.total_seconds()):
+                return
+
+    def start(self) -> Timer:
+        self._thread = threading.Thread(target=self.loop, name="incidentbot-periodic",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.every.total_seconds() + 60)
+
+
+def parse_every(text: str) -> timedelta:
+    """`30s`, `1m`, `15m`, `1h`: how often the dispatcher runs the periodic work."""
+    import re
+
+    from incidentbot.errors import InvalidInput
+
+    found = re.fullmatch(r"\s*([1-9][0-9]*)\s*(s|m|min|h)\s*", text)
+    if found is None:
+        raise InvalidInput(f"--periodic: expected a duration like 1m, 5m or 1h, got {text!r}")
+    number, unit = int(found.group(1)), found.group(2)
+    return timedelta(seconds=number * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit])
+
+
+def dispatcher_timer(config: Config, every: timedelta,
+                     connect: Callable[[], Connections], *, data: str | Path,
+                     site: str | Path, env: Mapping[str, str] | None = None) -> Timer:
+    """The dispatcher's timer: the workflow's pass, on the same branches (status-data,
+    gh-pages) of $GITHUB_SERVER_URL/$GITHUB_REPOSITORY, recorded as run from the
+    dispatcher."""
+    options = options_from(config, data=data, site=site, data_branch="status-data",
+                           site_branch="gh-pages", where="dispatcher", env=env)
+    return Timer(every, lambda: run(config, connect, options))
