@@ -15,16 +15,42 @@ import click
 from incidentbot import __version__
 from incidentbot.errors import IncidentbotError
 
+# Exit codes, in one place: did the command do everything it was asked?
+EXIT_OK = 0          # yes, all of it
+EXIT_FAILED = 1      # no: a check failed or something else went wrong (the message says what)
+EXIT_USAGE = 2       # nothing was done: a wrong argument, configuration file or setting
+EXIT_INCOMPLETE = 3  # GitHub, Slack or PagerDuty failed, or the issue changed but a side
+#                      effect did not: run it again, or `incidentbot sync N --repair`
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an error the CLI reports (the most specific class wins)."""
+    from incidentbot import errors
+
+    codes: dict[type[BaseException], int] = {
+        errors.ConfigError: EXIT_USAGE, errors.MissingSetting: EXIT_USAGE,
+        errors.InvalidInput: EXIT_USAGE, errors.ServiceError: EXIT_INCOMPLETE,
+    }
+    for cls in type(exc).__mro__:
+        if cls in codes:
+            return codes[cls]
+    return EXIT_FAILED
+
 
 class _Group(click.Group):
-    """Turns an IncidentbotError into its message and exit code: no traceback for known failures."""
+    """Turns an IncidentbotError into one line and its exit code: no traceback for known
+    failures. A file the command could not read or write is one of them."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except IncidentbotError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(exit_code(exc))
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(EXIT_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,6 +114,21 @@ def _report(outcome: Any) -> None:
         click.echo(f"warning: {line}", err=True)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _finish(outcome: Any) -> None:
+    """Say what did not happen; exit EXIT_INCOMPLETE when something did not."""
+    _report(outcome)
+    if outcome.failed:
+        click.echo(f"error: #{outcome.number} is changed on GitHub, but "
+                   f"{_plural(len(outcome.failed), 'side effect')} failed (above); "
+                   f"fix the cause, then run `incidentbot sync {outcome.number} --repair`",
+                   err=True)
+        sys.exit(EXIT_INCOMPLETE)
+
+
 @main.command("open")
 @click.option("--title", "-t", required=True, help="What is broken, in a few words.")
 @click.option("--severity", "-s", type=int, help="Severity level (default from config).")
@@ -114,7 +155,7 @@ def open_(title: str, severity: int | None, services: tuple[str, ...], descripti
     click.echo(f"#{issue.number} {issue.url}")
     if outcome.card and outcome.card.channel_name:
         click.echo(f"Slack: #{outcome.card.channel_name}")
-    _report(outcome)
+    _finish(outcome)
 
 
 def _cli_user() -> str:
@@ -160,7 +201,7 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
     outcome = operations.update_incident(c, number, change, note=note,
                                          by=sync.Attribution(_cli_user(), "CLI"))
     click.echo(f"#{number} updated")
-    _report(outcome)
+    _finish(outcome)
 
 
 @main.command()
@@ -184,7 +225,7 @@ def close(number: int, config_path: str | None) -> None:
                    f"#{number} has none yet (status {fields.status.value})", err=True)
     outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"))
     click.echo(f"#{number} closed")
-    _report(outcome)
+    _finish(outcome)
 
 
 @main.command("list")
@@ -285,11 +326,11 @@ def sync_(number: int | None, everything: bool, since_minutes: int, from_event: 
     failed = 0
     for outcome in outcomes:
         state = "ok" if outcome.ok else "incomplete"
-        click.echo(f"#{outcome.number}: {state} ({len(outcome.done)} actions)")
+        click.echo(f"#{outcome.number}: {state} ({_plural(len(outcome.done), 'action')})")
         _report(outcome)
         failed += not outcome.ok
     if failed:
-        sys.exit(3)
+        sys.exit(EXIT_INCOMPLETE)
 
 
 def _event_issue() -> int | None:
@@ -334,15 +375,18 @@ def remind(config_path: str | None) -> None:
 
     config = _load(config_path)
     c = operations.connect(config)
-    nudged = 0
+    nudged = failed = 0
     for issue in c.tracker.list_incidents(state="open"):
         outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, issue.number)
         sent = [d for d in outcome.done if d.endswith(" reminders")]
         nudged += len(sent)
         if sent:
-            click.echo(f"#{issue.number}: {len(sent)} reminder(s)")
+            click.echo(f"#{issue.number}: {_plural(len(sent), 'reminder')}")
         _report(outcome)
-    click.echo(f"{nudged} reminder(s) sent")
+        failed += not outcome.ok
+    click.echo(f"{_plural(nudged, 'reminder')} sent")
+    if failed:
+        sys.exit(EXIT_INCOMPLETE)
 
 
 @main.command()
@@ -389,7 +433,8 @@ def report(since: Any, out_dir: str, internal_dir: str, config_path: str | None)
     internal = Path(internal_dir)
     internal.mkdir(parents=True, exist_ok=True)
     (internal / "report.html").write_text(metrics.internal_page(text, charts), "utf-8")
-    click.echo(f"{len(records)} incidents -> {base / 'REPORT.md'}, {internal / 'report.html'}")
+    click.echo(f"{_plural(len(records), 'incident')} -> {base / 'REPORT.md'}, "
+               f"{internal / 'report.html'}")
 
 
 # -- health checks and the status page -------------------------------------------------------
@@ -463,7 +508,8 @@ def import_upptime(source: str, output: str | None) -> None:
         click.echo(f"not carried over: {key}", err=True)
     if output:
         Path(output).write_text(text, "utf-8")
-        click.echo(f"wrote {output}: {len(converted['services'])} services", err=True)
+        click.echo(f"wrote {output}: {_plural(len(converted['services']), 'service')}",
+                   err=True)
     else:
         click.echo(text, nl=False)
 
@@ -508,7 +554,7 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
             click.echo(f"warning: {exc}", err=True)
     written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir,
                                updates=updates, maintenances=windows)
-    click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
+    click.echo(f"{_plural(len(written), 'file')} under {out_dir}/ (open {out_dir}/index.html)")
 
 
 # -- drills ---------------------------------------------------------------------------------
@@ -628,7 +674,7 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
     outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, postmortem=True)
     if outcome.card and outcome.card.postmortem_url:
         click.echo(outcome.card.postmortem_url)
-    _report(outcome)
+    _finish(outcome)
 
 
 # -- the dispatcher ----------------------------------------------------------------------------
@@ -707,40 +753,70 @@ def doctor(fix: bool, dispatcher_url: str | None, config_path: str | None) -> No
                                labels=standard_labels):
         click.echo(check.line())
         failed += not check.ok
-    click.echo(f"{failed} problem(s)" if failed else "all good")
+    click.echo(_plural(failed, "problem") if failed else "all good")
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 # -- sandbox -----------------------------------------------------------------------------------
 @main.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option("--env-file", "env_file", type=click.Path(dir_okay=False),
+              help="Write the export line to this file once the sandbox is listening (a stale "
+              "file is removed first, so the file exists only while it can be used).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False),
               help="Keep the sandbox's state in this JSON file across restarts.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request.")
-def sandbox(port: int, state_file: str | None, verbose: bool) -> None:
+def sandbox(port: int, env_file: str | None, state_file: str | None, verbose: bool) -> None:
     """Serve the local GitHub + Slack + PagerDuty emulator until stopped.
 
-    The first line printed is the `export` line that points incidentbot at it:
+    The first line printed is the `export` line that points incidentbot at it; --env-file
+    also writes it to a file once the sandbox listens:
 
-        eval "$(incidentbot sandbox --port 8765 | head -1)"   # in another terminal, or copy it
+        incidentbot sandbox --env-file sandbox.env &   # then: . ./sandbox.env
 
     GET /_sandbox/calls lists every call; POST /_sandbox/faults injects faults.
     """
+    import errno
+    import os
+    from pathlib import Path
+
+    from incidentbot.errors import InvalidInput
     from incidentbot.sandbox import Sandbox
 
-    server = Sandbox(port=port, state_file=state_file, verbose=verbose)
+    target = Path(env_file) if env_file else None
+    if target is not None:
+        target.unlink(missing_ok=True)  # never leave an old file pointing at another run
+    try:
+        server = Sandbox(port=port, state_file=state_file, verbose=verbose)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInput(f"port {port} on 127.0.0.1 is already in use (another sandbox "
+                               "still running?): stop it, or pick another port with --port N "
+                               "(--port 0 picks a free one)") from None
+        raise InvalidInput(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another "
+                           "port with --port N (--port 0 picks a free one)") from None
+    if target is not None:
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(server.export_line() + "\n", "utf-8")
+        os.replace(partial, target)  # whole or absent: a reader never sees half a line
     click.echo(server.export_line())
     click.echo(f"# sandbox on {server.url} (GitHub {server.github_url}, Slack "
                f"{server.slack_url}); Ctrl-C stops it", err=True)
     sys.stdout.flush()
+    import signal
+
+    # `kill` (SIGTERM) stops it as Ctrl-C does: the env file is removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+        if target is not None:
+            target.unlink(missing_ok=True)
 
 
 # -- demo ------------------------------------------------------------------------------------

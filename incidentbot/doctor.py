@@ -143,12 +143,11 @@ def _github(config: Config, settings: Settings, fix: bool,
     missing = [w for w in wanted if w[0].lower() not in have]
     if missing and fix:
         created = tracker.ensure_labels(missing)
-        yield Check("labels", True, f"created {len(created)}: "
-                    + ", ".join(created[:8]) + ("…" if len(created) > 8 else ""))
+        yield Check("labels", True, f"created {len(created)}: " + ", ".join(created))
     else:
         yield Check("labels", not missing,
                     f"{len(wanted)} present" if not missing else
-                    f"{len(missing)} missing: " + ", ".join(m[0] for m in missing[:8]),
+                    f"{len(missing)} missing: " + ", ".join(m[0] for m in missing),
                     "run `incidentbot doctor --fix` to create them")
     tracker.close()
 

@@ -122,4 +122,4 @@ def test_sync_from_event_syncs_the_event_issue(tmp_path: Path) -> None:
         result = run("sync", "--from-event", env={**env, **_event(tmp_path, event),
                                                    **sb.env()})
         assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("#1: ok (1 actions)")
+        assert result.stdout.startswith("#1: ok (1 action)")
