@@ -619,10 +619,10 @@ def followups(files: tuple[str, ...], config_path: str | None) -> None:
     """
     from pathlib import Path
 
-    import yaml
-
+    from incidentbot import config as configuration
     from incidentbot import operations
     from incidentbot import postmortem as pm
+    from incidentbot.errors import ConfigError
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
@@ -632,9 +632,9 @@ def followups(files: tuple[str, ...], config_path: str | None) -> None:
             continue
         head = path.read_text("utf-8").split("\n---\n", 1)[0].removeprefix("---\n")
         try:
-            front = yaml.safe_load(head)
+            front = configuration.safe_load(head, source=name)
             number = int(front["number"])
-        except (ValueError, TypeError, KeyError, yaml.YAMLError):
+        except (ValueError, TypeError, KeyError, ConfigError):
             click.echo(f"{name}: no incident number in its front matter; skipped")
             continue
         for line in pm.open_followups(c.tracker, config, number):
