@@ -107,5 +107,7 @@ def test_the_env_file_appears_once_listening_and_goes_when_stopped(tmp_path: Pat
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
     assert process.returncode == 0
     assert not env_file.exists()
