@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from incidentbot.config import Config
-from incidentbot.errors import IncidentbotError, MissingSetting
+from incidentbot.errors import AuthFailed, IncidentbotError, MissingSetting, NotFound
 from incidentbot.settings import Settings
 
 # The Slack methods incidentbot calls, and the bot scope each needs.
@@ -32,6 +32,9 @@ SCOPES = {
     "users.info": "users:read",
     "/incident": "commands",
 }
+
+
+_UNREACHABLE = "check {} and the network, then run `incidentbot doctor` again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,8 @@ def _slack(config: Config, settings: Settings) -> Iterator[Check]:
         who = chat.identity()
     except IncidentbotError as exc:
         yield Check("Slack token", False, str(exc),
-                    "reinstall the app and copy the Bot User OAuth Token into SLACK_BOT_TOKEN")
+                    "reinstall the app and copy the Bot User OAuth Token into SLACK_BOT_TOKEN"
+                    if isinstance(exc, AuthFailed) else _UNREACHABLE.format("SLACK_API_URL"))
         return
     yield Check("Slack token", True, f"bot {who.get('user')} in {who.get('team')}")
     missing = sorted({scope for scope in SCOPES.values() if scope not in scopes})
@@ -129,7 +133,9 @@ def _github(config: Config, settings: Settings, fix: bool,
     except IncidentbotError as exc:
         yield Check(f"GitHub access to {settings.repository}", False, str(exc),
                     "give the token access to the repository (Actions: the workflow's "
-                    "`permissions:`; a PAT or App: issues and contents read/write)")
+                    "`permissions:`; a PAT or App: issues and contents read/write)"
+                    if isinstance(exc, AuthFailed | NotFound)
+                    else _UNREACHABLE.format("GITHUB_API_URL"))
         return
     yield Check(f"GitHub access to {settings.repository}", access["push"],
                 "read and write" if access["push"] else "read only",

@@ -111,3 +111,116 @@ def test_the_env_file_appears_once_listening_and_goes_when_stopped(tmp_path: Pat
         process.stdout.close()
     assert process.returncode == 0
     assert not env_file.exists()
+
+
+# -- network errors: what failed, where, and the fix -------------------------------------------
+@pytest.fixture
+def tracker(sandbox):  # type: ignore[no-untyped-def]
+    from incidentbot import github
+    from incidentbot.settings import Settings
+
+    made = github.connect(Settings.from_env({**sandbox.env(),
+                                             "INCIDENTBOT_RETRY_BACKOFF": "0"}))
+    yield made
+    made.close()
+
+
+def test_a_refused_connection_names_the_url_and_the_fix_at_once() -> None:
+    from incidentbot import github
+    from incidentbot.errors import ServiceError
+    from incidentbot.settings import Settings
+
+    with socket.socket() as spare:  # a port nothing listens on
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    tracker = github.connect(Settings.from_env({
+        "GITHUB_API_URL": f"http://127.0.0.1:{port}", "GITHUB_REPOSITORY": "acme/incidents",
+        "GITHUB_TOKEN": "t", "INCIDENTBOT_GITHUB_LOGIN": "bot",
+        "INCIDENTBOT_RETRY_BACKOFF": "0"}))
+    attempts: list[float] = []
+    tracker._sleep = attempts.append  # a write would wait here before another attempt
+    with pytest.raises(ServiceError) as caught:
+        tracker.relabel(1, add=["sev:1"], remove=[])
+    text = str(caught.value)
+    assert f"cannot connect: http://127.0.0.1:{port}/repos/acme/incidents/issues/1" in text
+    assert "GITHUB_API_URL" in text and "incidentbot sandbox" in text
+    assert attempts == []  # nothing was sent: no silent retries with back-off
+
+
+def test_not_found_names_the_repository(tracker, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from incidentbot.errors import NotFound
+
+    with pytest.raises(NotFound) as caught:
+        tracker.get_issue(404)
+    text = str(caught.value)
+    assert "issue #404: not found" in text
+    assert "/repos/acme/incidents/issues/404" in text and "GITHUB_REPOSITORY" in text
+
+
+def test_five_502s_are_said_as_such(tracker, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from incidentbot.errors import ServiceError
+
+    sandbox.faults.add(kind="error", service="github", status=502, times=None)
+    with pytest.raises(ServiceError) as caught:
+        tracker.get_issue(1)
+    text = str(caught.value)
+    assert "GitHub answered 502 5 times for" in text
+    assert "/repos/acme/incidents/issues/1" in text
+    assert len(sandbox.calls_to("github")) == 5
+
+
+def test_validation_failed_shows_githubs_reasons(tracker, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from incidentbot.errors import ServiceError
+
+    with pytest.raises(ServiceError) as caught:
+        tracker.ensure_labels([("sev:1", "not-a-colour", "x")])
+    text = str(caught.value)
+    assert "HTTP 422: Validation Failed (" in text
+    assert "/repos/acme/incidents/labels" in text
+
+
+def _dead_port() -> int:
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        return int(spare.getsockname()[1])
+
+
+def test_slack_refused_names_the_url_and_is_not_retried() -> None:
+    from incidentbot import slack
+    from incidentbot.errors import ServiceError
+    from incidentbot.settings import Settings
+
+    port = _dead_port()
+    chat = slack.connect(Settings.from_env({"SLACK_API_URL": f"http://127.0.0.1:{port}/api/",
+                                            "SLACK_BOT_TOKEN": "xoxb-x"}))
+    with pytest.raises(ServiceError) as caught:
+        chat.identity()
+    assert f"cannot connect: http://127.0.0.1:{port}/api/auth.test" in str(caught.value)
+    assert "SLACK_API_URL" in str(caught.value)
+    assert not caught.value.transient  # nothing was sent: SlackChat does not try again
+
+
+def test_slack_answering_a_page_not_json_says_the_status_and_url(sandbox) -> None:  # type: ignore[no-untyped-def]
+    from incidentbot import slack
+    from incidentbot.errors import ServiceError
+    from incidentbot.settings import Settings
+
+    sandbox.faults.add(kind="error", service="slack", status=502, times=None)
+    chat = slack.connect(Settings.from_env({**sandbox.env(),
+                                            "INCIDENTBOT_RETRY_BACKOFF": "0"}))
+    with pytest.raises(ServiceError) as caught:
+        chat.identity()
+    text = str(caught.value)
+    assert "502" in text and "/api/auth.test" in text, text
+
+
+def test_the_cli_facing_a_dead_api_says_one_line_and_exits_3(tmp_path: Path) -> None:
+    port = _dead_port()
+    env = {"GITHUB_API_URL": f"http://127.0.0.1:{port}", "GITHUB_REPOSITORY": "acme/incidents",
+           "GITHUB_TOKEN": "t", "SLACK_API_URL": f"http://127.0.0.1:{port}/api/",
+           "SLACK_BOT_TOKEN": "xoxb-t"}
+    result = cli("list", env=env, cwd=tmp_path)
+    assert result.returncode == 3
+    line = one_line_error(result)
+    assert f"http://127.0.0.1:{port}/repos/acme/incidents/issues" in line
+    assert "GITHUB_API_URL" in line
