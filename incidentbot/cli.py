@@ -7,7 +7,10 @@ them, so `incidentbot --help` and every Actions cold start stay fast.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -19,6 +22,7 @@ from incidentbot.errors import IncidentbotError
 EXIT_OK = 0          # yes, all of it
 EXIT_FAILED = 1      # no: a check failed or something else went wrong (the message says what)
 EXIT_USAGE = 2       # nothing was done: a wrong argument, configuration file or setting
+#                      (an issue that does not exist, a token refused)
 EXIT_INCOMPLETE = 3  # GitHub, Slack or PagerDuty failed, or the issue changed but a side
 #                      effect did not: run it again, or `incidentbot sync N --repair`
 
@@ -30,6 +34,8 @@ def exit_code(exc: BaseException) -> int:
     codes: dict[type[BaseException], int] = {
         errors.ConfigError: EXIT_USAGE, errors.MissingSetting: EXIT_USAGE,
         errors.InvalidInput: EXIT_USAGE, errors.ServiceError: EXIT_INCOMPLETE,
+        # Trying again will not help: the number, repository or token needs fixing.
+        errors.NotFound: EXIT_USAGE, errors.AuthFailed: EXIT_USAGE,
     }
     for cls in type(exc).__mro__:
         if cls in codes:
@@ -158,6 +164,31 @@ def open_(title: str, severity: int | None, services: tuple[str, ...], descripti
     _finish(outcome)
 
 
+# The same rules answer Slack, issue comments and the CLI (commands.py); their messages use
+# the slash commands' words, which the CLI says as its options.
+_OPTIONS = (("`/reopen ", "`incidentbot update {n} --reopen --status "),
+            ("/role commander @login", "--role commander=@login"),
+            ("/role commander none", "--role commander=none"),
+            ("/status ", "--status "), ("/sev ", "--severity "), ("/role ", "--role "),
+            ("/service add ", "--service "), ("/service remove ", "--remove-service "))
+
+
+@contextmanager
+def _cli_words(number: int | None = None) -> Iterator[None]:
+    """InvalidInput from the command rules, reworded in the CLI's options."""
+    from incidentbot.errors import InvalidInput
+
+    try:
+        yield
+    except InvalidInput as exc:
+        text = str(exc)
+        for slash, option in _OPTIONS:
+            text = text.replace(slash, option.replace("{n}", str(number or "N")))
+        text = re.sub(r"--severity '(\d+)'", r"--severity \1", text)
+        said = number is not None and not text.startswith(f"#{number} ")
+        raise InvalidInput(f"#{number}: {text}" if said else text) from None
+
+
 def _cli_user() -> str:
     import getpass
 
@@ -177,16 +208,24 @@ def _cli_user() -> str:
 @click.option("--role", "roles", multiple=True, metavar="ROLE=USER",
               help="Assign a role: commander=@login, comms=U0123 (repeat; USER none clears).")
 @click.option("--note", default="", help="An update: becomes an issue comment and a post.")
+@click.option("--reopen", is_flag=True, help="Reopen a closed incident (at --status, else "
+              "investigating).")
 @_CONFIG_OPTION
 def update(number: int, status: str | None, severity: int | None, add: tuple[str, ...],
-           remove: tuple[str, ...], roles: tuple[str, ...], note: str,
+           remove: tuple[str, ...], roles: tuple[str, ...], note: str, reopen: bool,
            config_path: str | None) -> None:
     """Change an incident's status, severity, services or roles, or post an update.
 
+    USER is @login (GitHub), a Slack user id, or a person from incidentbot.yml's people.
+    A closed incident changes status only with --reopen.
+
     Example: incidentbot update 12 --status fixing --role commander=@alice --note "Rolled back"
     """
+    from dataclasses import replace
+
     from incidentbot import operations, sync
     from incidentbot.errors import InvalidInput
+    from incidentbot.model import Status
 
     config = _load(config_path)
     assigned = {}
@@ -195,11 +234,15 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
         if not sep or not who.strip():
             raise InvalidInput(f"--role {item!r}: expected ROLE=USER, e.g. commander=@alice")
         assigned[role.strip()] = who.strip()
-    change = operations.change_from_options(config, status=status, severity=severity,
-                                            add=add, remove=remove, roles=assigned)
+    with _cli_words():
+        change = operations.change_from_options(config, status=status, severity=severity,
+                                                add=add, remove=remove, roles=assigned)
+    if reopen:
+        change = replace(change, reopen=True, status=change.status or Status.INVESTIGATING)
     c = operations.connect(config)
-    outcome = operations.update_incident(c, number, change, note=note,
-                                         by=sync.Attribution(_cli_user(), "CLI"))
+    with _cli_words(number):
+        outcome = operations.update_incident(c, number, change, note=note,
+                                             by=sync.Attribution(_cli_user(), "CLI"))
     click.echo(f"#{number} updated")
     _finish(outcome)
 
@@ -261,11 +304,15 @@ def show(number: int, config_path: str | None) -> None:
     """
     from incidentbot import operations
     from incidentbot import sync as reconciler
+    from incidentbot.errors import InvalidInput
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
     snap = reconciler.read(c.tracker, number, config)
     f, card = snap.fields, snap.card
+    if not f.is_incident:
+        raise InvalidInput(f"#{number} is not an incident (it has no `incident` label): "
+                           f"{snap.issue.url}; `incidentbot list --all` shows the incidents")
     click.echo(f"#{number} {' '.join(snap.issue.title.split())}")
     click.echo(f"  name:     {card.name}")
     click.echo(f"  status:   {f.status.value}")

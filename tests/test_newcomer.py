@@ -224,3 +224,94 @@ def test_the_cli_facing_a_dead_api_says_one_line_and_exits_3(tmp_path: Path) -> 
     line = one_line_error(result)
     assert f"http://127.0.0.1:{port}/repos/acme/incidents/issues" in line
     assert "GITHUB_API_URL" in line
+
+
+# -- the CLI on incidents ------------------------------------------------------------------------
+def invoke(*argv: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from incidentbot.cli import main
+
+    result = CliRunner().invoke(main, [*argv, "--config", str(ROOT / "incidentbot.yml")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def closed_incident(sandbox, sandbox_env) -> int:  # type: ignore[no-untyped-def]
+    assert invoke("open", "--title", "Checkout down", "--severity", "3")[0] == 0
+    assert invoke("close", "1")[0] == 0
+    return 1
+
+
+def test_a_status_on_a_closed_incident_is_refused_with_the_reopen_command(
+        closed_incident: int, sandbox) -> None:  # type: ignore[no-untyped-def]
+    channels = len(sandbox.slack.state.channels)
+    code, out = invoke("update", "1", "--status", "fixing")
+    assert code == 2
+    assert "error: #1: the incident is closed; to reopen it at fixing, use " \
+           "`incidentbot update 1 --reopen --status fixing`" in out
+    assert len(sandbox.slack.state.channels) == channels  # no second channel
+    assert sandbox.github.store.issues[1].state == "closed"
+    code, out = invoke("update", "1", "--reopen", "--status", "fixing")
+    assert code == 0, out
+    assert sandbox.github.store.issues[1].state == "open"
+
+
+def test_a_comment_or_slack_status_on_a_closed_incident_is_refused_too() -> None:
+    from incidentbot import commands
+    from incidentbot.errors import InvalidInput
+    from incidentbot.model import LabelFields, Status
+
+    config = configuration.load(ROOT / "incidentbot.yml")
+    closed = LabelFields(is_incident=True, status=Status.CLOSED, severity=2)
+    with pytest.raises(InvalidInput, match="/reopen fixing"):
+        commands.apply(closed, commands.parse("/status fixing", config), config)
+    reopened = commands.apply(closed, commands.parse("/reopen", config), config)
+    assert reopened.status is Status.INVESTIGATING
+
+
+def test_show_on_a_plain_issue_says_it_is_not_an_incident(sandbox, sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    from incidentbot import github
+    from incidentbot.settings import Settings
+
+    tracker = github.connect(Settings.from_env(sandbox.env()))
+    tracker.create_issue("A feature request", "not an incident", [], marker="m1")
+    tracker.close()
+    code, out = invoke("show", "1")
+    assert code == 2
+    assert "error: #1 is not an incident (it has no `incident` label)" in out
+
+
+@pytest.mark.parametrize("who", ["nobody", "@", "al ice", "bbo"])
+def test_a_role_for_someone_unknown_is_refused(who: str) -> None:
+    code, out = invoke("update", "1", "--role", f"commander={who}")
+    assert code == 2
+    assert "alice, bob, carol, dan" in out or "--role commander=@login" in out
+
+
+@pytest.mark.parametrize("who", ["@nobody-yet", "alice", "U0BOB00001", "<@U0BOB00001|bob>"])
+def test_a_role_for_a_known_form_of_person_is_accepted(who: str) -> None:
+    from incidentbot import commands
+
+    config = configuration.load(ROOT / "incidentbot.yml")
+    assert commands.parse(f"/role commander {who}", config).roles["commander"]
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (("--severity", "9"), "error: --severity 9: expected one of 1, 2, 3, 4, 5"),
+    (("--status", "nope"), "error: --status 'nope': expected one of open,"),
+])
+def test_cli_errors_use_the_cli_words(argv: tuple[str, ...], said: str) -> None:
+    code, out = invoke("update", "1", *argv)
+    assert code == 2
+    assert said in out
+    assert "/sev" not in out and "/status" not in out
+
+
+def test_a_missing_issue_is_a_usage_error(sandbox, sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    code, out = invoke("show", "99")
+    assert code == 2
+    assert "issue #99: not found" in out and "/repos/acme/incidents/issues/99" in out
