@@ -315,3 +315,34 @@ def test_a_missing_issue_is_a_usage_error(sandbox, sandbox_env) -> None:  # type
     code, out = invoke("show", "99")
     assert code == 2
     assert "issue #99: not found" in out and "/repos/acme/incidents/issues/99" in out
+
+
+# -- doctor can pass against the sandbox ---------------------------------------------------------
+def test_doctor_passes_on_the_sandbox_after_its_own_fixes(sandbox, sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    import requests
+
+    code, out = invoke("doctor")
+    assert code == 1
+    assert "labels: 19 missing: incident, status:open," in out
+    missing = out.split("labels: 19 missing: ")[1].splitlines()[0].split(", ")
+    assert len(missing) == 19  # every one of them, not the first 8
+    assert "fix: in Slack, open #general and type /invite @incidentbot" in out
+    assert "2 problems" in out
+    # The sandbox's stand-in for a person typing /invite in #general:
+    answer = requests.post(f"{sandbox.url}/_sandbox/slack/invite", timeout=5,
+                           json={"channel": "#general", "user": "incidentbot"})
+    assert answer.status_code == 200, answer.text
+    code, out = invoke("doctor", "--fix")
+    assert code == 0, out
+    code, out = invoke("doctor")
+    assert (code, out.splitlines()[-1]) == (0, "all good"), out
+
+
+def test_the_invite_route_refuses_what_slack_refuses(sandbox) -> None:  # type: ignore[no-untyped-def]
+    import requests
+
+    url = f"{sandbox.url}/_sandbox/slack/invite"
+    assert requests.post(url, json={"channel": "#nowhere", "user": "bob"},
+                         timeout=5).status_code == 404
+    again = requests.post(url, json={"channel": "#incidents", "user": "incidentbot"}, timeout=5)
+    assert (again.status_code, again.json()["error"]) == (409, "already_in_channel")
