@@ -346,3 +346,20 @@ def test_the_invite_route_refuses_what_slack_refuses(sandbox) -> None:  # type: 
                          timeout=5).status_code == 404
     again = requests.post(url, json={"channel": "#incidents", "user": "incidentbot"}, timeout=5)
     assert (again.status_code, again.json()["error"]) == (409, "already_in_channel")
+
+
+# -- the status page before any check has run ---------------------------------------------------
+def test_a_status_page_with_no_data_does_not_claim_all_is_operational(tmp_path: Path) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from incidentbot import statuspage
+    from incidentbot.monitor import DataDir
+
+    config = configuration.load(ROOT / "incidentbot.yml")
+    statuspage.build(config, DataDir(tmp_path / "data"), [], tmp_path / "site",
+                     now=datetime(2026, 11, 30, 12, tzinfo=UTC))
+    status = json.loads((tmp_path / "site" / "api" / "v2" / "status.json").read_text())
+    assert status["status"]["description"] == "No Data Yet"
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "All Systems Operational" not in page
