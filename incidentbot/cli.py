@@ -872,7 +872,10 @@ def sandbox(port: int, env_file: str | None, state_file: str | None, verbose: bo
               help="Config file (default: ./incidentbot.yml, else the defaults).")
 @click.option("--drill", "drill_", is_flag=True,
               help="Play the quick drill scenario at high speed instead.")
-def demo(config_path: str | None, drill_: bool) -> None:
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo-output",
+              show_default=True, help="Where the monitor's data and the status page go "
+              "(replaced on each run).")
+def demo(config_path: str | None, drill_: bool, out_dir: str) -> None:
     """Run an incident end to end on the local sandbox: no credentials, no network.
 
     Starts the sandbox, opens an incident as a person would from Slack, and shows what
@@ -880,8 +883,12 @@ def demo(config_path: str | None, drill_: bool) -> None:
 
     Example: incidentbot demo
     """
+    from pathlib import Path
+
     from incidentbot import config as configuration
     from incidentbot.demo import run, run_drill
 
-    for line in (run_drill if drill_ else run)(configuration.load(config_path)):
+    config = configuration.load(config_path)
+    lines = run_drill(config) if drill_ else run(config, Path(out_dir))
+    for line in lines:
         click.echo(line)

@@ -363,3 +363,75 @@ def test_a_status_page_with_no_data_does_not_claim_all_is_operational(tmp_path: 
     assert status["status"]["description"] == "No Data Yet"
     page = (tmp_path / "site" / "index.html").read_text()
     assert "All Systems Operational" not in page
+
+
+# -- the demo's story holds together --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    where = tmp_path_factory.mktemp("clone")
+    (where / "incidentbot.yml").write_text((ROOT / "incidentbot.yml").read_text())
+    result = cli("demo", cwd=where)
+    assert result.returncode == 0, result.stderr
+    return where, result.stdout
+
+
+def test_the_demo_writes_only_into_demo_output(demo: tuple[Path, str]) -> None:
+    where, out = demo
+    assert sorted(p.name for p in where.iterdir()) == ["demo-output", "incidentbot.yml"]
+    assert (where / "demo-output" / "site" / "index.html").is_file()
+    assert "/incidentbot-status-" not in out and tempfile_dir() not in out
+    assert "-d demo-output/site 8000" in out
+    assert "/demo-output/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir() + "/"
+
+
+def test_a_second_demo_replaces_its_output_but_never_another_folder(
+        demo: tuple[Path, str], tmp_path: Path) -> None:
+    where, _ = demo
+    assert cli("demo", cwd=where).returncode == 0  # its own folder: replaced
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    refused = cli("demo", "--out", str(mine), cwd=where)
+    assert refused.returncode == 2
+    assert "is not an earlier demo's output" in one_line_error(refused)
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_the_times_in_messages_follow_the_demo_clock(demo: tuple[Path, str]) -> None:
+    import re
+    from datetime import datetime, timedelta
+
+    _, out = demo
+    opened = datetime.fromisoformat(re.search(r"opened: '([^']+)'", out).group(1))  # type: ignore[union-attr]
+    reported = re.search(r"jumped to 33% at (\d\d:\d\d) UTC", out).group(1)  # type: ignore[union-attr]
+    assert reported == f"{opened - timedelta(minutes=2):%H:%M}"
+    expired = re.search(r"certificate expired at (\d\d:\d\d) UTC", out).group(1)  # type: ignore[union-attr]
+    assert expired < reported or opened.hour == 0
+    now = datetime.now(opened.tzinfo)
+    assert opened + timedelta(minutes=55) <= now + timedelta(minutes=1)  # no step in the future
+
+
+def test_the_demo_counts_runs_and_people_right(demo: tuple[Path, str]) -> None:
+    _, out = demo
+    assert "run 1: search failed (1 of the 2 failed runs in a row that make an outage)" in out
+    assert "run 1: search down" not in out
+    assert "run 2: search down" in out
+    assert "the commander runs" not in out
+    assert "carol, on call, takes command" in out
+    assert "Incident commander → @carol (via CLI)" in out
+
+
+def test_the_demo_shows_where_links_go_and_says_they_are_illustrative(
+        demo: tuple[Path, str]) -> None:
+    _, out = demo
+    assert "Postmortem: read it (https://github.com/acme/incidents/pull/2)" in out
+    header = out.split("\n\n")[0]  # said before the first link of the story
+    assert "nothing leaves this machine" in header
+    assert "https://github.com/acme/incidents/... are the addresses GitHub would give; " \
+           "the sandbox only names them (nothing is there)" in header
