@@ -297,7 +297,7 @@ def run_drill(config: Config) -> Iterator[str]:
         read = _Reader(sb)
         tracker.ensure_labels(standard_labels(config))
         yield f"incidentbot demo --drill: scenario {scenario.slug!r} ({scenario.name}) on " \
-              f"the sandbox"
+              f"the sandbox (nothing leaves this machine; its github.com links are only named)"
         yield ""
         script: list[tuple[timedelta, str, Callable[[int], object]]] = [
                   (timedelta(seconds=40), "alice takes command",
