@@ -771,9 +771,19 @@ def serve(host: str, port: int, threads: int, socket_mode: bool,
         return
     import waitress
 
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads,
+                                        ident="incidentbot")
+    except OSError as exc:
+        raise _cannot_listen(host, port, exc, "another dispatcher still running?", "") from None
     click.echo(f"incidentbot dispatcher on http://{host}:{port}/slack/...; Ctrl-C stops it",
                err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="incidentbot")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 @main.command()
@@ -805,6 +815,19 @@ def doctor(fix: bool, dispatcher_url: str | None, config_path: str | None) -> No
         sys.exit(EXIT_FAILED)
 
 
+def _cannot_listen(host: str, port: int, exc: OSError, guess: str, hint: str) -> Exception:
+    """The one-line error for a port the command cannot listen on."""
+    import errno
+
+    from incidentbot.errors import InvalidInput
+
+    if exc.errno == errno.EADDRINUSE:
+        return InvalidInput(f"port {port} on {host} is already in use ({guess}): stop it, or "
+                            f"pick another port with --port N {hint}".rstrip())
+    return InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another "
+                        f"port with --port N {hint}".rstrip())
+
+
 # -- sandbox -----------------------------------------------------------------------------------
 @main.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
@@ -825,7 +848,6 @@ def sandbox(port: int, env_file: str | None, state_file: str | None, verbose: bo
 
     GET /_sandbox/calls lists every call; POST /_sandbox/faults injects faults.
     """
-    import errno
     import os
     from pathlib import Path
 
@@ -838,12 +860,13 @@ def sandbox(port: int, env_file: str | None, state_file: str | None, verbose: bo
     try:
         server = Sandbox(port=port, state_file=state_file, verbose=verbose)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise InvalidInput(f"port {port} on 127.0.0.1 is already in use (another sandbox "
-                               "still running?): stop it, or pick another port with --port N "
-                               "(--port 0 picks a free one)") from None
-        raise InvalidInput(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another "
-                           "port with --port N (--port 0 picks a free one)") from None
+        if exc.filename is None:
+            raise _cannot_listen("127.0.0.1", port, exc, "another sandbox still running?",
+                                 "(--port 0 picks a free one)") from None
+        raise
+    except ValueError as exc:  # the --state file is not the JSON a sandbox writes
+        raise InvalidInput(f"{state_file}: not a sandbox state file ({exc}): fix it, or "
+                           "delete it to start from the seeded state") from None
     if target is not None:
         partial = target.with_name(target.name + ".partial")
         partial.write_text(server.export_line() + "\n", "utf-8")

@@ -175,7 +175,8 @@ def _dispatcher(settings: Settings, url: str) -> Check:
     try:
         answer = requests.post(target, data=body, headers=headers, timeout=5)
     except requests.RequestException as exc:
-        return Check("dispatcher answers", False, f"{target}: {type(exc).__name__}",
+        kind = "timed out" if isinstance(exc, requests.Timeout) else "cannot connect"
+        return Check("dispatcher answers", False, f"{kind}: {target}",
                      "start it with `incidentbot serve` and check the URL")
     if answer.status_code == 401:
         return Check("dispatcher answers", False, "it refused our signature",

@@ -435,3 +435,39 @@ def test_the_demo_shows_where_links_go_and_says_they_are_illustrative(
     assert "nothing leaves this machine" in header
     assert "https://github.com/acme/incidents/... are the addresses GitHub would give; " \
            "the sandbox only names them (nothing is there)" in header
+
+
+# -- more of the same kind: one line, the place, the fix -----------------------------------------
+def test_the_dispatcher_on_a_busy_port_is_one_line(sandbox) -> None:  # type: ignore[no-untyped-def]
+    port = int(sandbox.url.rsplit(":", 1)[1])  # the sandbox holds it
+    result = cli("serve", "--port", str(port), env=sandbox.env())
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in one_line_error(result)
+
+
+def test_a_broken_sandbox_state_file_is_named(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
+    result = cli("sandbox", "--port", "0", "--state", str(state))
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert f"{state}: not a sandbox state file" in line and "delete it" in line
+
+
+def test_doctor_says_an_unreachable_dispatcher_in_words(sandbox, sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    port = _dead_port()
+    code, out = invoke("doctor", "--dispatcher-url", f"http://127.0.0.1:{port}")
+    assert code == 1
+    assert f"dispatcher answers: cannot connect: http://127.0.0.1:{port}/slack/events" in out
+
+
+def test_a_file_the_cli_cannot_write_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    source = tmp_path / ".upptimerc.yml"
+    source.write_text("owner: acme\nrepo: status\nsites:\n  - name: Website\n"
+                      "    url: https://www.example.com\n")
+    result = cli("import-upptime", str(source), "-o", str(blocker / "incidentbot.yml"),
+                 cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{blocker / 'incidentbot.yml'}" in one_line_error(result)
