@@ -471,3 +471,23 @@ def test_a_file_the_cli_cannot_write_is_one_line(tmp_path: Path) -> None:
                  cwd=tmp_path)
     assert result.returncode == 1
     assert f"{blocker / 'incidentbot.yml'}" in one_line_error(result)
+
+
+def test_slack_answers_in_slack_words(sandbox) -> None:  # type: ignore[no-untyped-def]
+    from helpers import CONFIG, connections
+
+    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.sandbox import DEFAULTS
+    from incidentbot.sandbox.slack_requests import SlackRequests
+
+    secret = DEFAULTS["SLACK_SIGNING_SECRET"]
+    d = Dispatcher(CONFIG, secret, lambda: connections(sandbox),
+                   allowed_teams=frozenset({"T0SANDBOX"}))
+    try:
+        request = SlackRequests(sandbox.slack, sandbox.url, secret).command("sev 9")
+        reply = d.handle(request.path, request.headers, request.body)
+        d.drain()
+    finally:
+        d.close()
+    assert isinstance(reply.body, dict)
+    assert "/incident sev '9': expected one of" in reply.body["text"]
