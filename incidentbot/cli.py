@@ -154,10 +154,11 @@ def open_(title: str, severity: int | None, services: tuple[str, ...], descripti
     from incidentbot import operations, sync
 
     c = operations.connect(_load(config_path))
-    issue, outcome = operations.open_incident(
-        c, title=title, severity=severity, services=services, description=description,
-        public=public, private=private, drill=drill, page=page,
-        by=sync.Attribution(_cli_user(), "CLI"))
+    with _cli_words():
+        issue, outcome = operations.open_incident(
+            c, title=title, severity=severity, services=services, description=description,
+            public=public, private=private, drill=drill, page=page,
+            by=sync.Attribution(_cli_user(), "CLI"))
     click.echo(f"#{issue.number} {issue.url}")
     if outcome.card and outcome.card.channel_name:
         click.echo(f"Slack: #{outcome.card.channel_name}")
@@ -184,7 +185,8 @@ def _cli_words(number: int | None = None) -> Iterator[None]:
         text = str(exc)
         for slash, option in _OPTIONS:
             text = text.replace(slash, option.replace("{n}", str(number or "N")))
-        text = re.sub(r"--severity '(\d+)'", r"--severity \1", text)
+        text = re.sub(r"--severity '(\d+)'|^severity (\d+)(?=:)",
+                      lambda m: f"--severity {m.group(1) or m.group(2)}", text)
         said = number is not None and not text.startswith(f"#{number} ")
         raise InvalidInput(f"#{number}: {text}" if said else text) from None
 

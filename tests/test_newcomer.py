@@ -311,6 +311,12 @@ def test_cli_errors_use_the_cli_words(argv: tuple[str, ...], said: str) -> None:
     assert "/sev" not in out and "/status" not in out
 
 
+def test_open_says_its_option_too(sandbox, sandbox_env) -> None:  # type: ignore[no-untyped-def]
+    code, out = invoke("open", "--title", "x", "--severity", "9")
+    assert code == 2
+    assert "error: --severity 9: expected one of 1, 2, 3, 4, 5" in out
+
+
 def test_a_missing_issue_is_a_usage_error(sandbox, sandbox_env) -> None:  # type: ignore[no-untyped-def]
     code, out = invoke("show", "99")
     assert code == 2
