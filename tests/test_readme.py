@@ -261,3 +261,18 @@ def test_try_it_with_a_real_venv_and_install(tmp_path: Path) -> None:
     for command, output, code in results:
         assert code == 0, f"{command}\nexited {code}:\n{output}"
     assert_in_order(demo_sample(), results[2][1])
+
+
+def test_the_config_error_the_readme_quotes(tmp_path: Path) -> None:
+    quoted = re.search(r"A wrong file stops everything and says where: `([^`]+)`",
+                       README.replace("\n", " "))
+    assert quoted is not None
+    (tmp_path / "incidentbot.yml").write_text(
+        'repository: acme/incidents\nseverities:\n  - level: 1\n    label: "sev:1"\n'
+        '    name: SEV1\n  - level: 2\n    label: "sev:2"\n    name: SEV2\n'
+        '    meaning: "Major"\n    postmortem: true\n    update_every: 1h\n'
+        '    page: "yes please"\n')
+    done = subprocess.run([sys.executable, "-m", "incidentbot", "config", "check"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=_env())
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {quoted.group(1)}"
