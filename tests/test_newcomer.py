@@ -497,3 +497,21 @@ def test_slack_answers_in_slack_words(sandbox) -> None:  # type: ignore[no-untyp
         d.close()
     assert isinstance(reply.body, dict)
     assert "/incident sev '9': expected one of" in reply.body["text"]
+
+
+def test_pagerduty_refused_names_the_url_at_once() -> None:
+    from incidentbot import pagerduty
+    from incidentbot.errors import ServiceError
+    from incidentbot.settings import Settings
+
+    port = _dead_port()
+    pager = pagerduty.connect(Settings.from_env({
+        "PAGERDUTY_API_URL": f"http://127.0.0.1:{port}/v2/enqueue",
+        "PAGERDUTY_ROUTING_KEY": "k" * 32}))
+    waited: list[float] = []
+    pager._sleep = waited.append
+    with pytest.raises(ServiceError) as caught:
+        pager.trigger("acme/incidents#1", "Checkout down", "critical", {})
+    assert f"cannot connect: http://127.0.0.1:{port}/v2/enqueue" in str(caught.value)
+    assert "PAGERDUTY_API_URL" in str(caught.value)
+    assert waited == []
