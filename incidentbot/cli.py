@@ -7,7 +7,10 @@ them, so `incidentbot --help` and every Actions cold start stay fast.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -15,16 +18,45 @@ import click
 from incidentbot import __version__
 from incidentbot.errors import IncidentbotError
 
+# Exit codes, in one place: did the command do everything it was asked?
+EXIT_OK = 0          # yes, all of it
+EXIT_FAILED = 1      # no: a check failed or something else went wrong (the message says what)
+EXIT_USAGE = 2       # nothing was done: a wrong argument, configuration file or setting
+#                      (an issue that does not exist, a token refused)
+EXIT_INCOMPLETE = 3  # GitHub, Slack or PagerDuty failed, or the issue changed but a side
+#                      effect did not: run it again, or `incidentbot sync N --repair`
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an error the CLI reports (the most specific class wins)."""
+    from incidentbot import errors
+
+    codes: dict[type[BaseException], int] = {
+        errors.ConfigError: EXIT_USAGE, errors.MissingSetting: EXIT_USAGE,
+        errors.InvalidInput: EXIT_USAGE, errors.ServiceError: EXIT_INCOMPLETE,
+        # Trying again will not help: the number, repository or token needs fixing.
+        errors.NotFound: EXIT_USAGE, errors.AuthFailed: EXIT_USAGE,
+    }
+    for cls in type(exc).__mro__:
+        if cls in codes:
+            return codes[cls]
+    return EXIT_FAILED
+
 
 class _Group(click.Group):
-    """Turns an IncidentbotError into its message and exit code: no traceback for known failures."""
+    """Turns an IncidentbotError into one line and its exit code: no traceback for known
+    failures. A file the command could not read or write is one of them."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except IncidentbotError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(exit_code(exc))
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(EXIT_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,15 +115,24 @@ _CONFIG_OPTION = click.option("--config", "config_path", type=click.Path(dir_oka
                               help="Config file (default: ./incidentbot.yml, else defaults).")
 
 
-def _report(outcome: Any, *, stop: bool = True) -> None:
-    """Say which side effects failed; exit 3 when any did (the issue itself was written, and
-    the next sync retries what failed)."""
+def _report(outcome: Any) -> None:
     for line in outcome.failed:
-        click.echo(f"failed: {line}", err=True)
-    if outcome.failed and stop:
-        click.echo(f"error: #{outcome.number}: {len(outcome.failed)} side effect(s) failed; "
-                   f"`incidentbot sync {outcome.number}` retries them", err=True)
-        sys.exit(3)
+        click.echo(f"warning: {line}", err=True)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _finish(outcome: Any) -> None:
+    """Say what did not happen; exit EXIT_INCOMPLETE when something did not."""
+    _report(outcome)
+    if outcome.failed:
+        click.echo(f"error: #{outcome.number} is changed on GitHub, but "
+                   f"{_plural(len(outcome.failed), 'side effect')} failed (above); "
+                   f"fix the cause, then run `incidentbot sync {outcome.number} --repair`",
+                   err=True)
+        sys.exit(EXIT_INCOMPLETE)
 
 
 @main.command("open")
@@ -113,14 +154,41 @@ def open_(title: str, severity: int | None, services: tuple[str, ...], descripti
     from incidentbot import operations, sync
 
     c = operations.connect(_load(config_path))
-    issue, outcome = operations.open_incident(
-        c, title=title, severity=severity, services=services, description=description,
-        public=public, private=private, drill=drill, page=page,
-        by=sync.Attribution(_cli_user(), "CLI"))
+    with _cli_words():
+        issue, outcome = operations.open_incident(
+            c, title=title, severity=severity, services=services, description=description,
+            public=public, private=private, drill=drill, page=page,
+            by=sync.Attribution(_cli_user(), "CLI"))
     click.echo(f"#{issue.number} {issue.url}")
     if outcome.card and outcome.card.channel_name:
         click.echo(f"Slack: #{outcome.card.channel_name}")
-    _report(outcome)
+    _finish(outcome)
+
+
+# The same rules answer Slack, issue comments and the CLI (commands.py); their messages use
+# the slash commands' words, which the CLI says as its options.
+_OPTIONS = (("`/reopen ", "`incidentbot update {n} --reopen --status "),
+            ("/role commander @login", "--role commander=@login"),
+            ("/role commander none", "--role commander=none"),
+            ("/status ", "--status "), ("/sev ", "--severity "), ("/role ", "--role "),
+            ("/service add ", "--service "), ("/service remove ", "--remove-service "))
+
+
+@contextmanager
+def _cli_words(number: int | None = None) -> Iterator[None]:
+    """InvalidInput from the command rules, reworded in the CLI's options."""
+    from incidentbot.errors import InvalidInput
+
+    try:
+        yield
+    except InvalidInput as exc:
+        text = str(exc)
+        for slash, option in _OPTIONS:
+            text = text.replace(slash, option.replace("{n}", str(number or "N")))
+        text = re.sub(r"--severity '(\d+)'|^severity (\d+)(?=:)",
+                      lambda m: f"--severity {m.group(1) or m.group(2)}", text)
+        said = number is not None and not text.startswith(f"#{number} ")
+        raise InvalidInput(f"#{number}: {text}" if said else text) from None
 
 
 def _cli_user() -> str:
@@ -142,16 +210,24 @@ def _cli_user() -> str:
 @click.option("--role", "roles", multiple=True, metavar="ROLE=USER",
               help="Assign a role: commander=@login, comms=U0123 (repeat; USER none clears).")
 @click.option("--note", default="", help="An update: becomes an issue comment and a post.")
+@click.option("--reopen", is_flag=True, help="Reopen a closed incident (at --status, else "
+              "investigating).")
 @_CONFIG_OPTION
 def update(number: int, status: str | None, severity: int | None, add: tuple[str, ...],
-           remove: tuple[str, ...], roles: tuple[str, ...], note: str,
+           remove: tuple[str, ...], roles: tuple[str, ...], note: str, reopen: bool,
            config_path: str | None) -> None:
     """Change an incident's status, severity, services or roles, or post an update.
 
+    USER is @login (GitHub), a Slack user id, or a person from incidentbot.yml's people.
+    A closed incident changes status only with --reopen.
+
     Example: incidentbot update 12 --status fixing --role commander=@alice --note "Rolled back"
     """
+    from dataclasses import replace
+
     from incidentbot import operations, sync
     from incidentbot.errors import InvalidInput
+    from incidentbot.model import Status
 
     config = _load(config_path)
     assigned = {}
@@ -160,13 +236,17 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
         if not sep or not who.strip():
             raise InvalidInput(f"--role {item!r}: expected ROLE=USER, e.g. commander=@alice")
         assigned[role.strip()] = who.strip()
-    change = operations.change_from_options(config, status=status, severity=severity,
-                                            add=add, remove=remove, roles=assigned)
+    with _cli_words():
+        change = operations.change_from_options(config, status=status, severity=severity,
+                                                add=add, remove=remove, roles=assigned)
+    if reopen:
+        change = replace(change, reopen=True, status=change.status or Status.INVESTIGATING)
     c = operations.connect(config)
-    outcome = operations.update_incident(c, number, change, note=note,
-                                         by=sync.Attribution(_cli_user(), "CLI"))
+    with _cli_words(number):
+        outcome = operations.update_incident(c, number, change, note=note,
+                                             by=sync.Attribution(_cli_user(), "CLI"))
     click.echo(f"#{number} updated")
-    _report(outcome)
+    _finish(outcome)
 
 
 @main.command()
@@ -191,7 +271,7 @@ def close(number: int, force: bool, false_alarm: bool, config_path: str | None) 
     outcome = operations.close_incident(c, number, by=sync.Attribution(_cli_user(), "CLI"),
                                         force=force, false_alarm=false_alarm)
     click.echo(f"#{number} closed" + (" as a false alarm" if false_alarm else ""))
-    _report(outcome)
+    _finish(outcome)
 
 
 @main.command("list")
@@ -227,11 +307,15 @@ def show(number: int, config_path: str | None) -> None:
     """
     from incidentbot import operations
     from incidentbot import sync as reconciler
+    from incidentbot.errors import InvalidInput
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
     snap = reconciler.read(c.tracker, number, config)
     f, card = snap.fields, snap.card
+    if not f.is_incident:
+        raise InvalidInput(f"#{number} is not an incident (it has no `incident` label): "
+                           f"{snap.issue.url}; `incidentbot list --all` shows the incidents")
     click.echo(f"#{number} {' '.join(snap.issue.title.split())}")
     click.echo(f"  name:     {card.name}")
     click.echo(f"  status:   {f.status.value}")
@@ -292,11 +376,11 @@ def sync_(number: int | None, everything: bool, since_minutes: int, from_event: 
     failed = 0
     for outcome in outcomes:
         state = "ok" if outcome.ok else "incomplete"
-        click.echo(f"#{outcome.number}: {state} ({len(outcome.done)} actions)")
-        _report(outcome, stop=False)
+        click.echo(f"#{outcome.number}: {state} ({_plural(len(outcome.done), 'action')})")
+        _report(outcome)
         failed += not outcome.ok
     if failed:
-        sys.exit(3)
+        sys.exit(EXIT_INCOMPLETE)
 
 
 def _event_issue() -> int | None:
@@ -347,12 +431,12 @@ def remind(config_path: str | None) -> None:
         sent = [d for d in outcome.done if d.endswith(" reminders")]
         nudged += len(sent)
         if sent:
-            click.echo(f"#{issue.number}: {len(sent)} reminder(s)")
-        _report(outcome, stop=False)
+            click.echo(f"#{issue.number}: {_plural(len(sent), 'reminder')}")
+        _report(outcome)
         failed += not outcome.ok
-    click.echo(f"{nudged} reminder(s) sent")
+    click.echo(f"{_plural(nudged, 'reminder')} sent")
     if failed:
-        sys.exit(3)
+        sys.exit(EXIT_INCOMPLETE)
 
 
 @main.command()
@@ -383,7 +467,7 @@ def report(since: Any, out_dir: str, internal_dir: str, config_path: str | None)
     count, written, page = metrics.write_report(c.tracker, config, out_dir=Path(out_dir),
                                                 internal_dir=Path(internal_dir), since=start,
                                                 now=datetime.now(UTC))
-    click.echo(f"{count} incidents -> {written}, {page}")
+    click.echo(f"{_plural(count, 'incident')} -> {written}, {page}")
 
 
 @main.command()
@@ -491,7 +575,8 @@ def import_upptime(source: str, output: str | None) -> None:
         click.echo(f"not carried over: {key}", err=True)
     if output:
         Path(output).write_text(text, "utf-8")
-        click.echo(f"wrote {output}: {len(converted['services'])} services", err=True)
+        click.echo(f"wrote {output}: {_plural(len(converted['services']), 'service')}",
+                   err=True)
     else:
         click.echo(text, nl=False)
 
@@ -521,7 +606,7 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
     written, _ = periodic.build_page(
         config, c, monitor.DataDir(data_dir), out_dir,
         warn=lambda text: click.echo(f"warning: {text}", err=True))
-    click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
+    click.echo(f"{_plural(len(written), 'file')} under {out_dir}/ (open {out_dir}/index.html)")
 
 
 @main.command("periodic")
@@ -623,10 +708,10 @@ def followups(files: tuple[str, ...], config_path: str | None) -> None:
     """
     from pathlib import Path
 
-    import yaml
-
+    from incidentbot import config as configuration
     from incidentbot import operations
     from incidentbot import postmortem as pm
+    from incidentbot.errors import ConfigError
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
@@ -636,9 +721,9 @@ def followups(files: tuple[str, ...], config_path: str | None) -> None:
             continue
         head = path.read_text("utf-8").split("\n---\n", 1)[0].removeprefix("---\n")
         try:
-            front = yaml.safe_load(head)
+            front = configuration.safe_load(head, source=name)
             number = int(front["number"])
-        except (ValueError, TypeError, KeyError, yaml.YAMLError):
+        except (ValueError, TypeError, KeyError, ConfigError):
             click.echo(f"{name}: no incident number in its front matter; skipped")
             continue
         for line in pm.open_followups(c.tracker, config, number):
@@ -678,7 +763,7 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
     outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, postmortem=True)
     if outcome.card and outcome.card.postmortem_url:
         click.echo(outcome.card.postmortem_url)
-    _report(outcome)
+    _finish(outcome)
 
 
 # -- the dispatcher ----------------------------------------------------------------------------
@@ -754,9 +839,19 @@ def serve(host: str, port: int, threads: int, socket_mode: bool, spool: str | No
         return
     import waitress
 
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads,
+                                        ident="incidentbot")
+    except OSError as exc:
+        raise _cannot_listen(host, port, exc, "another dispatcher still running?", "") from None
     click.echo(f"incidentbot dispatcher on http://{host}:{port}/slack/...; Ctrl-C stops it",
                err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="incidentbot")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 @main.command()
@@ -783,40 +878,83 @@ def doctor(fix: bool, dispatcher_url: str | None, config_path: str | None) -> No
                                labels=standard_labels):
         click.echo(check.line())
         failed += not check.ok
-    click.echo(f"{failed} problem(s)" if failed else "all good")
+    click.echo(_plural(failed, "problem") if failed else "all good")
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
+
+
+def _cannot_listen(host: str, port: int, exc: OSError, guess: str, hint: str) -> Exception:
+    """The one-line error for a port the command cannot listen on."""
+    import errno
+
+    from incidentbot.errors import InvalidInput
+
+    if exc.errno == errno.EADDRINUSE:
+        return InvalidInput(f"port {port} on {host} is already in use ({guess}): stop it, or "
+                            f"pick another port with --port N {hint}".rstrip())
+    return InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another "
+                        f"port with --port N {hint}".rstrip())
 
 
 # -- sandbox -----------------------------------------------------------------------------------
 @main.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option("--env-file", "env_file", type=click.Path(dir_okay=False),
+              help="Write the export line to this file once the sandbox is listening (a stale "
+              "file is removed first, so the file exists only while it can be used).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False),
               help="Keep the sandbox's state in this JSON file across restarts.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request.")
-def sandbox(port: int, state_file: str | None, verbose: bool) -> None:
+def sandbox(port: int, env_file: str | None, state_file: str | None, verbose: bool) -> None:
     """Serve the local GitHub + Slack + PagerDuty emulator until stopped.
 
-    The first line printed is the `export` line that points incidentbot at it:
+    The first line printed is the `export` line that points incidentbot at it; --env-file
+    also writes it to a file once the sandbox listens:
 
-        eval "$(incidentbot sandbox --port 8765 | head -1)"   # in another terminal, or copy it
+        incidentbot sandbox --env-file sandbox.env &   # then: . ./sandbox.env
 
     GET /_sandbox/calls lists every call; POST /_sandbox/faults injects faults.
     """
+    import os
+    from pathlib import Path
+
+    from incidentbot.errors import InvalidInput
     from incidentbot.sandbox import Sandbox
 
-    server = Sandbox(port=port, state_file=state_file, verbose=verbose)
+    target = Path(env_file) if env_file else None
+    if target is not None:
+        target.unlink(missing_ok=True)  # never leave an old file pointing at another run
+    try:
+        server = Sandbox(port=port, state_file=state_file, verbose=verbose)
+    except OSError as exc:
+        if exc.filename is None:
+            raise _cannot_listen("127.0.0.1", port, exc, "another sandbox still running?",
+                                 "(--port 0 picks a free one)") from None
+        raise
+    except ValueError as exc:  # the --state file is not the JSON a sandbox writes
+        raise InvalidInput(f"{state_file}: not a sandbox state file ({exc}): fix it, or "
+                           "delete it to start from the seeded state") from None
+    if target is not None:
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(server.export_line() + "\n", "utf-8")
+        os.replace(partial, target)  # whole or absent: a reader never sees half a line
     click.echo(server.export_line())
     click.echo(f"# sandbox on {server.url} (GitHub {server.github_url}, Slack "
                f"{server.slack_url}); Ctrl-C stops it", err=True)
     sys.stdout.flush()
+    import signal
+
+    # `kill` (SIGTERM) stops it as Ctrl-C does: the env file is removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+        if target is not None:
+            target.unlink(missing_ok=True)
 
 
 # -- demo ------------------------------------------------------------------------------------
@@ -825,7 +963,10 @@ def sandbox(port: int, state_file: str | None, verbose: bool) -> None:
               help="Config file (default: ./incidentbot.yml, else the defaults).")
 @click.option("--drill", "drill_", is_flag=True,
               help="Play the quick drill scenario at high speed instead.")
-def demo(config_path: str | None, drill_: bool) -> None:
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo-output",
+              show_default=True, help="Where the monitor's data and the status page go "
+              "(replaced on each run).")
+def demo(config_path: str | None, drill_: bool, out_dir: str) -> None:
     """Run an incident end to end on the local sandbox: no credentials, no network.
 
     Starts the sandbox, opens an incident as a person would from Slack, and shows what
@@ -833,8 +974,12 @@ def demo(config_path: str | None, drill_: bool) -> None:
 
     Example: incidentbot demo
     """
+    from pathlib import Path
+
     from incidentbot import config as configuration
     from incidentbot.demo import run, run_drill
 
-    for line in (run_drill if drill_ else run)(configuration.load(config_path)):
+    config = configuration.load(config_path)
+    lines = run_drill(config) if drill_ else run(config, Path(out_dir))
+    for line in lines:
         click.echo(line)

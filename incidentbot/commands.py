@@ -18,7 +18,7 @@ from incidentbot.model import LabelFields, Role, Service, Status, check_move
 HELP = (
     "Commands: `/status <open|investigating|fixing|fixed|postmortem|closed>`, `/sev <n>`, "
     "`/role <commander|comms|tech|support> @login`, `/service add|remove <slug>`, "
-    "`/resolve`, `/close [force|false-alarm]`, `/reopen`"
+    "`/resolve`, `/close [force|false-alarm]`, `/reopen [status]`"
 )
 _LINE = re.compile(r"^/(\w+)(?:[ \t]+(.*))?$")
 
@@ -34,6 +34,9 @@ class Change:
     roles: dict[str, str | None] = field(default_factory=dict)  # role -> person ref or None
     force: bool = False  # close although the severity wants a postmortem first
     false_alarm: bool = False  # close as not planned: no postmortem, not in the metrics
+    # Only an explicit reopen (`/reopen`, `--reopen`) may move a closed incident: a status
+    # typed on an old incident by mistake would otherwise open a second channel.
+    reopen: bool = False
 
 
 class NeedsConfirmation(InvalidInput):
@@ -76,7 +79,7 @@ def parse(line: str, config: Config) -> Change:
                                f"{rest[:40]!r}")
         return Change(status=Status.CLOSED, force=bool(args))
     if verb == "reopen":
-        return Change(status=Status.INVESTIGATING)
+        return Change(status=_status(args) if args else Status.INVESTIGATING, reopen=True)
     if verb in {"sev", "severity"}:
         return Change(severity=_severity(args, config))
     if verb == "role":
@@ -137,9 +140,14 @@ def person_ref(who: str, config: Config) -> str:
     if re.fullmatch(r"[UW][A-Z0-9]{8,}", who):
         return who
     login = who.removeprefix("@")
-    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", login):
-        raise InvalidInput(f"{who[:40]!r} is not a GitHub login, a Slack mention or a person "
-                           "from incidentbot.yml")
+    known = ", ".join(sorted(config.people)) or "none yet"
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", login) or (
+            login == who and login not in config.people):
+        # A bare word is a person from incidentbot.yml; anything else is spelled as such,
+        # so a typo ("nobody", "bbo") is refused instead of becoming a role holder.
+        raise InvalidInput(f"{who[:40]!r} is not a person incidentbot knows: write @login for "
+                           "a GitHub login, a Slack user id (U0123ABCD) or mention, or one of "
+                           f"the people in incidentbot.yml ({known})")
     person = config.people.get(login) or config.person_by_github(login)
     if person is not None and person.slack:
         return person.slack
@@ -192,6 +200,9 @@ def apply(fields: LabelFields, change: Change, config: Config) -> LabelFields:
     """The fields after `change`; TransitionNotAllowed / InvalidInput change nothing."""
     updated = fields
     if change.status is not None and change.status != fields.status:
+        if fields.status is Status.CLOSED and not change.reopen:
+            raise InvalidInput(f"the incident is closed; to reopen it at {change.status.value}"
+                               f", use `/reopen {change.status.value}`")
         check_move(fields.status, change.status)
         updated = replace(updated, status=change.status)
     if change.severity is not None:

@@ -221,6 +221,63 @@ class _Located:
 
 
 _LOADER = yaml.SafeLoader("")
+# A real configuration has hundreds of values; aliases (`*name`) repeat a value without
+# copying it, so a few lines of nested aliases can stand for billions (an "alias bomb").
+MAX_VALUES = 20_000
+
+
+def _expanded(node: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand to more than MAX_VALUES values, naming the
+    line where it crossed the bound; counted once per distinct node, so this is fast."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        known = sizes.get(id(n))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in n.value)
+        elif isinstance(n, yaml.SequenceNode):
+            total += sum(size(item) for item in n.value)
+        if total > MAX_VALUES:
+            raise ConfigError(f"its aliases (*name) expand to more than {MAX_VALUES} values "
+                              "(an alias bomb?): write the values out instead of repeating "
+                              "anchors", path=source, line=n.start_mark.line + 1)
+        sizes[id(n)] = total
+        return total
+
+    size(node)
+
+
+def compose(text: str, *, source: str) -> yaml.Node | None:
+    """The YAML document's node tree, refusing invalid YAML and alias bombs with file:line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"not valid YAML: {reason}", path=source,
+                          line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: nested too deeply", path=source) from None
+    if node is not None:
+        _expanded(node, source)
+    return node
+
+
+def safe_load(text: str, *, source: str) -> Any:
+    """yaml.safe_load for files people write (scenarios, Upptime configs, front matter),
+    with compose()'s refusals: a bad file is a ConfigError naming it, never a hang."""
+    node = compose(text, source=source)
+    if node is None:
+        return None
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                          path=source, line=mark.line + 1 if mark else None) from None
 
 
 def dotted(path: schema.Path) -> str:
@@ -261,13 +318,7 @@ def load(path: str | Path | None = None) -> Config:
 
 def parse(text: str, *, source: str = CONFIG_FILE) -> Config:
     """The configuration a YAML text describes; ConfigErrors when it is wrong."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"not valid YAML: {reason}", path=source,
-                          line=mark.line + 1 if mark else None) from None
+    node = compose(text, source=source)
     if node is None:
         return Config(source=source)
     located = _Located()

@@ -1,14 +1,16 @@
 """`incidentbot demo`: a whole incident on the local sandbox, told in GitHub and Slack terms.
 
-alice opens it from Slack; bob, on GitHub, moves it to fixing with a label and comments; the
-CLI marks it fixed; a comment command closes it. After each step the reconciler runs as the
-workflow would, and the demo prints what people would see in Slack.
+alice opens it from Slack; bob, on GitHub, moves it to fixing with a label and comments;
+carol takes command and marks it fixed from the CLI; a comment command closes it. After each
+step the reconciler runs as the workflow would, and the demo prints what people would see in
+Slack. Its files (the postmortem, the monitor's data, the status page) go to `demo-output/`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,9 +20,10 @@ from incidentbot import github, operations, pagerduty, slack, sync
 from incidentbot.commands import Change
 from incidentbot.config import Config, standard_labels
 from incidentbot.dispatcher import Dispatcher
+from incidentbot.errors import InvalidInput
 from incidentbot.model import Status
 from incidentbot.sandbox import Sandbox
-from incidentbot.sandbox.slack_api import ALICE, BOB
+from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values
 from incidentbot.settings import Settings
 
@@ -46,7 +49,9 @@ class _Reader:
                          text)
         text = _CHANNEL.sub(lambda m: "#" + str(state.channels.get(m.group(1), {}).get(
             "name", m.group(1))), text)
-        text = _LINK.sub(lambda m: m.group(2), text)
+        # A link's words, and where it goes when the words do not say ("read it").
+        text = _LINK.sub(lambda m: m.group(2) if m.group(2).startswith("#")
+                         or m.group(2) == m.group(1) else f"{m.group(2)} ({m.group(1)})", text)
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
     def new_messages(self, channel_id: str, label: str) -> Iterator[str]:
@@ -80,16 +85,20 @@ def _calls(sb: Sandbox) -> str:
 
 
 class _Clock:
-    """The emulators' clock, so the story spans 40 minutes that end now."""
+    """The emulators' clock, so the story spans the hour that ends now."""
 
     def __init__(self, sb: Sandbox) -> None:
-        self.start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
+        self.start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=60)
         self.now = self.start
         sb.github.clock = lambda: self.now
         sb.slack.clock = lambda: self.now.timestamp()
 
     def at(self, minutes: float) -> None:
         self.now = self.start + timedelta(minutes=minutes)
+
+    def said(self, minutes: float) -> str:
+        """A time of the story as people write it in messages ("14:02 UTC")."""
+        return f"{self.start + timedelta(minutes=minutes):%H:%M}"
 
 
 def _start(sb: Sandbox, config: Config) -> tuple[_Clock, Settings, operations.Connections]:
@@ -101,8 +110,22 @@ def _start(sb: Sandbox, config: Config) -> tuple[_Clock, Settings, operations.Co
     return clock, settings, c
 
 
-def run(config: Config) -> Iterator[str]:
+def output_dir(out: Path) -> Path:
+    """The demo's folder, emptied of an earlier demo's files; never someone else's folder."""
+    marker = out / ".incidentbot-demo"
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not marker.exists())):
+        raise InvalidInput(f"{out} exists and is not an earlier demo's output: pick another "
+                           "folder with --out")
+    for name in ("site", "data"):
+        shutil.rmtree(out / name, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by `incidentbot demo`; safe to delete\n", "utf-8")
+    return out
+
+
+def run(config: Config, out: Path = Path("demo-output")) -> Iterator[str]:
     """The lifecycle, step by step, with what Slack shows after each step."""
+    out = output_dir(out)
     with Sandbox() as sb:
         clock, settings, c = _start(sb, config)
         tracker = c.tracker
@@ -110,6 +133,8 @@ def run(config: Config) -> Iterator[str]:
         yield "incidentbot demo: one incident on the local sandbox (nothing leaves this machine)"
         yield f"sandbox: {sb.url} (GitHub REST, Slack Web and PagerDuty emulators)"
         yield f"config:  {config.source}"
+        yield (f"links:   https://github.com/{settings.repository}/... are the addresses GitHub "
+               "would give; the sandbox only names them (nothing is there)")
         yield ""
 
         created = tracker.ensure_labels(standard_labels(config))
@@ -131,13 +156,15 @@ def run(config: Config) -> Iterator[str]:
         yield (f"   she picks {severity.name}" + (f", service {service}" if service else "")
                + ", ticks 'Page on-call now' and submits")
         values = open_values(TITLE, severity.level, (service,) if service else (),
-                             "Error rate on /checkout jumped to 33% at 14:02 UTC.", ("page",))
+                             f"Error rate on /checkout jumped to 33% at {clock.said(-2)} UTC.",
+                             ("page",))
         _send(dispatcher, requests.view_submission(form, values, user=ALICE))
         dispatcher.drain()
         number = max(sb.github.store.issues)
         issue = tracker.get_issue(number)
         card = sync.read(tracker, number, config).card
-        assert card.channel_id is not None
+        if card.channel_id is None:
+            raise RuntimeError(f"the demo's incident #{number} has no channel: {card.effects}")
         channel = card.channel_id
         yield f"   GitHub: issue #{issue.number} {issue.url}"
         yield f"           labels: {', '.join(sorted(issue.labels))}"
@@ -166,16 +193,16 @@ def run(config: Config) -> Iterator[str]:
                                            or ""))
         dispatcher.drain()
         clock.at(7)
-        finding = sb.slack.post_as(BOB, channel, "502s are upstream timeouts from lb-2; its "
-                                                 "TLS certificate expired at 13:58. Renewing.")
+        said = (f"502s are upstream timeouts from lb-2; its TLS certificate expired at "
+                f"{clock.said(-6)} UTC. Renewing.")
+        finding = sb.slack.post_as(BOB, channel, said)
         clock.at(8)
         sb.slack.pin_as(ALICE, channel, finding)
         _send(dispatcher, requests.event(
             {"type": "pin_added", "user": ALICE, "channel_id": channel,
              "item": {"type": "message", "channel": channel,
                       "message": {"type": "message", "user": BOB, "ts": finding,
-                                  "text": "502s are upstream timeouts from lb-2; its TLS "
-                                          "certificate expired at 13:58. Renewing."}}},
+                                  "text": said}}},
             event_id="Ev0DEMO0001"))
         dispatcher.drain()
         clock.at(11)
@@ -190,9 +217,11 @@ def run(config: Config) -> Iterator[str]:
         yield f"   {_calls(sb)}"
 
         yield ""
-        yield "3. the commander runs `incidentbot update 1 --status fixed` from a terminal"
+        yield ("3. carol, on call, takes command and marks it fixed from a terminal: "
+               f"`incidentbot update {issue.number} --role commander=@carol --status fixed`")
         clock.at(24)
-        operations.update_incident(c, issue.number, Change(status=Status.FIXED),
+        operations.update_incident(c, issue.number, Change(status=Status.FIXED,
+                                                           roles={"commander": CAROL}),
                                    by=sync.Attribution("carol", "CLI"))
         yield from read.new_messages(channel, f"#{card.channel_name}")
         for ref in config.slack.announce:
@@ -214,7 +243,7 @@ def run(config: Config) -> Iterator[str]:
         dispatcher.drain()
         yield from read.new_messages(channel, f"#{card.channel_name}")
         written = sync.read(tracker, issue.number, config).card
-        yield f"   GitHub: {written.postmortem_url}"
+        yield f"   GitHub: pull request {written.postmortem_url}"
         yield f"   {_calls(sb)}"
 
         yield ""
@@ -234,7 +263,8 @@ def run(config: Config) -> Iterator[str]:
         yield f"   {len(again.done)} actions {_calls(sb)}"
         yield ""
         yield "The incident card on the issue (the bot's memory, shown to people):"
-        assert final.card is not None
+        if final.card is None:
+            raise RuntimeError(f"the demo's incident #{issue.number} has no card")
         for name, effect in sorted(final.card.effects.items()):
             yield f"   {'✅' if effect.ok else '❌'} {name}" + \
                   (f": {effect.detail}" if effect.detail else "")
@@ -248,9 +278,10 @@ def run(config: Config) -> Iterator[str]:
             yield ""
             yield from ("   " + line if line else "" for line in committed[0].splitlines())
         yield ""
-        yield from _health_checks(sb, c, config, clock)
+        yield from _health_checks(sb, c, config, clock, out)
         yield ""
-        yield "Run `incidentbot sandbox` to keep a sandbox up and point the CLI at it."
+        yield ("Next: keep a sandbox up and point the CLI at it (README, \"The sandbox\"): "
+               "`incidentbot sandbox --env-file sandbox.env &`")
         tracker.close()
 
 
@@ -266,7 +297,7 @@ def run_drill(config: Config) -> Iterator[str]:
         read = _Reader(sb)
         tracker.ensure_labels(standard_labels(config))
         yield f"incidentbot demo --drill: scenario {scenario.slug!r} ({scenario.name}) on " \
-              f"the sandbox"
+              f"the sandbox (nothing leaves this machine; its github.com links are only named)"
         yield ""
         script: list[tuple[timedelta, str, Callable[[int], object]]] = [
                   (timedelta(seconds=40), "alice takes command",
@@ -306,10 +337,9 @@ def run_drill(config: Config) -> Iterator[str]:
 
 
 def _health_checks(sb: Sandbox, c: operations.Connections, config: Config,
-                   clock: _Clock) -> Iterator[str]:
+                   clock: _Clock, out: Path) -> Iterator[str]:
     """Checks against two local servers (search answers 500), the outage incident they
     open, and the status page built from it all."""
-    import tempfile
     import threading
     from dataclasses import replace
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -338,14 +368,16 @@ def _health_checks(sb: Sandbox, c: operations.Connections, config: Config,
     quiet = tuple(replace(s, checks=()) for s in config.services)
     checked = replace(config, services=(*quiet, *services))
     c = replace(c, config=checked)
-    out = Path(tempfile.mkdtemp(prefix="incidentbot-status-"))
     data = monitor.DataDir(out / "data")
     yield "7. health checks every 5 minutes against two local servers (search answers 500)"
     for run in range(3):
         clock.at(45 + 5 * run)
         result, states = monitor.run(checked, data, now=clock.now, retry=False,
                                      run_id=f"demo-{run}")
-        shown = ", ".join(f"{slug} {p.state}" for slug, p in sorted(result.probes.items()))
+        shown = ", ".join(
+            f"{slug} failed ({states[slug].fails} of the {monitor.FAIL_AFTER} failed runs in a "
+            "row that make an outage)" if p.state != states[slug].state else
+            f"{slug} {states[slug].state}" for slug, p in sorted(result.probes.items()))
         yield f"   run {run + 1}: {shown}"
         for line in monitor.open_for_outages(c, checked, result.transitions, states):
             yield f"   -> {line} (two failed runs in a row: an outage, not a blip)"

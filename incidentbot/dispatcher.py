@@ -34,6 +34,12 @@ log = logging.getLogger("incidentbot.dispatcher")
 JSON = "application/json; charset=utf-8"
 MAX_BODY = 256 * 1024  # Slack's payloads are far smaller; anything bigger is not Slack
 _MARKER = re.compile(r"incidentbot:([\w.-]+/[\w.-]+)#(\d+)")
+# The command rules speak in issue-comment words (`/sev 2`); in Slack they are `/incident sev 2`.
+_COMMENT_WORD = re.compile(r"(?<![\w/])/(status|sev|role|service|resolve|close|reopen)\b")
+
+
+def _slack_words(exc: Exception) -> str:
+    return _COMMENT_WORD.sub(r"/incident \1", str(exc))
 
 
 @dataclass
@@ -332,7 +338,7 @@ class Dispatcher:
                 try:
                     change = commands.parse(f"/{text}", self.config)
                 except InvalidInput as exc:
-                    return ephemeral(f":warning: {exc}")
+                    return ephemeral(f":warning: {_slack_words(exc)}")
             if verb in {"update", "info"}:  # `update` opens a form: its trigger expires
                 self.later(lambda: self._in_channel(form, verb, change, target), what=verb,
                            fast=verb == "update")
@@ -439,7 +445,7 @@ class Dispatcher:
             self.tell(form, reason, views.confirm_close(number, fields.status, reason))
             return
         except IncidentbotError as exc:
-            self.tell(form, f":warning: {exc}")
+            self.tell(form, f":warning: {_slack_words(exc)}")
             return
         self.tell(form, f"Done: #{number} updated.")
 

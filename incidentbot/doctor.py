@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from incidentbot.config import Config
-from incidentbot.errors import IncidentbotError, MissingSetting
+from incidentbot.errors import AuthFailed, IncidentbotError, MissingSetting, NotFound
 from incidentbot.settings import Settings
 
 # The Slack methods incidentbot calls, and the bot scope each needs.
@@ -33,6 +33,9 @@ SCOPES = {
     "users.info": "users:read",
     "/incident": "commands",
 }
+
+
+_UNREACHABLE = "check {} and the network, then run `incidentbot doctor` again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,8 @@ def _slack(config: Config, settings: Settings) -> Iterator[Check]:
         who = chat.identity()
     except IncidentbotError as exc:
         yield Check("Slack token", False, str(exc),
-                    "reinstall the app and copy the Bot User OAuth Token into SLACK_BOT_TOKEN")
+                    "reinstall the app and copy the Bot User OAuth Token into SLACK_BOT_TOKEN"
+                    if isinstance(exc, AuthFailed) else _UNREACHABLE.format("SLACK_API_URL"))
         return
     yield Check("Slack token", True, f"bot {who.get('user')} in {who.get('team')}")
     missing = sorted({scope for scope in SCOPES.values() if scope not in scopes})
@@ -146,7 +150,9 @@ def _github(config: Config, settings: Settings, fix: bool,
     except IncidentbotError as exc:
         yield Check(f"GitHub access to {settings.repository}", False, str(exc),
                     "give the token access to the repository (Actions: the workflow's "
-                    "`permissions:`; a PAT or App: issues and contents read/write)")
+                    "`permissions:`; a PAT or App: issues and contents read/write)"
+                    if isinstance(exc, AuthFailed | NotFound)
+                    else _UNREACHABLE.format("GITHUB_API_URL"))
         return
     yield Check(f"GitHub access to {settings.repository}", access["push"],
                 "read and write" if access["push"] else "read only",
@@ -160,12 +166,11 @@ def _github(config: Config, settings: Settings, fix: bool,
     missing = [w for w in wanted if w[0].lower() not in have]
     if missing and fix:
         created = tracker.ensure_labels(missing)
-        yield Check("labels", True, f"created {len(created)}: "
-                    + ", ".join(created[:8]) + ("…" if len(created) > 8 else ""))
+        yield Check("labels", True, f"created {len(created)}: " + ", ".join(created))
     else:
         yield Check("labels", not missing,
                     f"{len(wanted)} present" if not missing else
-                    f"{len(missing)} missing: " + ", ".join(m[0] for m in missing[:8]),
+                    f"{len(missing)} missing: " + ", ".join(m[0] for m in missing),
                     "run `incidentbot doctor --fix` to create them")
     tracker.close()
 
@@ -187,7 +192,8 @@ def _dispatcher(settings: Settings, url: str) -> Check:
     try:
         answer = requests.post(target, data=body, headers=headers, timeout=5)
     except requests.RequestException as exc:
-        return Check("dispatcher answers", False, f"{target}: {type(exc).__name__}",
+        kind = "timed out" if isinstance(exc, requests.Timeout) else "cannot connect"
+        return Check("dispatcher answers", False, f"{kind}: {target}",
                      "start it with `incidentbot serve` and check the URL")
     if answer.status_code == 401:
         return Check("dispatcher answers", False, "it refused our signature",

@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from incidentbot import config as configuration
 from incidentbot import operations, sync
 from incidentbot.commands import Change
 from incidentbot.config import Config
@@ -82,10 +81,7 @@ def _fail(source: str, message: str) -> ConfigError:
 
 def parse(text: str, slug: str, config: Config, *, source: str = "scenario") -> Scenario:
     """A scenario from YAML; ConfigError naming the file and key when it is wrong."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise _fail(source, f"not valid YAML: {exc}") from None
+    data = configuration.safe_load(text, source=source)
     if not isinstance(data, dict):
         raise _fail(source, "expected a mapping with name, title and injects")
     allowed = {"name", "title", "severity", "services", "description", "injects", "expect",

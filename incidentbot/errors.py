@@ -1,6 +1,6 @@
 """The errors incidentbot raises, each carrying what a person needs to act on it.
 
-    IncidentbotError                 base; `exit_code` is what the CLI exits with
+    IncidentbotError                 base (cli.exit_code maps each kind to the CLI's exit code)
      ├── ConfigError                 incidentbot.yml is wrong: file, line, key, expected
      │    └── ConfigErrors           several ConfigErrors found in one pass
      ├── MissingSetting              an environment variable (or secret) is not set
@@ -21,13 +21,9 @@ from collections.abc import Sequence
 class IncidentbotError(Exception):
     """Base of every error incidentbot raises on purpose."""
 
-    exit_code = 1
-
 
 class ConfigError(IncidentbotError):
     """One problem in a configuration file, located as `file:line: key: expected X, got Y`."""
-
-    exit_code = 2
 
     def __init__(
         self, message: str, *, path: str = "incidentbot.yml", line: int | None = None,
@@ -57,8 +53,6 @@ class ConfigErrors(ConfigError):
 class MissingSetting(IncidentbotError):
     """A required environment variable is unset; the message names it, never a value."""
 
-    exit_code = 2
-
     def __init__(self, name: str, purpose: str) -> None:
         self.name = name
         self.purpose = purpose
@@ -67,8 +61,6 @@ class MissingSetting(IncidentbotError):
 
 class InvalidInput(IncidentbotError):
     """A command's argument is wrong; nothing was changed."""
-
-    exit_code = 2
 
 
 class TransitionNotAllowed(InvalidInput):
@@ -87,8 +79,6 @@ class TransitionNotAllowed(InvalidInput):
 
 class ServiceError(IncidentbotError):
     """An external API failed after the retries it allows."""
-
-    exit_code = 3
 
     def __init__(self, service: str, message: str, *, transient: bool = False) -> None:
         self.service = service

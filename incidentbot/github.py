@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ def connect(settings: Settings) -> GitHubTracker:
         auth=Auth.Token(settings.github_token or ""),
         # Reads retry on 5xx and rate limits (honouring Retry-After); POST and PATCH do not,
         # because a retried create can duplicate: create_issue retries itself, by marker.
-        retry=GithubRetry(total=4, backoff_factor=settings.retry_backoff,
+        retry=GithubRetry(total=_ATTEMPTS - 1, connect=1, backoff_factor=settings.retry_backoff,
                           allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET"}),
         seconds_between_requests=None,
         seconds_between_writes=spacing,
@@ -48,17 +49,74 @@ def connect(settings: Settings) -> GitHubTracker:
 
 
 def _error(exc: Exception, what: str) -> ServiceError:
-    """Our error for a library exception, saying what we were doing."""
+    """Our error for a library exception: what we were doing, where (the URL, so the
+    repository), what GitHub said and what to do, in one line."""
+    url = _url_of(exc)
+    at = f" ({url})" if url else ""
     if isinstance(exc, RateLimitExceededException):
         return RateLimited(SERVICE, float((exc.headers or {}).get("retry-after", 60)))
     if isinstance(exc, GithubException):
         message = exc.data.get("message") if isinstance(exc.data, dict) else str(exc.data)
         if exc.status == 401:
-            return AuthFailed(SERVICE, f"{what}: the token was refused ({message})")
+            return AuthFailed(SERVICE, f"{what}: the token was refused ({message}){at}: "
+                              "check GITHUB_TOKEN")
         if exc.status == 404:
-            return NotFound(SERVICE, f"{what}: not found")
-        return ServiceError(SERVICE, f"{what}: HTTP {exc.status}: {message}")
-    return ServiceError(SERVICE, f"{what}: {type(exc).__name__}")
+            return NotFound(SERVICE, f"{what}: not found{at}: check the number and "
+                            "GITHUB_REPOSITORY, and that the token can see the repository")
+        said = f": {message}" if message else ""
+        return ServiceError(SERVICE, f"{what}: HTTP {exc.status}{said}{_reasons(exc.data)}{at}",
+                            transient=exc.status >= 500)
+    if isinstance(exc, requests.exceptions.RetryError):
+        code = re.search(r"too many (\d{3}) error", str(exc))
+        return ServiceError(SERVICE, f"{what}: GitHub answered "
+                            f"{code.group(1) if code else 'an error'} {_ATTEMPTS} times for "
+                            f"{url or 'the request'}; try again later "
+                            "(https://www.githubstatus.com)", transient=True)
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "cannot connect"
+        local = "://127.0.0.1" in url or "://localhost" in url
+        return ServiceError(SERVICE, f"{what}: {kind}: {url or 'GitHub'}: check "
+                            "GITHUB_API_URL and the network" + (
+                                " (a sandbox: is `incidentbot sandbox` running on that port?)"
+                                if local else ""), transient=True)
+    return ServiceError(SERVICE, f"{what}: {type(exc).__name__}{at}: {exc}")
+
+
+# Attempts a read makes before a 5xx is reported (GithubRetry's total, plus the first).
+_ATTEMPTS = 5
+
+
+def _url_of(exc: BaseException) -> str:
+    """The URL a failed request went to: requests says it; PyGithub does not, so it is read
+    from the frame of its Requester that raised (empty when neither knows)."""
+    request = getattr(exc, "request", None)
+    if request is not None and getattr(request, "url", None):
+        return str(request.url).split("?")[0]
+    import traceback
+
+    for frame, _line in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_name == "requestJsonAndCheck":
+            url = frame.f_locals.get("url")
+            base = getattr(frame.f_locals.get("self"), "base_url", "")
+            if isinstance(url, str):
+                whole = url if "://" in url else f"{base}{url}"
+                return f"{frame.f_locals.get('verb', 'GET')} {whole.split('?')[0]}"
+    return ""
+
+
+def _reasons(data: Any) -> str:
+    """GitHub's own reasons for a 422 ("Validation Failed"): errors[].message or code."""
+    if not isinstance(data, dict) or not isinstance(data.get("errors"), list):
+        return ""
+    said = []
+    for error in data["errors"][:5]:
+        if isinstance(error, dict):
+            text = error.get("message") or " ".join(
+                str(error[k]) for k in ("resource", "field", "code") if error.get(k))
+            said.append(str(text))
+        elif isinstance(error, str):
+            said.append(error)
+    return f" ({'; '.join(said)})" if said else ""
 
 
 @contextmanager
@@ -72,7 +130,17 @@ def _translated(what: str) -> Iterator[None]:
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, GithubException):
         return exc.status >= 500
-    return isinstance(exc, requests.RequestException)
+    return isinstance(exc, requests.RequestException) and not _never_connected(exc)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """No connection was made (refused, no such host): nothing was sent, and the client has
+    already tried again once; more attempts only keep a person waiting."""
+    from urllib3.exceptions import NewConnectionError
+
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(exc, requests.exceptions.ConnectionError) and \
+        isinstance(reason, NewConnectionError)
 
 
 def _time(text: str | None) -> datetime | None:

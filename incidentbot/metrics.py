@@ -115,7 +115,8 @@ def report(records: Sequence[Record], *, open_action_items: int, since: str | No
         return "\n".join([*lines, "No incidents. :tada:", ""])
     total = row("all", records)
     done, needed = total.postmortems
-    lines += [f"- **{total.count}** incidents; median time to resolve "
+    noun = "incident" if total.count == 1 else "incidents"
+    lines += [f"- **{total.count}** {noun}; median time to resolve "
               f"**{_fmt(total.resolve[0])}** (p90 {_fmt(total.resolve[1])})",
               f"- Postmortems written: **{done} of {needed}** that needed one",
               f"- Open action items: **{open_action_items}** (label `incident-followup`)", "",

@@ -123,6 +123,12 @@ class PagerDuty:
             try:
                 response = self._session.post(self._url, json=body, timeout=10)
             except requests.RequestException as exc:
+                reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+                if isinstance(exc, requests.ConnectionError) and \
+                        type(reason).__name__ in {"NewConnectionError", "NameResolutionError"}:
+                    # Nothing was sent (refused, no such host): another try only waits.
+                    raise ServiceError(SERVICE, f"{what}: cannot connect: {self._url}: check "
+                                       "PAGERDUTY_API_URL and the network") from None
                 last = f"{type(exc).__name__}"
                 continue
             if response.status_code == 202:
@@ -136,7 +142,8 @@ class PagerDuty:
             raise ServiceError(SERVICE, f"{what}: HTTP {response.status_code}: {errors}")
         if last == "HTTP 429":
             raise RateLimited(SERVICE, 60.0)
-        raise ServiceError(SERVICE, f"{what}: gave up after {self._attempts} attempts ({last})")
+        raise ServiceError(SERVICE, f"{what}: gave up after {self._attempts} attempts ({last}) "
+                           f"for {self._url}; try again later (https://status.pagerduty.com)")
 
 
 def _errors(response: requests.Response) -> str:

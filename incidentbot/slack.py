@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +20,9 @@ from slack_sdk.http_retry.builtin_interval_calculators import (
     BackoffRetryIntervalCalculator,
     FixedValueRetryIntervalCalculator,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from incidentbot.errors import AuthFailed, Conflict, NotFound, RateLimited, ServiceError
 from incidentbot.ports import Channel, Message
@@ -42,7 +47,7 @@ def connect(settings: Settings) -> SlackChat:
         # slack-sdk retries only connection errors by default; Slack asks clients to honour
         # Retry-After on 429 (https://api.slack.com/apis/rate-limits).
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
+            _ConnectionRetry(max_retry_count=2, interval_calculator=backoff),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
         ],
@@ -53,6 +58,20 @@ def connect(settings: Settings) -> SlackChat:
     once = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
                      timeout=15, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
     return SlackChat(client, once, backoff=settings.retry_backoff)
+
+
+class _ConnectionRetry(ConnectionErrorRetryHandler):
+    """Retries a dropped connection, but not one that was never made (refused, no such
+    host): nothing was sent, and waiting only keeps a person from the error."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                   response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        reason = getattr(error, "reason", None)
+        if isinstance(reason, ConnectionRefusedError | socket.gaierror):
+            return False
+        return super()._can_retry(state=state, request=request, response=response,
+                                  error=error)
 
 
 @contextmanager
@@ -71,9 +90,43 @@ def _translated(what: str) -> Iterator[None]:
             raise NotFound(SERVICE, f"{what}: {code}") from None
         if code == "name_taken":
             raise Conflict(SERVICE, f"{what}: name_taken") from None
+        if status >= 500 or (status and not re.fullmatch(r"[a-z_]+", str(code))):
+            # not Slack's JSON answer: a proxy's or a server's error page
+            raise ServiceError(SERVICE, f"{what}: Slack answered HTTP {status} for "
+                               f"{_url_of(exc) or 'the request'}; check SLACK_API_URL, or "
+                               "try again later (https://slack-status.com)",
+                               transient=status >= 500) from None
         raise ServiceError(SERVICE, f"{what}: {code}", transient=status >= 500) from None
     except (SlackClientError, OSError) as exc:
-        raise ServiceError(SERVICE, f"{what}: {type(exc).__name__}", transient=True) from None
+        url = _url_of(exc)
+        local = "://127.0.0.1" in url or "://localhost" in url
+        never = isinstance(getattr(exc, "reason", None), ConnectionRefusedError | socket.gaierror)
+        raise ServiceError(SERVICE, f"{what}: cannot connect: {url or 'Slack'} "
+                           f"({_reason(exc)}): check SLACK_API_URL and the network" + (
+                               " (a sandbox: is `incidentbot sandbox` running on that port?)"
+                               if local else ""), transient=not never) from None
+
+
+def _url_of(exc: BaseException) -> str:
+    """The URL a failed call went to: its response says; without one, it is read from the
+    frame of slack-sdk that made the request."""
+    import traceback
+
+    answered = getattr(getattr(exc, "response", None), "api_url", None)
+    if isinstance(answered, str):
+        return answered.split("?")[0]
+    for frame, _line in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_name == "_perform_urllib_http_request":
+            url = frame.f_locals.get("url")
+            if isinstance(url, str):
+                return url.split("?")[0]
+    return ""
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)  # URLError wraps the socket's error
+    text = getattr(reason, "strerror", None) or (str(reason) if reason else "") or str(exc)
+    return text or type(exc).__name__
 
 
 def _channel(data: dict[str, Any]) -> Channel:

@@ -253,6 +253,8 @@ def _indicator(components: Sequence[Mapping[str, Any]],
         return "major", "Partial System Outage"
     if "degraded_performance" in statuses or active:
         return "minor", "Minor Service Outage"
+    if components and all(c["state"] == "none" for c in components):
+        return "none", "No Data Yet"  # no check has run: nothing is known to be operational
     return "none", "All Systems Operational"
 
 

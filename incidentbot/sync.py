@@ -688,6 +688,8 @@ class _Applier:
         return messages.fill_channel(action.text, self.state.channel_id)
 
     def do_post(self, action: Action) -> None:
+        if action.key in self.state.messages:
+            return  # a keyed post is made once (the postmortem's notice on its refresh too)
         channel = self.channel(action.channel)
         text = self.text(action)
         ts = self.existing(channel, action.key)

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from incidentbot.config import safe_load
 from incidentbot.errors import ConfigError
 
 SITE_KEYS = {"name", "url", "slug", "method", "headers", "body", "expectedStatusCodes",
@@ -36,10 +37,7 @@ def slugify(name: str) -> str:
 
 def convert(text: str, *, source: str = ".upptimerc.yml") -> tuple[dict[str, Any], list[str]]:
     """(incidentbot.yml as data, what could not be carried over)."""
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=source) from None
+    data = safe_load(text, source=source) or {}
     if not isinstance(data, Mapping) or not isinstance(data.get("sites"), list):
         raise ConfigError("expected an Upptime config with a `sites:` list", path=source)
     dropped: list[str] = []

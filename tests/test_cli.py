@@ -72,9 +72,9 @@ def test_sandbox_prints_the_export_line_first_and_serves(tmp_path: Path) -> None
         process.communicate(timeout=10)  # drains and closes both pipes
 
 
-def test_demo_runs_end_to_end_with_no_credentials() -> None:
+def test_demo_runs_end_to_end_with_no_credentials(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SLACK_"))}
-    result = run("demo", env=env)
+    result = run("demo", "--out", str(tmp_path / "demo-output"), env=env)
     assert result.returncode == 0, result.stderr
     assert "GitHub: issue #1 https://github.com/acme/incidents/issues/1" in result.stdout
     assert "#inc-20261122" not in result.stdout or "created" in result.stdout
@@ -85,8 +85,8 @@ def test_demo_runs_end_to_end_with_no_credentials() -> None:
 
 
 @pytest.mark.parametrize("secret", ["sandbox-github-token", "xoxb-sandbox-bot-token"])
-def test_tokens_never_reach_the_demo_output(secret: str) -> None:
-    result = run("demo")
+def test_tokens_never_reach_the_demo_output(secret: str, tmp_path: Path) -> None:
+    result = run("demo", "--out", str(tmp_path / "demo-output"))
     assert secret not in result.stdout + result.stderr
 
 
@@ -122,7 +122,7 @@ def test_sync_from_event_syncs_the_event_issue(tmp_path: Path) -> None:
         result = run("sync", "--from-event", env={**env, **_event(tmp_path, event),
                                                    **sb.env()})
         assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("#1: ok (1 actions)")
+        assert result.stdout.startswith("#1: ok (1 action)")
 
 
 def test_open_says_which_side_effect_failed_and_exits_3(
@@ -139,6 +139,6 @@ def test_open_says_which_side_effect_failed_and_exits_3(
                                        "3", "--config", str(ROOT / "incidentbot.yml")])
     assert result.exit_code == 3, result.output
     assert "#1 " in result.output
-    assert "failed: channel:" in result.output
-    assert "incidentbot sync 1` retries them" in result.output
+    assert "warning: channel:" in result.output
+    assert "incidentbot sync 1 --repair" in result.output
     assert "Traceback" not in result.output

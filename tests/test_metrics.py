@@ -88,7 +88,7 @@ def test_report_on_the_sandbox_leaves_drills_out(sandbox: Sandbox, tmp_path: Pat
     result = CliRunner().invoke(main, ["report", "--config", str(ROOT / "incidentbot.yml")])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "incidents" / "REPORT.md").read_text()
-    assert "- **1** incidents; median time to resolve **30m**" in text
+    assert "- **1** incident; median time to resolve **30m**" in text
     assert "| SEV3 | 1 | 4m / 4m |" in text
     assert (tmp_path / "incidents" / "report" / "mttr.svg").read_text().startswith("<svg")
     page = (tmp_path / "internal" / "report.html").read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from incidentbot.cli import exit_code
 from incidentbot.errors import InvalidInput, MissingSetting
 from incidentbot.settings import GITHUB_API_DEFAULT, SLACK_API_DEFAULT, Settings
 
@@ -46,7 +47,7 @@ def test_a_missing_setting_is_named_with_what_it_is_for(name: str) -> None:
     with pytest.raises(MissingSetting) as caught:
         Settings().require(name)
     assert name in str(caught.value)
-    assert caught.value.exit_code == 2
+    assert exit_code(caught.value) == 2
 
 
 def test_secrets_never_appear_in_repr() -> None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol, cast
 
 from incidentbot.sandbox.faults import Fault, Faults, FaultSpecError
 from incidentbot.sandbox.http import Request, Response
+from incidentbot.sandbox.slack_state import SlackError
 
 
 class Emulator(Protocol):
@@ -224,9 +225,48 @@ class Hub:
             return Response.empty(204)
         if route == ("GET", "/_sandbox/state"):
             return Response.json(200, self.dump_state())
+        if route == ("POST", "/_sandbox/slack/invite"):
+            return self._invite(request)
         return Response.json(
             404, {"error": f"no sandbox control route {request.method} {request.path}"}
         )
+
+    def _invite(self, request: Request) -> Response:
+        """`{"channel": "#general", "user": "incidentbot", "by": "alice"}`: a person's
+        `/invite` in Slack (names or ids; `by` defaults to a member who may invite)."""
+        try:
+            payload = request.json()
+        except ValueError:
+            payload = None
+        slack: Any = self.emulators.get("slack")
+        if not isinstance(payload, dict) or not hasattr(slack, "invite_as"):
+            return Response.json(400, {"error": 'body: expected {"channel": "#name", '
+                                                '"user": "name"}'})
+        state = slack.state
+
+        def user_id(name: object) -> str | None:
+            name = str(name or "").lstrip("@")
+            return name if name in state.users else next(
+                (u for u, d in state.users.items() if d.get("name") == name), None)
+
+        channel = str(payload.get("channel", "")).lstrip("#")
+        found = channel if channel in state.channels else next(
+            (c for c, d in state.channels.items() if d.get("name") == channel), None)
+        invitee = user_id(payload.get("user"))
+        if found is None or invitee is None:
+            return Response.json(404, {"error": "no such channel or user"})
+        members = state.channels[found]["members"]
+        by = user_id(payload.get("by")) or next(
+            (m for m in members if not state.users.get(m, {}).get("is_bot")), None)
+        if by is None:
+            return Response.json(400, {"error": "nobody in the channel to invite from"})
+        with self.lock:
+            try:
+                slack.invite_as(by, found, invitee)
+            except SlackError as exc:
+                return Response.json(409, {"error": exc.code})
+            self._save()
+        return Response.json(200, {"ok": True, "channel": found, "user": invitee, "by": by})
 
     def _add_faults(self, request: Request) -> Response:
         try:

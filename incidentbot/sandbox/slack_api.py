@@ -344,6 +344,20 @@ class SlackEmulator:
         with self._lock:
             self.state.pin(self.clock(), user_id, self._as_member(user_id, channel_id), ts)
 
+    def invite_as(self, user_id: str, channel_id: str, invitee: str) -> None:
+        """A person types `/invite @someone` in a channel they are in (the bot included:
+        the fix `incidentbot doctor` asks for). Raises SlackError as Slack would refuse."""
+        with self._lock:
+            channel = self._as_member(user_id, channel_id)
+            user = self.state.users.get(invitee)
+            if user is None:
+                raise SlackError("user_not_found")
+            if invitee in channel["members"]:
+                raise SlackError("already_in_channel")
+            channel["members"].append(invitee)
+            self._system(channel, invitee, "channel_join", f"<@{invitee}> has joined the "
+                         "channel", inviter=user_id)
+
     def _as_member(self, user_id: str, channel_id: str) -> dict[str, Any]:
         user = self.state.users.get(user_id)
         if user is None:
