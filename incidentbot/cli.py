@@ -486,20 +486,22 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
 
     Example: incidentbot status-page build --out site
     """
-    from incidentbot import monitor, operations, statuspage
+    from incidentbot import monitor, operations, publicupdates, statuspage
+    from incidentbot.model import read_labels
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
-    from incidentbot.model import read_labels
-
+    writers = {c.tracker.login()}  # the bot's own notes may publish (publicupdates)
     issues = c.tracker.list_incidents(state="all")
     updates = {}
-    for issue in issues:  # comments only of the incidents the public may see
-        if read_labels(issue.labels, config.severities).on_status_page:
-            said = [(x.created_at, text) for x in c.tracker.comments(issue.number)
-                    if (text := statuspage.public_update(x.body)) is not None]
-            if said:
-                updates[issue.number] = said
+    for issue in issues:  # comments and events only of the incidents the public may see
+        fields = read_labels(issue.labels, config.severities,
+                             issue_closed=issue.state == "closed")
+        if fields.on_status_page:
+            updates[issue.number] = publicupdates.updates(
+                issue.number, issue.created_at, fields.status,
+                c.tracker.comments(issue.number), c.tracker.events(issue.number), writers,
+                config)
     windows = []
     for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
         try:

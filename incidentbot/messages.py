@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from incidentbot import publicstatus
 from incidentbot.model import Status
 from incidentbot.text import one_line, slack, slack_plain, truncate, truncate_escaped
 
@@ -44,6 +45,7 @@ class Facts:
     channel_name: str | None
     drill: bool = False
     private: bool = False
+    public_status: str = ""  # publicstatus.word: what the status page says
 
 
 def person(ref: str) -> str:
@@ -150,19 +152,31 @@ def summary(facts: Facts, description: str) -> str:
 
 def announcement(facts: Facts, resolved: bool) -> str:
     """The message in announcement channels, edited in place as the incident moves."""
-    mark = ":white_check_mark:" if resolved else ":rotating_light:"
+    mark = (":rotating_light:" if not resolved else
+            ":eyes:" if _public(facts) == "monitoring" else ":white_check_mark:")
     title = truncate_escaped(one_line(facts.title), 300)
     lines = [
         f"{_prefix(facts)}{mark} *{_name(facts.severity)} incident:* {title}",
-        f"Status: *{facts.status.value}* · Services: {_services(facts)}",
+        f"Status: *{facts.status.value}* ({_public(facts)}) · Services: {_services(facts)}",
         f"Join {_channel(facts)} · Issue {_link(facts.url, f'#{facts.number}')}",
     ]
     return _fit("\n".join(lines))
 
 
+def _public(facts: Facts) -> str:
+    return facts.public_status or publicstatus.word(facts.status)
+
+
 def resolution(facts: Facts, opened: datetime, now: datetime) -> str:
-    return (f"{_prefix(facts)}:white_check_mark: *Resolved* after {duration(now - opened)}: "
-            f"{truncate_escaped(one_line(facts.title), 300)} ({_channel(facts)})")
+    """Said once when the fix is in, in the status page's word: "Monitoring" at `fixed`
+    (still unresolved in public), "Resolved" when it is."""
+    word = _public(facts)
+    title = f"{truncate_escaped(one_line(facts.title), 300)} ({_channel(facts)})"
+    if word == "monitoring":
+        return (f"{_prefix(facts)}:eyes: *Monitoring*: a fix is in place after "
+                f"{duration(now - opened)}, and we are watching it: {title}")
+    return (f"{_prefix(facts)}:white_check_mark: *{_name(word.capitalize())}* after "
+            f"{duration(now - opened)}: {title}")
 
 
 @dataclass(frozen=True, slots=True)

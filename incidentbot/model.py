@@ -26,25 +26,13 @@ class Status(StrEnum):
         return _ORDER.index(self)
 
     @property
-    def public(self) -> str:
-        """The Statuspage word the public sees (https://support.atlassian.com/statuspage/)."""
-        return _PUBLIC[self]
-
-    @property
     def active(self) -> bool:
         """Still being worked on: the service may be affected."""
         return self in {Status.OPEN, Status.INVESTIGATING, Status.FIXING}
 
 
 _ORDER = tuple(Status)
-_PUBLIC = {
-    Status.OPEN: "investigating",
-    Status.INVESTIGATING: "investigating",
-    Status.FIXING: "identified",
-    Status.FIXED: "monitoring",
-    Status.POSTMORTEM: "resolved",
-    Status.CLOSED: "resolved",
-}
+# The public's words for these statuses live in publicstatus.py (configurable).
 
 # Every move an incident may make. Forward skips are allowed (a quick fix goes open -> fixed);
 # the moves back are the ones real incidents make: a fix that did not hold, a wrong theory,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from incidentbot import publicstatus
 from incidentbot import timeline as tl
 from incidentbot.card import CardState
 from incidentbot.config import Config
@@ -96,6 +97,7 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
         "services": markdown_cell(", ".join(services) or "—"),
         "opened": f"{opened_utc} UTC ({opened_local})",
         "status": facts.fields.status.value,
+        "public_status": publicstatus.word(facts.fields.status, config),
         "channel": markdown_cell(f"#{facts.channel_name}") if facts.channel_name else "",
         "channel_url": facts.channel_url or "",
         "roles": [(markdown_cell(role_label(config, r)), markdown_cell(p))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from incidentbot import card as cards
-from incidentbot import commands, messages, names
+from incidentbot import commands, messages, names, publicstatus
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
 from incidentbot.errors import Conflict, IncidentbotError, InvalidInput, ServiceError
@@ -110,6 +110,7 @@ def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Fact
         services=tuple(service_names), roles=roles, channel_id=state.channel_id,
         channel_name=state.channel_name, drill=snapshot.fields.drill,
         private=is_private(snapshot.fields, config),
+        public_status=publicstatus.word(snapshot.fields.status, config),
     )
 
 

@@ -55,8 +55,8 @@ def test_the_page_shows_the_states_with_no_errors(url: str, width: int,
                 if r.status >= 400 else None)
         page.goto(url + "index.html")
         assert page.locator(".banner").inner_text() == "Partial System Outage"
-        services = page.locator(".service h4").all_inner_texts()
-        assert services == ["Checkout\nDown", "Payments API\nOperational"]
+        services = page.locator(".service .head").all_inner_texts()
+        assert services == ["Checkout\nMajor outage", "Payments API\nOperational"]
         assert page.locator(".bar").first.locator("i").count() == 90
         assert SECRET_TITLE not in page.content()
         # Nothing overflows a phone's width.
