@@ -136,18 +136,24 @@ def _cli_user() -> str:
 @click.option("--role", "roles", multiple=True, metavar="ROLE=USER",
               help="Assign a role: commander=@login, comms=U0123 (repeat; USER none clears).")
 @click.option("--note", default="", help="An update: becomes an issue comment and a post.")
+@click.option("--public", is_flag=True,
+              help="Publish the note on the status page (a public incident's update).")
 @_CONFIG_OPTION
 def update(number: int, status: str | None, severity: int | None, add: tuple[str, ...],
-           remove: tuple[str, ...], roles: tuple[str, ...], note: str,
+           remove: tuple[str, ...], roles: tuple[str, ...], note: str, public: bool,
            config_path: str | None) -> None:
     """Change an incident's status, severity, services or roles, or post an update.
 
     Example: incidentbot update 12 --status fixing --role commander=@alice --note "Rolled back"
+
+    Example: incidentbot update 12 --note "Payments work again for most customers" --public
     """
     from incidentbot import operations, sync
     from incidentbot.errors import InvalidInput
 
     config = _load(config_path)
+    if public and not note.strip():
+        raise InvalidInput("--public publishes a note: add --note \"...\"")
     assigned = {}
     for item in roles:
         role, sep, who = item.partition("=")
@@ -158,7 +164,8 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
                                             add=add, remove=remove, roles=assigned)
     c = operations.connect(config)
     outcome = operations.update_incident(c, number, change, note=note,
-                                         by=sync.Attribution(_cli_user(), "CLI"))
+                                         by=sync.Attribution(_cli_user(), "CLI"),
+                                         public=public)
     click.echo(f"#{number} updated")
     _report(outcome)
 

@@ -495,6 +495,8 @@ class Dispatcher:
             severity = ((values.get("severity") or {}).get("value") or {}).get(
                 "selected_option")
             note = ((values.get("note") or {}).get("value") or {}).get("value") or ""
+            public = any(o.get("value") == "public" for o in (
+                (values.get("publish") or {}).get("value") or {}).get("selected_options") or [])
             change = operations.change_from_options(
                 self.config, status=status["value"] if status else None,
                 severity=int(severity["value"]) if severity else None)
@@ -511,7 +513,7 @@ class Dispatcher:
         def work() -> None:
             try:
                 operations.update_incident(self.conn(), number, change, note=note,
-                                           by=sync.Attribution(user, "Slack"))
+                                           by=sync.Attribution(user, "Slack"), public=public)
             except IncidentbotError as exc:
                 self.tell(request, f":warning: {exc}")
 

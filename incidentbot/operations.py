@@ -69,8 +69,10 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
 
 
 def update_incident(c: Connections, number: int, change: commands.Change, *,
-                    note: str = "", by: sync.Attribution | None = None) -> sync.Outcome:
-    """Apply `change` (and post `note` as an update), then reconcile."""
+                    note: str = "", by: sync.Attribution | None = None,
+                    public: bool = False) -> sync.Outcome:
+    """Apply `change` (and post `note` as an update; `public` publishes it on the status
+    page), then reconcile."""
     config = c.config
     issue = c.tracker.get_issue(number)
     fields = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
@@ -82,7 +84,9 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     if note.strip():
         author = (by.by if by else "someone").replace(" ", "_")
         source = (by.source if by else "CLI").replace(" ", "_")
-        c.tracker.comment(number, f"{sync.NOTE_MARKER} {author} {source} -->\n{note.strip()}")
+        flag = " public" if public else ""
+        c.tracker.comment(number, f"{sync.NOTE_MARKER} {author} {source}{flag} -->\n"
+                                  f"{note.strip()}")
     return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
                      attribution=by,
                      roles=change.roles or None)
