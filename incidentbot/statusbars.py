@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentbot.config import Config
-from incidentbot.monitor import DEGRADED, DOWN, UP, Sample, uptime
+from incidentbot.daystats import DayStats
+from incidentbot.monitor import DEGRADED, DOWN, UP, Sample
 
 if TYPE_CHECKING:
     from incidentbot.publicincidents import Maintenance, PublicIncident
@@ -74,17 +75,11 @@ def grade(down: timedelta, degraded: timedelta) -> str:
     return "u"
 
 
-def days(samples: Sequence[Sample], now: datetime, incidents: Sequence[PublicIncident],
+def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
          maintenances: Sequence[Maintenance], slug: str) -> list[Day]:
-    """The last 90 days, oldest first. Samples are bucketed by day once (a day also sees
-    the day before's last sample), so the cost grows with the samples, not samples × days."""
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    first = today - timedelta(days=DAYS - 1)
-    buckets: dict[int, list[Sample]] = {}
-    for s in samples:
-        index = (s.t.astimezone(UTC) - first).days
-        if -1 <= index < DAYS:
-            buckets.setdefault(index, []).append(s)
+    """The last 90 days, oldest first, from the service's day sums."""
+    offset = len(stats.totals) - DAYS
+    first = stats.first + timedelta(days=offset)
 
     def spread(items: Sequence[Any], lo_of: Any, hi_of: Any) -> dict[int, list[Any]]:
         out: dict[int, list[Any]] = {}
@@ -101,20 +96,17 @@ def days(samples: Sequence[Sample], now: datetime, incidents: Sequence[PublicInc
                      lambda m: m.start, lambda m: min(m.end, now))
     out = []
     for index in range(DAYS):
-        start = first + timedelta(days=index)
-        end = min(start + timedelta(days=1), now)
         windows = [(m.start, m.end) for m in planned.get(index, [])]
-        measured = uptime([*buckets.get(index - 1, [])[-1:], *buckets.get(index, [])],
-                          start, end, excluded=windows)
+        measured = stats.day(offset + index, windows)
         those = tuple(touching.get(index, []))
         g = grade(measured.down, measured.degraded) if measured.measured > timedelta(0) \
             else "n"
         for i in those:
-            worse = _IMPACT_GRADE.get(i.component_impact, "m")
-            g = max(g, worse, key=_GRADE_RANK.index)
+            g = max(g, _IMPACT_GRADE.get(i.component_impact, "m"), key=_GRADE_RANK.index)
         if planned.get(index) and g in {"u", "n"}:
             g = "w"
-        out.append(Day(start, g, int(measured.down.total_seconds() // 60),
+        out.append(Day(first + timedelta(days=index), g,
+                       int(measured.down.total_seconds() // 60),
                        int(measured.degraded.total_seconds() // 60),
                        int(measured.no_data.total_seconds() // 60), measured.percent,
                        those, tuple(planned.get(index, []))))
@@ -122,7 +114,7 @@ def days(samples: Sequence[Sample], now: datetime, incidents: Sequence[PublicInc
 
 
 def component(config: Config, position: int, slug: str, name: str, group: str | None,
-              samples: Sequence[Sample], check_state: str | None, now: datetime,
+              stats: DayStats, check_state: str | None, now: datetime,
               incidents: Sequence[PublicIncident],
               maintenances: Sequence[Maintenance]) -> dict[str, Any]:
     """One service: its status (the worst of its checks and the public incidents on it;
@@ -137,19 +129,23 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
     excluded = [(m.start, m.end) for m in maintenances if slug in m.services]
     windows = []
     for label, span in WINDOWS:
-        percent = uptime(samples, now - span, now, excluded=excluded).percent
+        percent = stats.window(now - span, excluded).percent
         windows.append({"label": label,
                         "value": f"{percent:.2f}%" if percent is not None else "no data"})
-    recent = [s.ms for s in samples if s.ms is not None and now - s.t <= timedelta(days=1)]
-    times = sorted(recent)
+    last = len(stats.totals) - 1
+    recent = [s for i in (last - 1, last) for s in stats.buckets.get(i, [])
+              if now - s.t <= timedelta(days=1)]
+    times = sorted(s.ms for s in recent if s.ms is not None)
+    latest = next((stats.buckets[i][-1] for i in range(last, -2, -1) if stats.buckets.get(i)),
+                  None)
     no_data = check_state is None and status == "operational"
     return {
         "slug": slug, "name": name, "position": position, "group": group,
         "status": status, "word": WORDS["none" if no_data else status], "no_data": no_data,
-        "windows": windows, "days": days(samples, now, incidents, maintenances, slug),
+        "windows": windows, "days": days(stats, now, incidents, maintenances, slug),
         "p50": times[len(times) // 2] if times else None,
         "p95": times[min(len(times) - 1, int(len(times) * 0.95))] if times else None,
-        "last": samples[-1].t if samples else None,
+        "last": latest.t if latest else None,
     }
 
 

@@ -24,7 +24,8 @@ from typing import Any
 
 from incidentbot import statusapi, statusbars, upptimeapi
 from incidentbot.config import Config
-from incidentbot.monitor import DataDir, Sample, coverage
+from incidentbot.daystats import DayStats, day_stats
+from incidentbot.monitor import DataDir, coverage
 from incidentbot.ports import Issue
 from incidentbot.publicincidents import (
     MAINTENANCE_LABEL,
@@ -39,6 +40,7 @@ __all__ = ["MAINTENANCE_LABEL", "Maintenance", "PublicIncident", "build", "is_tr
            "maintenance", "public_incidents", "public_update"]
 
 TEMPLATES = Path(__file__).parent / "templates" / "status"
+YEAR = 366  # days of data read: Upptime's 1-year figures
 RECENT = timedelta(days=7)  # resolved incidents listed on the front page
 MANIFEST = ".build.json"
 
@@ -137,17 +139,15 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     unresolved = [i for i in incidents if i.resolved is None]
     services = [s for s in config.services if s.public and not s.private]
     states = {slug: s.state for slug, s in data.states().items()}
-    samples: dict[str, list[Sample]] = {
-        s.slug: data.samples(s.slug, now - timedelta(days=366)) for s in services}
+    stats: dict[str, DayStats] = {}
     components = []
     for position, service in enumerate(services, start=1):
-        mine = samples[service.slug]
-        recent = [x for x in mine if now - x.t <= timedelta(days=91)]
+        mine = data.samples(service.slug, now - timedelta(days=YEAR + 1))
+        stats[service.slug] = day_stats(mine, now, YEAR)
         check_state = states.get(service.slug) or (mine[-1].state if mine else None)
         components.append(statusbars.component(
-            config, position, service.slug, service.name, service.group, recent,
-            check_state if mine or service.slug in states else None, now, incidents,
-            maintenances))
+            config, position, service.slug, service.name, service.group,
+            stats[service.slug], check_state, now, incidents, maintenances))
     maintenance_now = any(m.active(now) for m in maintenances)
     indicator, description = statusbars.indicator(components, unresolved, maintenance_now)
     status = {"indicator": indicator, "description": description}
@@ -155,7 +155,7 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     templates = _digest(*(p.read_text("utf-8") for p in sorted(TEMPLATES.glob("*.j2"))))
     logo = _logo(config, writer)
     common = {"title": config.status_page.title, "timezone": config.timezone,
-              "navbar": config.status_page.navbar, "logo": logo, "status": status,
+              "navbar": config.status_page.navbar, "logo": logo,
               "canonical": statusapi.site_url(config)}
     site_digest = _digest(templates, common, config.status_page.statuses)
 
@@ -194,7 +194,7 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     recent_past = [i for i in incidents if i.resolved is not None
                    and now - i.resolved <= RECENT][:per_page]
     writer.write("index.html", env.get_template("index.html.j2").render(
-        **common, base="", now=now, legend=statusbars.GRADES,
+        **common, base="", now=now, status=status, legend=statusbars.GRADES,
         coverage=None if covered is None else f"{covered:.0%}", last_run=last_run,
         delayed=delayed, intro=config.status_page.intro,
         groups=sorted(groups.items(), key=lambda kv: kv[0] != ""),
@@ -211,7 +211,7 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
         writer.write(f"feeds/{c['slug']}.atom", statusapi.atom(
             config, [i for i in incidents if c["slug"] in i.services], now,
             path=f"feeds/{c['slug']}.atom", title=f"{config.status_page.title}: {c['name']}"))
-    for name, document in upptimeapi.files(services, samples, states, now).items():
+    for name, document in upptimeapi.files(services, stats, states, now).items():
         writer.write(name, json.dumps(document, indent=2) + "\n")
     writer.write("feed.atom", statusapi.atom(config, incidents, now))
     writer.write("maintenance.ics", statusapi.ical(config, maintenances, now))
