@@ -4,9 +4,9 @@ with axe-core (from npm) finding nothing serious, and without JavaScript."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -97,8 +97,8 @@ def test_every_page_reads_well_without_script_at_every_width(url: str, browser: 
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
         levels = [int(h[1]) for h in page.eval_on_selector_all(
             "h1,h2,h3,h4,h5,h6", "hs => hs.map(h => h.tagName)")]
-        assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:],
-                                                                  strict=False)), name
+        assert levels[0] == 1, name
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), name
         assert SECRET_TITLE not in page.content()
         if name == "index.html":
             SHOTS.mkdir(parents=True, exist_ok=True)
