@@ -87,6 +87,9 @@ def files(services: Sequence[Service], stats: Mapping[str, DayStats],
                 "schemaVersion": 1, "label": f"response time {label}".strip(),
                 "message": f"{average} ms", "color": response_colour(average)}
         # Key order as Upptime's: name, url, icon, slug, status, uptime*, time*, daily…
+        entry = {**{k: entry[k] for k in ("name", "url", "icon", "slug", "status")},
+                 **{f"uptime{x}": entry[f"uptime{x}"] for x, _, _ in SPANS},
+                 **{f"time{x}": entry[f"time{x}"] for x, _, _ in SPANS}}
         entry["dailyMinutesDown"] = {
             f"{mine.first + timedelta(days=i):%Y-%m-%d}": minutes
             for i in range(len(mine.totals) - 1, -1, -1)
