@@ -485,13 +485,16 @@ def status_page() -> None:
               show_default=True)
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), default="data",
               show_default=True)
+@click.option("--notify", is_flag=True,
+              help="Also post new public updates to status_page.subscribers, once each.")
 @_CONFIG_OPTION
-def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> None:
+def status_page_build(out_dir: str, data_dir: str, notify: bool,
+                      config_path: str | None) -> None:
     """Write the static status page: HTML, the Statuspage v2 JSON API, badges and a feed.
 
     Only incidents labelled public (never private or drill) appear.
 
-    Example: incidentbot status-page build --out site
+    Example: incidentbot status-page build --out site --notify
     """
     from incidentbot import monitor, operations, publicupdates, statuspage
     from incidentbot.model import read_labels
@@ -518,6 +521,21 @@ def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> N
     written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir,
                                updates=updates, maintenances=windows)
     click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
+    if notify and config.status_page.subscribers:
+        import os
+        from datetime import UTC, datetime
+        from pathlib import Path
+
+        from incidentbot import subscriptions
+
+        found = subscriptions.notices(config, statuspage.public_incidents(
+            issues, config, updates), windows, datetime.now(UTC))
+        made, problems = subscriptions.deliver(
+            config, found, Path(data_dir) / "subscriptions.json", subscriptions.http_post,
+            os.environ)
+        click.echo(f"subscribers: {made} posts")
+        for problem in problems:
+            click.echo(f"warning: {problem}", err=True)
 
 
 # -- drills ---------------------------------------------------------------------------------

@@ -71,6 +71,15 @@ class PostmortemSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A webhook told of every public update: `type` slack, teams or json; `url` is
+    usually `$NAME`, read from the environment when posting (webhook URLs are secrets)."""
+
+    type: str
+    url: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class StatusPageSettings:
     title: str = "Status"
     url: str | None = None
@@ -83,6 +92,7 @@ class StatusPageSettings:
     statuses: Mapping[str, str] = field(default_factory=dict)  # our status -> public word
     impacts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMPACTS))
     history_per_page: int = 25
+    subscribers: tuple[Subscriber, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +354,8 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
         people={pid: Person(id=pid, **p) for pid, p in top["people"].items()},
         postmortem=PostmortemSettings(**postmortem),
         status_page=StatusPageSettings(
-            **{k: v for k, v in page.items() if k not in {"navbar", "impacts"}},
+            **{k: v for k, v in page.items() if k not in {"navbar", "impacts", "subscribers"}},
+            subscribers=tuple(Subscriber(x["type"], x["url"]) for x in page["subscribers"]),
             navbar=tuple(Link(x["title"], x["url"]) for x in page["navbar"]),
             impacts={str(k): v for k, v in page["impacts"].items()},
         ),
