@@ -503,11 +503,17 @@ def status_page_build(out_dir: str, data_dir: str, notify: bool,
     c = operations.connect(config, need_chat=False)
     writers = {c.tracker.login()}  # the bot's own notes may publish (publicupdates)
     issues = c.tracker.list_incidents(state="all")
+    known = statuspage.cached_updates(out_dir)
     updates = {}
     for issue in issues:  # comments and events only of the incidents the public may see
         fields = read_labels(issue.labels, config.severities,
                              issue_closed=issue.state == "closed")
-        if fields.on_status_page:
+        if not fields.on_status_page:
+            continue
+        stamp, said = known.get(issue.number, ("", ()))
+        if stamp == issue.updated_at.isoformat():
+            updates[issue.number] = said  # not updated since the last build: no reads
+        else:
             updates[issue.number] = publicupdates.updates(
                 issue.number, issue.created_at, fields.status,
                 c.tracker.comments(issue.number), c.tracker.events(issue.number), writers,
@@ -520,6 +526,7 @@ def status_page_build(out_dir: str, data_dir: str, notify: bool,
             click.echo(f"warning: {exc}", err=True)
     written = statuspage.build(config, monitor.DataDir(data_dir), issues, out_dir,
                                updates=updates, maintenances=windows)
+    statuspage.save_updates(out_dir, issues, updates)
     click.echo(f"{len(written)} files under {out_dir}/ (open {out_dir}/index.html)")
     if notify and config.status_page.subscribers:
         import os

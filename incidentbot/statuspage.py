@@ -70,6 +70,31 @@ class _Writer:
         self.written.append(path)
 
 
+UPDATES_CACHE = ".updates.json"
+
+
+def cached_updates(out: str | Path) -> dict[int, tuple[str, tuple[Update, ...]]]:
+    """What the last build knew of each incident's updates, with the issue's `updated_at`
+    then: an incident not updated since needs no comments or events read again."""
+    try:
+        raw = json.loads((Path(out) / UPDATES_CACHE).read_text("utf-8"))
+        return {int(n): (entry["updated_at"], tuple(
+            Update(u[0], datetime.fromisoformat(u[1]), u[2], u[3]) for u in entry["updates"]))
+            for n, entry in raw.items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}
+
+
+def save_updates(out: str | Path, issues: Sequence[Issue],
+                 updates: Mapping[int, Sequence[Update]]) -> None:
+    stamps = {i.number: i.updated_at.isoformat() for i in issues}
+    path = Path(out) / UPDATES_CACHE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({str(n): {"updated_at": stamps[n], "updates": [
+        [u.id, u.at.isoformat(), u.word, u.body] for u in said]}
+        for n, said in sorted(updates.items()) if n in stamps}), "utf-8")
+
+
 def _digest(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
