@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -155,6 +156,11 @@ class LabelFields:
 
 def _severity_pattern(severities: Sequence[Severity]) -> re.Pattern[str] | None:
     """A pattern for labels that look like a level of this scale (`sev:9` for `sev:1`..)."""
+    return _pattern_of(tuple(severities))
+
+
+@functools.lru_cache(maxsize=8)  # one scale per config: a page build reads 10,000 issues
+def _pattern_of(severities: tuple[Severity, ...]) -> re.Pattern[str] | None:
     shapes = {re.escape(re.sub(r"\d+$", "", s.label.lower())) for s in severities if
               re.search(r"\d+$", s.label)}
     if not shapes:
