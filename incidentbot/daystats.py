@@ -64,10 +64,13 @@ def day_stats(samples: Sequence[Sample], now: datetime, days: int) -> DayStats:
     first = today - timedelta(days=days - 1)
     origin = first.timestamp()
     buckets: dict[int, list[Sample]] = {}
-    for s in samples:
-        index = int((s.t.timestamp() - origin) // 86400)
+    stamps: dict[int, list[float]] = {}
+    for s in sorted(samples, key=lambda x: x.t):  # in order already, usually: linear
+        t = s.t.timestamp()
+        index = int((t - origin) // 86400)
         if -1 <= index < days:
             buckets.setdefault(index, []).append(s)
+            stamps.setdefault(index, []).append(t)
     interval = INTERVAL.total_seconds()
     reach = interval * 1.5
     end_all = now.timestamp()
@@ -78,7 +81,7 @@ def day_stats(samples: Sequence[Sample], now: datetime, days: int) -> DayStats:
         mine = buckets.get(index, [])
         run = [*buckets.get(index - 1, [])[-1:], *mine]
         spent = {UP: 0.0, DEGRADED: 0.0, DOWN: 0.0}
-        times = [s.t.timestamp() for s in run]
+        times = [*stamps.get(index - 1, [])[-1:], *stamps.get(index, [])]
         for i, s in enumerate(run):
             t = times[i]
             nxt = times[i + 1] if i + 1 < len(run) else None
