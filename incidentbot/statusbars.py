@@ -26,9 +26,10 @@ WORDS = {"operational": "Operational", "degraded_performance": "Degraded perform
 WINDOWS = (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
            ("30 d", timedelta(days=30)), ("90 d", timedelta(days=90)))
 # A day's grade: u up, m minor (degraded, or down under an hour), p partial (under 6 h
-# down), x major (6 h or more), n no data, w maintenance. Each has a pattern and a word.
+# down), x major (6 h or more), n missing data (none, or a quarter of the day or more
+# unwatched), w maintenance. Each has a pattern and a word.
 GRADES = {"u": "Operational", "m": "Minor trouble", "p": "Partial outage",
-          "x": "Major outage", "n": "No data", "w": "Maintenance"}
+          "x": "Major outage", "n": "Missing data", "w": "Maintenance"}
 _IMPACT_GRADE = {"degraded_performance": "m", "partial_outage": "p", "major_outage": "x"}
 _GRADE_RANK = "nuwmpx"
 
@@ -101,6 +102,8 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
         those = tuple(touching.get(index, []))
         g = grade(measured.down, measured.degraded) if measured.measured > timedelta(0) \
             else "n"
+        if g == "u" and measured.no_data * 3 > measured.measured:
+            g = "n"  # a quarter of the day unwatched is no "Operational" day
         for i in those:
             g = max(g, _IMPACT_GRADE.get(i.component_impact, "m"), key=_GRADE_RANK.index)
         if planned.get(index) and g in {"u", "n"}:
