@@ -40,7 +40,7 @@ def update(c: operations.Connections, number: int, change: commands.Change, *,
            title: str | None = None, description: str | None = None,
            roles: Mapping[str, str | None] | None = None, note: str = "",
            by: sync.Attribution | None = None, actor: Collection[str] | None = None,
-           request_id: str = "") -> sync.Outcome:
+           request_id: str = "", public: bool = False) -> sync.Outcome:
     """Apply what the update form asks: validated first, then written, then reconciled."""
     issue = c.tracker.get_issue(number)
     old_description, footer = split_body(issue.body)
@@ -70,4 +70,4 @@ def update(c: operations.Connections, number: int, change: commands.Change, *,
         c.tracker.edit_issue(number, title=edits.get("title"), body=edits.get("body"))
     text = "\n\n".join(p for p in (note.strip(), *said) if p)
     return operations.update_incident(c, number, change, note=text, by=by, actor=actor,
-                                      request_id=request_id)
+                                      request_id=request_id, public=public)

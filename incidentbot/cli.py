@@ -212,9 +212,12 @@ def _cli_user() -> str:
 @click.option("--note", default="", help="An update: becomes an issue comment and a post.")
 @click.option("--reopen", is_flag=True, help="Reopen a closed incident (at --status, else "
               "investigating).")
+@click.option("--public", is_flag=True,
+              help="Publish the note on the status page (a public incident's update).")
 @_CONFIG_OPTION
 def update(number: int, status: str | None, severity: int | None, add: tuple[str, ...],
            remove: tuple[str, ...], roles: tuple[str, ...], note: str, reopen: bool,
+           public: bool,
            config_path: str | None) -> None:
     """Change an incident's status, severity, services or roles, or post an update.
 
@@ -222,6 +225,8 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
     A closed incident changes status only with --reopen.
 
     Example: incidentbot update 12 --status fixing --role commander=@alice --note "Rolled back"
+
+    Example: incidentbot update 12 --note "Payments work again for most customers" --public
     """
     from dataclasses import replace
 
@@ -230,6 +235,8 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
     from incidentbot.model import Status
 
     config = _load(config_path)
+    if public and not note.strip():
+        raise InvalidInput("--public publishes a note: add --note \"...\"")
     assigned = {}
     for item in roles:
         role, sep, who = item.partition("=")
@@ -244,7 +251,8 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
     c = operations.connect(config)
     with _cli_words(number):
         outcome = operations.update_incident(c, number, change, note=note,
-                                             by=sync.Attribution(_cli_user(), "CLI"))
+                                             by=sync.Attribution(_cli_user(), "CLI"),
+                                             public=public)
     click.echo(f"#{number} updated")
     _finish(outcome)
 
@@ -591,22 +599,41 @@ def status_page() -> None:
               show_default=True)
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), default="data",
               show_default=True)
+@click.option("--notify", is_flag=True,
+              help="Also post new public updates to status_page.subscribers, once each.")
 @_CONFIG_OPTION
-def status_page_build(out_dir: str, data_dir: str, config_path: str | None) -> None:
+def status_page_build(out_dir: str, data_dir: str, notify: bool,
+                      config_path: str | None) -> None:
     """Write the static status page: HTML, the Statuspage v2 JSON API, badges and a feed.
 
     Only incidents labelled public (never private or drill) appear.
 
-    Example: incidentbot status-page build --out site
+    Example: incidentbot status-page build --out site --notify
     """
-    from incidentbot import monitor, operations, periodic
+    from incidentbot import monitor, operations, periodic, statuspage
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
-    written, _ = periodic.build_page(
+    page = periodic.build_page(
         config, c, monitor.DataDir(data_dir), out_dir,
         warn=lambda text: click.echo(f"warning: {text}", err=True))
-    click.echo(f"{_plural(len(written), 'file')} under {out_dir}/ (open {out_dir}/index.html)")
+    click.echo(f"{_plural(len(page.written), 'file')} under {out_dir}/ "
+               f"(open {out_dir}/index.html)")
+    if notify and config.status_page.subscribers:
+        import os
+        from datetime import UTC, datetime
+        from pathlib import Path
+
+        from incidentbot import subscriptions
+
+        found = subscriptions.notices(config, statuspage.public_incidents(
+            page.issues, config, page.updates), page.windows, datetime.now(UTC))
+        made, problems = subscriptions.deliver(
+            config, found, Path(data_dir) / "subscriptions.json", subscriptions.http_post,
+            os.environ)
+        click.echo(f"subscribers: {made} posts")
+        for problem in problems:
+            click.echo(f"warning: {problem}", err=True)
 
 
 @main.command("periodic")

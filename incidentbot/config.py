@@ -31,6 +31,9 @@ DEFAULT_SEVERITIES: tuple[Severity, ...] = (
     Severity(4, "sev:4", "SEV4", "Low: small impact on few customers."),
     Severity(5, "sev:5", "SEV5", "Cosmetic: no functional impact."),
 )
+# A public incident's effect on its services' status, by severity level (others: degraded).
+DEFAULT_IMPACTS: Mapping[str, str] = {"1": "major_outage", "2": "partial_outage",
+                                      "3": "degraded_performance"}
 DEFAULT_ROLES: Mapping[Role, str] = {
     Role.COMMANDER: "Incident commander",
     Role.COMMS: "Communications lead",
@@ -70,6 +73,15 @@ class PostmortemSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A webhook told of every public update: `type` slack, teams or json; `url` is
+    usually `$NAME`, read from the environment when posting (webhook URLs are secrets)."""
+
+    type: str
+    url: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class StatusPageSettings:
     title: str = "Status"
     url: str | None = None
@@ -79,6 +91,10 @@ class StatusPageSettings:
     intro: str | None = None
     cname: str | None = None
     navbar: tuple[Link, ...] = ()
+    statuses: Mapping[str, str] = field(default_factory=dict)  # our status -> public word
+    impacts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMPACTS))
+    history_per_page: int = 25
+    subscribers: tuple[Subscriber, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +421,17 @@ def _service(d: Mapping[str, Any]) -> Service:
     )
 
 
+def _impacts(data: Mapping[str, Any], top: Mapping[str, Any],
+             page: Mapping[str, Any]) -> dict[str, str]:
+    """The page's impacts by severity level. The defaults name levels 1-3: a team whose scale
+    lacks some of them keeps the rest (what a team writes itself is checked, not trimmed)."""
+    impacts = {str(k): str(v) for k, v in page["impacts"].items()}
+    if "impacts" in (data.get("status_page") or {}) or "severities" not in top:
+        return impacts
+    levels = {str(s.get("level")) for s in top["severities"] if isinstance(s, Mapping)}
+    return {k: v for k, v in impacts.items() if k in levels}
+
+
 def _build(data: Mapping[str, Any], source: str) -> Config:
     top = _with_defaults(data, schema.schema())
     slack = _with_defaults(top.get("slack"), _defs("slack"))
@@ -439,8 +466,10 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
         people={pid: Person(id=pid, **p) for pid, p in top["people"].items()},
         postmortem=PostmortemSettings(**postmortem),
         status_page=StatusPageSettings(
-            **{k: v for k, v in page.items() if k != "navbar"},
+            **{k: v for k, v in page.items() if k not in {"navbar", "impacts", "subscribers"}},
+            subscribers=tuple(Subscriber(x["type"], x["url"]) for x in page["subscribers"]),
             navbar=tuple(Link(x["title"], x["url"]) for x in page["navbar"]),
+            impacts=_impacts(data, top, page),
         ),
         monitor=MonitorSettings(**monitor),
         github=GitHubSettings(writers=tuple(
@@ -500,6 +529,33 @@ def check(config: Config) -> list[tuple[schema.Path, str]]:
         except (KeyError, IndexError, ValueError):
             problems.append((("call",), "expected a URL whose only placeholders are {name} "
                                         f"and {{number}}, got {config.call!r}"))
+    problems += _check_status_page(config)
+    return problems
+
+
+def _check_status_page(config: Config) -> list[tuple[schema.Path, str]]:
+    """The page's settings are used, never accepted and ignored: a logo that is neither a URL
+    nor a file next to incidentbot.yml, or an impact for a severity that does not exist, is
+    refused here rather than silently missing from the page."""
+    from pathlib import Path
+
+    problems: list[tuple[schema.Path, str]] = []
+    page = config.status_page
+    levels = {str(s.level) for s in config.severities}
+    for key in page.impacts:
+        if key not in levels:
+            problems.append((("status_page", "impacts", key),
+                             f"expected a severity level ({', '.join(sorted(levels))}), "
+                             f"got {key!r}"))
+    if page.logo and not re.match(r"^https?://", page.logo):
+        folder = Path(config.source).parent if config.source and \
+            not config.source.startswith("(") else Path.cwd()
+        if ".." in Path(page.logo).parts or Path(page.logo).is_absolute():
+            problems.append((("status_page", "logo"), "expected an http(s) URL or a path "
+                             f"inside the repository, got {page.logo!r}"))
+        elif not (folder / page.logo).is_file():
+            problems.append((("status_page", "logo"), f"expected an http(s) URL or a file "
+                             f"next to incidentbot.yml; {page.logo!r} does not exist"))
     return problems
 
 

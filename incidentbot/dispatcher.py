@@ -586,6 +586,8 @@ class Dispatcher:
             title = _typed(values, "title")
             description = _typed(values, "description")
             roles = views.read_roles(values, self.config)
+            public = any(o.get("value") == "public" for o in (
+                (values.get("publish") or {}).get("value") or {}).get("selected_options") or [])
             change = operations.change_from_options(
                 self.config, status=status["value"] if status else None,
                 severity=int(severity["value"]) if severity else None)
@@ -602,7 +604,7 @@ class Dispatcher:
             "number": number, "status": change.status.value if change.status else None,
             "severity": change.severity, "note": note, "user": user, "request": request,
             "key": key, "title": title, "description": description,
-            "roles": dict(roles) if roles else None})
+            "roles": dict(roles) if roles else None, "public": public})
         return Reply(200)
 
     def _job_update(self, payload: Mapping[str, Any]) -> None:
@@ -614,7 +616,8 @@ class Dispatcher:
             amend.update(self.conn(), int(payload["number"]), change,
                          note=str(payload["note"]), title=payload.get("title"),
                          description=payload.get("description"), roles=payload.get("roles"),
-                         by=sync.Attribution(user, "Slack"), actor={user}, request_id=key)
+                         by=sync.Attribution(user, "Slack"), actor={user}, request_id=key,
+                         public=bool(payload.get("public")))
         except IncidentbotError as exc:
             self.tell(request, f":warning: {exc}")
 

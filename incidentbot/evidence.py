@@ -147,6 +147,10 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
             author = parts[0] if parts else "someone"
             source = parts[1].replace("_", " ") if len(parts) > 1 else "GitHub"
             text = text.strip()
+            if source == "monitor" and text.startswith(_HEALTH):  # the health checks' word
+                out.append(tl.Event(c.created_at, "monitor", None,
+                                    text=text.split(" ", 1)[1].replace("**", "")))
+                continue
             public = public_update(text)
             out.append(tl.Event(c.created_at, "note", author, label=source,
                                 text=f"Public update: {public}" if public else text,

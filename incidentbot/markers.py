@@ -43,9 +43,10 @@ class Signed:
     text: str
 
 
-def note(author: str, source: str, text: str, key: str = "") -> str:
-    """`key` (a request's id) lets a repeated request find the note it already wrote."""
-    tail = f" {_word(key)}" if key else ""
+def note(author: str, source: str, text: str, key: str = "", *, public: bool = False) -> str:
+    """`key` (a request's id) lets a repeated request find the note it already wrote;
+    `public` publishes the note on the status page (publicupdates.py)."""
+    tail = (" public" if public else "") + (f" {_word(key)}" if key else "")
     return f"{NOTE} {_word(author)} {_word(source)}{tail} -->\n{text.strip()}"
 
 
@@ -59,8 +60,9 @@ def command(author: str, source: str, line: str, key: str = "") -> str:
 def key_of(body: str) -> str:
     """The request key of a note or command comment ("" when it has none)."""
     head = body.partition("-->")[0].split()
-    return head[4] if len(head) > 4 and head[1] in {"incidentbot:note", "incidentbot:command"} \
-        else ""
+    if len(head) < 5 or head[1] not in {"incidentbot:note", "incidentbot:command"}:
+        return ""
+    return next((w for w in head[4:] if w != "public"), "")
 
 
 def signed(body: str, kind: str) -> Signed | None:

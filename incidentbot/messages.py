@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from incidentbot import wording
+from incidentbot import publicstatus, wording
 from incidentbot.model import Status
 from incidentbot.text import one_line, slack, slack_plain, truncate, truncate_escaped
 
@@ -55,6 +55,7 @@ class Facts:
     role_notes: Mapping[str, str] = field(default_factory=dict)
     # Lines already escaped (on-call, dependencies) the summary shows as they are.
     extra_lines: tuple[str, ...] = ()
+    public_status: str = ""  # publicstatus.word: what the status page says
 
 
 def person(ref: str) -> str:
@@ -166,15 +167,22 @@ def announcement(facts: Facts, resolved: bool) -> str:
     return _fit(wording.render(
         "announcement", prefix=_prefix(facts), closed=closed, resolved=resolved, took=took,
         severity=_name(facts.severity), title=truncate_escaped(one_line(facts.title), 300),
-        status=facts.status.value, services=_services(facts), channel=_channel(facts),
+        status=facts.status.value, public=_public(facts), services=_services(facts),
+        channel=_channel(facts),
         issue_link=_link(facts.url, f"#{facts.number}"),
         postmortem=_link(facts.postmortem_url, "read it") if facts.postmortem_url else ""))
 
 
+def _public(facts: Facts) -> str:
+    return facts.public_status or publicstatus.word(facts.status)
+
+
 def resolution(facts: Facts, opened: datetime, now: datetime) -> str:
+    """Said once when the fix is in, in the status page's word: "Monitoring" at `fixed`
+    (still unresolved in public), "Resolved" when it is."""
     return wording.render("resolution", prefix=_prefix(facts), took=duration(now - opened),
                           title=truncate_escaped(one_line(facts.title), 300),
-                          channel=_channel(facts))
+                          channel=_channel(facts), public=_public(facts))
 
 
 @dataclass(frozen=True, slots=True)

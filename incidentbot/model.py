@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,25 +27,13 @@ class Status(StrEnum):
         return _ORDER.index(self)
 
     @property
-    def public(self) -> str:
-        """The Statuspage word the public sees (https://support.atlassian.com/statuspage/)."""
-        return _PUBLIC[self]
-
-    @property
     def active(self) -> bool:
         """Still being worked on: the service may be affected."""
         return self in {Status.OPEN, Status.INVESTIGATING, Status.FIXING}
 
 
 _ORDER = tuple(Status)
-_PUBLIC = {
-    Status.OPEN: "investigating",
-    Status.INVESTIGATING: "investigating",
-    Status.FIXING: "identified",
-    Status.FIXED: "monitoring",
-    Status.POSTMORTEM: "resolved",
-    Status.CLOSED: "resolved",
-}
+# The public's words for these statuses live in publicstatus.py (configurable).
 
 # Every move an incident may make. Forward skips are allowed (a quick fix goes open -> fixed);
 # the moves back are the ones real incidents make: a fix that did not hold, a wrong theory,
@@ -173,6 +162,11 @@ class LabelFields:
 
 def _severity_pattern(severities: Sequence[Severity]) -> re.Pattern[str] | None:
     """A pattern for labels that look like a level of this scale (`sev:9` for `sev:1`..)."""
+    return _pattern_of(tuple(severities))
+
+
+@functools.lru_cache(maxsize=8)  # one scale per config: a page build reads 10,000 issues
+def _pattern_of(severities: tuple[Severity, ...]) -> re.Pattern[str] | None:
     shapes = {re.escape(re.sub(r"\d+$", "", s.label.lower())) for s in severities if
               re.search(r"\d+$", s.label)}
     if not shapes:

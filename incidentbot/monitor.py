@@ -349,15 +349,24 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
 
     said = []
     open_now = c.tracker.list_incidents(state="open")
+    # Said as a note through update_incident, so it reaches the incident's channel at once
+    # (the bot's plain comments are never relayed, and Actions' writes start no workflow).
+    by = sync.Attribution("health checks", "monitor")
     for t in transitions:
         name = config.service_names([t.slug])[0]
         covering = [i for i in open_now if f"{SERVICE_PREFIX}{t.slug}" in
                     {label.lower() for label in i.labels}]
+        # A drill, or an incident whose fix is already in (fixed or later), must not absorb
+        # a real outage: the outage opens its own incident, announced and relayed.
+        covering = [i for i in covering
+                    if _absorbs(read_labels(i.labels, config.severities))]
         if t.became == DOWN:
             if covering:
                 number = covering[0].number
-                c.tracker.comment(number, f":red_circle: Health checks confirm **{name}** is "
-                                          f"down ({t.detail}).")
+                operations.update_incident(
+                    c, number, Change(), by=by,
+                    note=f":red_circle: Health checks confirm **{name}** is down "
+                         f"({t.detail}).")
                 said.append(f"{t.slug}: down; commented on #{number}")
             else:
                 first = states[t.slug].first_failed or states[t.slug].since
@@ -366,7 +375,7 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                     description=f"Health checks failed on consecutive runs since "
                                 f"{first.replace('T', ' ')[:16]} UTC: "
                                 f"{t.detail}.\n\n" + STARTED_MARKER.format(first),
-                    public=public, by=sync.Attribution("health checks", "monitor"),
+                    public=public, by=by,
                     request_id=f"monitor-{t.slug}-{states[t.slug].since}")
                 c.tracker.relabel(issue.number, [AUTO], [])
                 number = issue.number
@@ -374,18 +383,26 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
             states[t.slug] = replace(states[t.slug], incident=number)
         else:
             for issue in covering:
-                c.tracker.comment(issue.number, f":large_green_circle: Health checks say "
-                                                f"**{name}** is up again.")
                 fields = read_labels(issue.labels, config.severities)
-                if fields.auto and fields.status.rank < Status.FIXED.rank:
-                    operations.update_incident(c, issue.number, Change(status=Status.FIXED),
-                                               by=sync.Attribution("health checks",
-                                                                   "monitor"))
+                moved = fields.auto and fields.status.rank < Status.FIXED.rank
+                operations.update_incident(
+                    c, issue.number, Change(status=Status.FIXED) if moved else Change(),
+                    by=by, note=f":large_green_circle: Health checks say **{name}** is up "
+                                "again.")
+                if moved:
                     said.append(f"{t.slug}: up; #{issue.number} moved to fixed")
                 else:
                     said.append(f"{t.slug}: up; commented on #{issue.number}")
             states[t.slug] = replace(states[t.slug], incident=None)
     return said
+
+
+def _absorbs(fields: Any) -> bool:
+    """May this open incident take a new outage of its service as a comment?"""
+    from incidentbot.model import Status
+
+    return bool(fields.is_incident and not fields.drill
+                and fields.status.rank < Status.FIXED.rank)
 
 
 @dataclass

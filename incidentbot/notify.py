@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from incidentbot import publicstatus
 from incidentbot.card import CardState
 from incidentbot.config import Config, NotifyTarget
 from incidentbot.messages import Facts
@@ -55,7 +56,8 @@ def webhook(f: Facts, k: str, seq: int) -> dict[str, Any]:
     return {
         "key": k, "event": _event(f, seq),
         "incident": {"number": f.number, "name": f.name, "title": f.title, "url": f.url,
-                     "status": f.status.value, "public_status": f.status.public,
+                     "status": f.status.value,
+                     "public_status": f.public_status or publicstatus.word(f.status),
                      "severity": f.severity, "services": list(f.services),
                      "commander": f.commander,
                      "opened_at": f.opened_at.isoformat() if f.opened_at else None,
@@ -90,7 +92,7 @@ def email(f: Facts, k: str, seq: int) -> tuple[str, str]:
     """(subject, plain-text body) of the email (a P1's major-incident report, say)."""
     subject = truncate(f"[{one_line(f.severity)}] {one_line(f.title)} — {f.status.value}", 200)
     lines = [f"{f.severity} incident #{f.number}: {one_line(f.title)}",
-             f"Status: {f.status.value} ({f.status.public})",
+             f"Status: {f.status.value} ({f.public_status or publicstatus.word(f.status)})",
              f"Services: {', '.join(f.services) or '—'}",
              f"Issue: {f.url}"]
     if f.latest_update:

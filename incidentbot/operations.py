@@ -84,8 +84,9 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
 def update_incident(c: Connections, number: int, change: commands.Change, *,
                     note: str = "", by: sync.Attribution | None = None,
                     actor: Collection[str] | None = None,
-                    request_id: str = "") -> sync.Outcome:
-    """Apply `change` (and post `note` as an update), then reconcile.
+                    request_id: str = "", public: bool = False) -> sync.Outcome:
+    """Apply `change` (and post `note` as an update; `public` publishes it on the status
+    page), then reconcile.
 
     The team's rules (commands.check_policy) are checked first, for `actor` (every name the
     person goes by; None for an operator with their own token). Roles are written on the
@@ -110,7 +111,7 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
                              f"{request_id}-{role}" if request_id else "")
              for role, person in sorted(change.roles.items())]
     if note.strip():
-        texts.append(markers.note(author, source, note, request_id))
+        texts.append(markers.note(author, source, note, request_id, public=public))
     if texts and request_id:  # a repeated request (a resumed job) writes nothing twice
         written = {markers.key_of(x.body) for x in c.tracker.comments(number)}
         texts = [t for t in texts if markers.key_of(t) not in written]

@@ -78,26 +78,45 @@ def options_from(config: Config, *, data: str | Path, site: str | Path | None = 
                    where=where, run_id=env.get("GITHUB_RUN_ID", ""), env=env)
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A built status page: the files written, the incidents it shows, and what it read."""
+
+    written: list[Path]
+    shown: list[int]
+    issues: list[Issue]
+    updates: dict[int, tuple[Any, ...]]
+    windows: list[Any]
+
+
 def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str | Path, *,
-               warn: Callable[[str], None] | None = None) -> tuple[list[Path], list[int]]:
-    """The status page from the issues and the data, as `status-page build` writes it; the
-    files written and the numbers of the incidents it shows."""
-    from incidentbot import statuspage, sync
+               warn: Callable[[str], None] | None = None) -> Page:
+    """The status page from the issues and the data, as `status-page build` writes it.
+
+    Only incidents the public may see are read further (comments and events), and only
+    when they changed since the build whose updates the site keeps (`.updates.json`)."""
+    from incidentbot import publicupdates, statuspage, sync
     from incidentbot.model import read_labels
 
     issues = c.tracker.list_incidents(state="all")
-    updates = {}
-    shown = []
     writers = sync.writers_of(c.tracker, config)
-    for issue in issues:  # comments only of the incidents the public may see
-        if read_labels(issue.labels, config.severities).on_status_page:
-            shown.append(issue.number)
-            # Only people with push access (and incidentbot) speak to the public.
-            said = [(x.created_at, text) for x in c.tracker.comments(issue.number)
-                    if writers.trusts(x)
-                    and (text := statuspage.public_update(x.body)) is not None]
-            if said:
-                updates[issue.number] = said
+    known = statuspage.cached_updates(out)
+    updates: dict[int, tuple[Any, ...]] = {}
+    shown = []
+    for issue in issues:
+        fields = read_labels(issue.labels, config.severities,
+                             issue_closed=issue.state == "closed")
+        if not fields.on_status_page:
+            continue
+        shown.append(issue.number)
+        stamp, said = known.get(issue.number, ("", ()))
+        if stamp == issue.updated_at.isoformat():
+            updates[issue.number] = tuple(said)  # not updated since the last build: no reads
+        else:
+            updates[issue.number] = tuple(publicupdates.updates(
+                issue.number, issue.created_at, fields.status,
+                c.tracker.comments(issue.number), c.tracker.events(issue.number), writers,
+                config))
     windows = []
     for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
         try:
@@ -107,7 +126,8 @@ def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str |
                 warn(str(exc))
     written = statuspage.build(config, data, issues, out, updates=updates,
                                maintenances=windows)
-    return written, sorted(shown)
+    statuspage.save_updates(out, issues, updates)
+    return Page(written, sorted(shown), issues, updates, windows)
 
 
 def _page_record(data: monitor.DataDir) -> dict[str, Any] | None:
@@ -257,7 +277,8 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
         reasons = page_reasons(config, record, now, shown, changed, options.page_every)
         if reasons:
             _fresh_site(options.site)
-            written, public = build_page(config, c, data, options.site)
+            page = build_page(config, c, data, options.site)
+            written, public = page.written, page.shown
             work.page = {"built": datastore.stamp(now), "states": shown, "public": public}
             _save_page(data, work.page)
             lines.append(f"page: built, {len(written)} files ({'; '.join(reasons)})")

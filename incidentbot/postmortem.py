@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from incidentbot import evidence
+from incidentbot import evidence, publicstatus
 from incidentbot import timeline as tl
 from incidentbot.config import Config
 from incidentbot.errors import InvalidInput, ServiceError
@@ -91,6 +91,7 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
         "opened": f"{opened_utc} UTC ({opened_local})",
         "status": facts.fields.status.value,
         "false_alarm": figures.false_alarm,
+        "public_status": publicstatus.word(facts.fields.status, config),
         "channel": markdown_cell(f"#{facts.channel_name}") if facts.channel_name else "",
         "channel_url": facts.channel_url or "",
         "roles": [(markdown_cell(role_label(config, r)), markdown_cell(p))

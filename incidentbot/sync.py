@@ -36,6 +36,7 @@ from incidentbot import (
     names,
     notify,
     people,
+    publicstatus,
 )
 from incidentbot import card as cards
 from incidentbot.card import CardState, Posted
@@ -135,6 +136,7 @@ def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Fact
         channel_name=state.channel_name, drill=snapshot.fields.drill,
         private=is_private(snapshot.fields, config),
         **flow.facts_extra(snapshot, config, state),
+        public_status=publicstatus.word(snapshot.fields.status, config),
     )
 
 

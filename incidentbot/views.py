@@ -142,6 +142,10 @@ def update_modal(config: Config, *, number: int, status: Status, severity: int |
                                                    "action_id": "value", "multiline": True,
                                                    "max_length": 3000}, optional=True,
                hint="Posted in the channel and as a comment on the issue."),
+        _input("publish", "Status page", {"type": "checkboxes", "action_id": "value",
+                                          "options": [_option(
+                                              "public", "Publish to the status page")]},
+               optional=True),
     ]
     metadata = {**origin, "number": str(number)}
     return {"type": "modal", "callback_id": UPDATE_CALLBACK,

@@ -142,3 +142,37 @@ def test_open_says_which_side_effect_failed_and_exits_3(
     assert "warning: channel:" in result.output
     assert "incidentbot sync 1 --repair" in result.output
     assert "Traceback" not in result.output
+
+
+def test_status_page_build_publishes_public_notes_and_reads_each_incident_once(
+        tmp_path: Path) -> None:
+    import json as _json
+
+    from incidentbot.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        env = {**os.environ, **sb.env()}
+        opened = run("open", "--title", "Checkout is down", "--severity", "2", "--public",
+                     "--service", "checkout", env=env)
+        assert opened.returncode == 0, opened.stderr
+        noted = run("update", "1", "--status", "fixing", "--note", "Rolled back.", "--public",
+                    env=env)
+        assert noted.returncode == 0, noted.stderr
+        site = tmp_path / "site"
+        sb.clear_calls()
+        built = run("status-page", "build", "--out", str(site), "--data",
+                    str(tmp_path / "data"), env=env)
+        assert built.returncode == 0, built.stderr
+        first = [c.operation for c in sb.calls_to("github")]
+        assert any(r.endswith("/comments") for r in first)
+        assert any(r.endswith("/events") for r in first)
+        (incident,) = _json.loads((site / "api/v2/incidents/unresolved.json").read_text())[
+            "incidents"]
+        assert ("identified", "Rolled back.") in [(u["status"], u["body"])
+                                                  for u in incident["incident_updates"]]
+        sb.clear_calls()
+        again = run("status-page", "build", "--out", str(site), "--data",
+                    str(tmp_path / "data"), env=env)
+        assert again.returncode == 0, again.stderr
+        reads = [c.operation for c in sb.calls_to("github")]
+        assert not any("comments" in r or "events" in r for r in reads), reads

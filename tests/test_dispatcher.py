@@ -307,3 +307,27 @@ def test_losing_the_channel_is_said_on_the_issue_once(
     notes = [c.body for c in sandbox.github.store.comments.values()
              if c.issue == number and "channel-lost" in c.body]
     assert len(notes) == 1 and said in notes[0]
+
+
+def test_the_update_form_can_publish_its_note_on_the_status_page(
+    disp: Dispatcher, slack_sends: SlackRequests, sandbox: Sandbox
+) -> None:
+    number = open_via_modal(disp, sandbox, slack_sends, "Checkout is down")
+    channel = next(c for c in sandbox.slack.state.channels.values()
+                   if c["name"].startswith("inc-"))
+    send(disp, slack_sends.command("update", channel=channel["id"],
+                                   channel_name=channel["name"]))
+    view = next(v for v in sandbox.slack.views.values()
+                if v["callback_id"] == views.UPDATE_CALLBACK)
+    assert any(b["block_id"] == "publish" for b in view["blocks"])
+    option = {"text": {"type": "plain_text", "text": "Publish to the status page"},
+              "value": "public"}
+    values = {"status": {"value": {"type": "static_select",
+                                   "selected_option": {"value": "fixing"}}},
+              "note": {"value": {"type": "plain_text_input", "value": "Rolled back."}},
+              "publish": {"value": {"type": "checkboxes", "selected_options": [option]}}}
+    send(disp, slack_sends.view_submission(view, values, view_id="V0UPDATE01"))
+    bodies = [c.body for c in sandbox.github.store.comments_of(
+        sandbox.github.store.issues[number])]
+    assert any(b.startswith("<!-- incidentbot:note ") and " Slack public " in b.split("-->")[0]
+               and b.endswith("-->\nRolled back.") for b in bodies)

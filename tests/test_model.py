@@ -67,11 +67,6 @@ def test_every_status_can_reach_closed_and_closed_can_reopen() -> None:
     assert TRANSITIONS[Status.CLOSED]
 
 
-def test_public_wording_follows_statuspage() -> None:
-    assert [s.public for s in Status] == [
-        "investigating", "investigating", "identified", "monitoring", "resolved", "resolved"]
-
-
 # -- labels -> fields --------------------------------------------------------------------------
 def test_a_plain_incident() -> None:
     fields = read_labels(["incident", "status:fixing", "sev:2", "service:api", "public", "bug"],

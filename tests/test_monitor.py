@@ -245,3 +245,39 @@ def test_the_first_failed_run_of_an_outage_is_remembered_until_it_is_over() -> N
     for n in (4, 5):
         state, _ = advance(state, Probe(UP), t + timedelta(minutes=5 * n))
     assert state.state == UP and state.first_failed == ""
+
+
+def test_a_drill_or_a_fixed_incident_never_absorbs_a_real_outage(sandbox: Sandbox) -> None:
+    from incidentbot import operations
+    from incidentbot.commands import Change
+    from incidentbot.model import Status
+
+    c = connections(sandbox)
+    drill, _ = operations.open_incident(c, title="Practice: checkout down", severity=2,
+                                        services=["checkout"], drill=True, request_id="d")
+    fixed, _ = operations.open_incident(c, title="Checkout was slow", severity=3,
+                                        services=["checkout"], request_id="f")
+    operations.update_incident(c, fixed.number, Change(status=Status.FIXED))
+    states = {"checkout": ServiceState(state=DOWN, since="2026-11-20T12:00:00Z")}
+    said = monitor.open_for_outages(c, CONFIG, [monitor.Transition("checkout", DOWN,
+                                                                   "HTTP 500")], states)
+    (opened,) = [i for i in c.tracker.list_incidents(state="all")
+                 if i.number not in {drill.number, fixed.number}]
+    assert said == [f"checkout: down; opened #{opened.number}"]
+    assert states["checkout"].incident == opened.number
+
+
+def test_the_monitors_words_reach_the_incident_channel(sandbox: Sandbox) -> None:
+    from incidentbot import operations
+
+    c = connections(sandbox)
+    operations.open_incident(c, title="Checkout is slow", severity=3, services=["checkout"],
+                             request_id="human")
+    states = {"checkout": ServiceState(state=DOWN, since="2026-11-20T12:00:00Z")}
+    monitor.open_for_outages(c, CONFIG, [monitor.Transition("checkout", DOWN, "HTTP 500")],
+                             states)
+    channel = next(ch["id"] for ch in sandbox.slack.state.channels.values()
+                   if ch["name"].startswith("inc-"))
+    posted = [m["text"] for m in sandbox.slack.state.messages[channel]]
+    assert any("Health checks confirm **Checkout** is down (HTTP 500)" in t
+               for t in posted), posted

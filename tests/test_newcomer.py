@@ -242,7 +242,7 @@ def invoke(*argv: str) -> tuple[int, str]:
 @pytest.fixture
 def closed_incident(sandbox, sandbox_env) -> int:  # type: ignore[no-untyped-def]
     assert invoke("open", "--title", "Checkout down", "--severity", "3")[0] == 0
-    assert invoke("close", "1")[0] == 0
+    assert invoke("close", "1", "--force")[0] == 0
     return 1
 
 
@@ -366,7 +366,7 @@ def test_a_status_page_with_no_data_does_not_claim_all_is_operational(tmp_path: 
     statuspage.build(config, DataDir(tmp_path / "data"), [], tmp_path / "site",
                      now=datetime(2026, 11, 30, 12, tzinfo=UTC))
     status = json.loads((tmp_path / "site" / "api" / "v2" / "status.json").read_text())
-    assert status["status"]["description"] == "No Data Yet"
+    assert status["status"]["description"] == "No monitoring data yet"
     page = (tmp_path / "site" / "index.html").read_text()
     assert "All Systems Operational" not in page
 

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from incidentbot import monitor, statuspage
 from incidentbot.monitor import DataDir, Probe, ServiceState
 from incidentbot.ports import Issue
+from incidentbot.publicupdates import Update
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET_TITLE = "Leaked customer database zq7"
@@ -60,8 +61,9 @@ def seed(tmp_path: Path) -> DataDir:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("status")
     config = replace(CONFIG, status_page=replace(CONFIG.status_page, cname="status.acme.test"))
-    updates = {1: [(NOW - timedelta(minutes=30), "We found the cause <b>and</b> are fixing it.")],
-               2: [(NOW, f"{SECRET_TITLE} update")]}
+    updates = {1: [Update("c11", NOW - timedelta(minutes=30), "identified",
+                          "We found the cause <b>and</b> are fixing it.")],
+               2: [Update("c12", NOW, "investigating", f"{SECRET_TITLE} update")]}
     statuspage.build(config, seed(tmp_path), ISSUES, tmp_path / "site", now=NOW,
                      updates=updates)
     return tmp_path / "site"
@@ -146,8 +148,10 @@ def test_the_90_day_bar_shows_gaps_as_no_data(site: Path) -> None:
     # The seeded six-hour gap ended 24 h before NOW: the last day ran every check.
     assert "Monitoring coverage, last 24 h: 100% of the scheduled checks ran" in html
     assert "Monitoring is delayed" not in html
-    assert html.count('<i class="none"') >= 2 * 87  # 88 days before the data began
-    assert "no data" in html
+    # 87 days per service before the data began and the first day, only half watched;
+    # less the day of incident #5 on payments.
+    assert html.count("<i class=n>") == 2 * 88 - 1
+    assert "Missing data" in html
     assert "24 h: " in html and "90 d: " in html
 
 
@@ -179,7 +183,7 @@ def test_upptime_badge_files_keep_working(site: Path) -> None:
                                "timeWeek", "timeMonth", "timeYear", "dailyMinutesDown"}
     assert summary[1]["uptimeDay"] == "100.00%"
     badge = json.loads((site / "api" / "payments" / "uptime-week.json").read_text())
-    assert badge == {"schemaVersion": 1, "label": "uptime week", "message": "100.00%",
+    assert badge == {"schemaVersion": 1, "label": "uptime 7d", "message": "100%",
                      "color": "brightgreen"}
     assert (site / "api" / "checkout" / "response-time.json").exists()
 
@@ -213,10 +217,17 @@ def test_maintenance_is_shown_ahead_and_is_not_downtime(tmp_path: Path) -> None:
     assert windows[0].start == datetime(2026, 11, 22, 11, 30, tzinfo=UTC)  # CET → UTC
     assert windows[1].services == ("payments",)  # admin is not public
     site = tmp_path / "site"
-    statuspage.build(CONFIG, data, ISSUES, site, now=NOW, maintenances=windows)
+    # The checks say checkout is down, but the work is planned: under maintenance. (The
+    # public incident on checkout is left out here: a declared outage outranks it.)
+    statuspage.build(CONFIG, data, [i for i in ISSUES if i.number != 1], site, now=NOW,
+                     maintenances=windows)
     summary = json.loads((site / "api" / "v2" / "summary.json").read_text())
     status = {c["id"]: c["status"] for c in summary["components"]}
-    assert status["checkout"] == "under_maintenance"  # its checks say down, but it is planned
+    assert status["checkout"] == "under_maintenance"
+    assert summary["status"] == {"indicator": "maintenance",
+                                 "description": "Service Under Maintenance"}
+    page = (site / "maintenance" / "10.html").read_text()
+    assert "Database upgrade" in page and "Checkout" in page and "In progress" in page
     upcoming = json.loads((site / "api" / "v2" / "scheduled-maintenances" / "upcoming.json")
                           .read_text())["scheduled_maintenances"]
     assert [m["name"] for m in upcoming] == ["Payments move"]

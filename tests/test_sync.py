@@ -204,7 +204,9 @@ def test_close_archives_and_resolves_then_reopen_gets_a_successor(
 ) -> None:
     number = open_one(c)
     operations.update_incident(c, number, Change(status=Status.FIXED))
-    assert any("*Resolved*" in t for t in announcements(sandbox))
+    # Fixed is "monitoring" in public, so Slack says so too: never "Resolved" yet.
+    assert any("*Monitoring*: a fix is in place" in t for t in announcements(sandbox))
+    assert not any("*Resolved*" in t for t in announcements(sandbox))
     assert sandbox.pagerduty.alerts["acme/incidents#1"]["status"] == "resolved"
     operations.close_incident(c, number, force=True)
     first = channel(sandbox, number)

@@ -95,3 +95,58 @@ def test_a_file_that_is_not_upptimes_is_refused_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["import-upptime", str(source)])
     assert result.exit_code == 2
     assert "expected an Upptime config with a `sites:` list" in result.output
+
+
+REAL = sorted((Path(__file__).parent / "payloads" / "upptime").glob("*.upptimerc.yml"))
+
+
+def test_there_are_at_least_ten_real_configurations() -> None:
+    assert len(REAL) >= 10
+
+
+@pytest.mark.parametrize("path", REAL, ids=[p.name.split(".upptimerc")[0] for p in REAL])
+def test_every_real_configuration_converts_to_a_valid_one(path: Path) -> None:
+    import yaml
+
+    original = yaml.safe_load(path.read_text("utf-8"))
+    converted, _ = upptime.convert(path.read_text("utf-8"), source=path.name)
+    config = configuration.parse(upptime.dump(converted), source="converted.yml")
+    # One service per site, each keeping the slug Upptime gave it (labels, badge URLs).
+    expected = [str(s.get("slug") or upptime.slugify(str(s["name"])))
+                for s in original["sites"]]
+    assert len(config.services) == len(original["sites"])
+    assert len(set(expected)) == len(expected)  # none of these reuses a slug
+    assert [s.slug for s in config.services] == expected
+    for service, site in zip(config.services, original["sites"], strict=True):
+        (check,) = service.checks
+        if check.kind == "http":
+            assert check.url is not None and str(site["url"]).strip().split("://")[-1] in \
+                check.url
+
+
+def test_capitalised_logins_and_a_url_without_a_scheme_are_what_upptime_accepts() -> None:
+    text = (Path(__file__).parent / "payloads" / "upptime" /
+            "upptime.js.org__docs-configuration.upptimerc.yml").read_text()
+    converted, _ = upptime.convert(text)
+    config = configuration.parse(upptime.dump(converted), source="converted.yml")
+    assert config.people["anandchowdhary"].github == "AnandChowdhary"
+    assert config.service("google").owners == ("anandchowdhary",)
+    assert config.service("google-dns").owners == ("anandchowdhary", "carlobadini")
+    dns = config.service("google-dns").checks[0]
+    assert (dns.kind, dns.host, dns.port) == ("tcp", "dns.google", 53)
+    template = (Path(__file__).parent / "payloads" / "upptime" /
+                "upptime__upptime.upptimerc.yml").read_text()
+    converted, _ = upptime.convert(template)
+    config = configuration.parse(upptime.dump(converted), source="converted.yml")
+    assert config.service("tcp-ping").checks[0].url == "http://1.1.1.1"  # as curl reads it
+    assert config.service("secret-site").checks[0].url == "$SECRET_SITE"
+    assert config.status_page.navbar[0].url == "https://github.com/upptime/upptime"
+
+
+def test_what_cannot_be_kept_is_said() -> None:
+    text = (Path(__file__).parent / "payloads" / "upptime" /
+            "0Arrow0__Network-Status-2.upptimerc.yml").read_text()
+    converted, dropped = upptime.convert(text)
+    assert "repository" not in converted  # "Minecraft Servers" is no repository name
+    assert any("expectedStatusCodes" in d for d in dropped)
+    assert any(d.startswith("owner/repo") for d in dropped)
