@@ -22,8 +22,9 @@ _PLAIN = str.maketrans({"<": "‹", ">": "›", **_CONTROLS})
 # raw HTML, strikethrough, escapes) plus `|`, which ends a table cell. `(` and `)` only
 # matter after `]`, which is escaped.
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
-# What starts a block when it opens a line: a heading, quote, list item, rule or setext line.
-_MARKDOWN_BLOCK = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+# What starts a block when it opens a line: a heading, quote, list item, rule, setext line,
+# or a table's delimiter row (`:-`).
+_MARKDOWN_BLOCK = re.compile(r"^(\s*)([#>+=:-]|\d+[.)])", re.MULTILINE)
 
 
 def slack(text: str) -> str:

@@ -61,7 +61,8 @@ _BLOCKS = ("<a ", "<h1", "<h2", "<em", "<strong", "<code", "<img", "<ul", "<ol",
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("#>-+=*_`[]()<>|~!\\1. \nabc:/")), max_size=40)
        | st.sampled_from(["a\n\n    indented code", "x\n---", "1) one", "![i](u)", "<!-- c -->",
-                          "http://auto.link", "<http://x>", "~~s~~", "| a | b |\n|---|---|"]))
+                          "http://auto.link", "<http://x>", "~~s~~", "| a | b |\n|---|---|",
+                          "|\n:-"]))
 def test_escaped_markdown_renders_as_plain_text(raw: str) -> None:
     from markdown_it import MarkdownIt
 
