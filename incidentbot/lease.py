@@ -23,29 +23,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from incidentbot.errors import Conflict
+from incidentbot.ports import Refs
 
 PREFIX = "refs/incidentbot/lease/"
 TTL = timedelta(minutes=2)  # a sync takes seconds; Actions kill a run long before this matters
 WAIT = timedelta(seconds=90)
-
-
-class Refs(Protocol):
-    """The few git operations a lease needs (GitHubTracker has them)."""
-
-    def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str: ...
-
-    def create_ref(self, ref: str, sha: str) -> bool: ...
-
-    def get_ref(self, ref: str) -> str | None: ...
-
-    def commit_message(self, sha: str) -> str: ...
-
-    def move_ref(self, ref: str, sha: str) -> bool: ...
-
-    def delete_ref(self, ref: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
