@@ -102,12 +102,20 @@ class _Clock:
 
 
 def _start(sb: Sandbox, config: Config) -> tuple[_Clock, Settings, operations.Connections]:
-    """The demo's clock and the real adapters, pointed at the sandbox."""
+    """The demo's clock and the dispatcher's real adapters, pointed at the sandbox: it
+    writes to GitHub as a GitHub App installation, as a real deployment does."""
     clock = _Clock(sb)
-    settings = Settings.from_env(sb.env())
-    c = operations.Connections(github.connect(settings), slack.connect(settings),
-                               pagerduty.connect(settings), config, lambda: clock.now)
-    return clock, settings, c
+    settings = Settings.from_env(sb.env("app"))
+    return clock, settings, _connect(sb, config, "app", clock)
+
+
+def _connect(sb: Sandbox, config: Config, identity: str,
+             clock: _Clock) -> operations.Connections:
+    """Real adapters writing to GitHub as one of a deployment's identities (the dispatcher's
+    App, the workflow's GITHUB_TOKEN, a person's own token), none told its login."""
+    settings = Settings.from_env(sb.env(identity))
+    return operations.Connections(github.connect(settings), slack.connect(settings),
+                                  pagerduty.connect(settings), config, lambda: clock.now)
 
 
 def output_dir(out: Path) -> Path:
@@ -135,7 +143,11 @@ def run(config: Config, out: Path = Path("demo-output")) -> Iterator[str]:
         yield f"config:  {config.source}"
         yield (f"links:   https://github.com/{settings.repository}/... are the addresses GitHub "
                "would give; the sandbox only names them (nothing is there)")
+        yield ("writers: the dispatcher as incidentbot[bot] (a GitHub App), the incident "
+               "workflow as github-actions[bot], carol's own token on the CLI")
         yield ""
+        workflow = _connect(sb, config, "actions", clock)
+        carol = _connect(sb, config, "carol", clock)
 
         created = tracker.ensure_labels(standard_labels(config))
         yield f"0. GitHub: {len(created)} labels created in {settings.repository} {_calls(sb)}"
@@ -209,7 +221,9 @@ def run(config: Config, out: Path = Path("demo-output")) -> Iterator[str]:
         sb.github_relabel("bob", issue.number, add=["status:fixing"], remove=["status:open"])
         clock.at(19)
         sb.github_comment("bob", issue.number, "Certificate renewed; errors dropping.")
-        sync.sync(tracker, c.chat, c.pager, config, issue.number, now=clock.now)  # workflow
+        # The incident workflow those GitHub events start, with the Actions token:
+        sync.sync(workflow.tracker, workflow.chat, workflow.pager, config, issue.number,
+                  now=clock.now)
         yield from read.new_messages(channel, f"#{card.channel_name}")
         pins = [x for x in tracker.comments(issue.number) if "incidentbot:pin" in x.body]
         yield f"   GitHub: the pinned message became a key-event comment on #{issue.number} " \
@@ -220,8 +234,8 @@ def run(config: Config, out: Path = Path("demo-output")) -> Iterator[str]:
         yield ("3. carol, on call, takes command and marks it fixed from a terminal: "
                f"`incidentbot update {issue.number} --role commander=@carol --status fixed`")
         clock.at(24)
-        operations.update_incident(c, issue.number, Change(status=Status.FIXED,
-                                                           roles={"commander": CAROL}),
+        operations.update_incident(carol, issue.number, Change(status=Status.FIXED,
+                                                               roles={"commander": CAROL}),
                                    by=sync.Attribution("carol", "CLI"))
         yield from read.new_messages(channel, f"#{card.channel_name}")
         for ref in config.slack.announce:
@@ -250,7 +264,8 @@ def run(config: Config, out: Path = Path("demo-output")) -> Iterator[str]:
         yield "5. bob comments `/close` on the issue"
         clock.at(40)
         sb.github_comment("bob", issue.number, "/close")
-        final = sync.sync(tracker, c.chat, c.pager, config, issue.number, now=clock.now)
+        final = sync.sync(workflow.tracker, workflow.chat, workflow.pager, config,
+                          issue.number, now=clock.now)  # the workflow the comment starts
         yield from read.new_messages(channel, f"#{card.channel_name}")
         archived = sb.slack.state.channels[channel]["is_archived"]
         yield f"   Slack:  #{card.channel_name} {'archived' if archived else 'kept'}; " \
@@ -259,7 +274,8 @@ def run(config: Config, out: Path = Path("demo-output")) -> Iterator[str]:
 
         yield ""
         yield "6. a re-run changes nothing (every step is idempotent)"
-        again = sync.sync(tracker, c.chat, c.pager, config, issue.number, now=clock.now)
+        again = sync.sync(workflow.tracker, workflow.chat, workflow.pager, config,
+                          issue.number, now=clock.now)
         yield f"   {len(again.done)} actions {_calls(sb)}"
         yield ""
         yield "The incident card on the issue (the bot's memory, shown to people):"
