@@ -36,6 +36,51 @@ def connect(sb: Sandbox) -> operations.Connections:
                                   pagerduty.connect(settings), CONFIG)
 
 
+def connect_as(sb: Sandbox, identity: str) -> operations.Connections:
+    settings = Settings.from_env({**sb.env(identity), "INCIDENTBOT_RETRY_BACKOFF": "0"})
+    return operations.Connections(github.connect(settings), slack.connect(settings),
+                                  pagerduty.connect(settings), CONFIG)
+
+
+def deployment(sb: Sandbox) -> tuple[int, int, int]:
+    """The lifecycle as a real deployment runs it: the dispatcher writes as a GitHub App, and
+    a write GitHub delivers starts the incident workflow (the Actions token) unless a bot
+    sent it or it is the card's own comment (incident.yml's `if:`). Returns (App requests,
+    Actions requests, workflow runs)."""
+    app = connect_as(sb, "app")
+    app.tracker.ensure_labels(configuration.standard_labels(CONFIG))
+    app_token = sb.env("app")["GITHUB_TOKEN"]
+    actions_token = sb.env("actions")["GITHUB_TOKEN"]
+    before = (sb.github.used(app_token), sb.github.used(actions_token))
+    by = sync.Attribution(ALICE, "Slack")
+    seen = sb.deliveries()[-1].seq if sb.deliveries() else 0
+    runs = 0
+
+    def workflows() -> None:
+        nonlocal seen, runs
+        store = sb.github.store
+        for d in sb.deliveries(seen):
+            seen = d.seq
+            card = d.comment is not None and d.comment in store.comments and \
+                store.comments[d.comment].body.startswith("### Incident card")
+            bot = store.users[d.actor.lower()].type == "Bot"
+            if d.starts_workflows and not card and not bot:
+                runs += 1
+                run = connect_as(sb, "actions")  # every run is a new process: no ETag cache
+                sync.sync(run.tracker, run.chat, run.pager, CONFIG, d.issue)
+
+    issue, _ = operations.open_incident(app, title="Checkout returns 502", severity=2,
+                                        services=["checkout"], reporter=ALICE, by=by)
+    workflows()
+    for status in (Status.FIXING, Status.FIXED):
+        operations.update_incident(app, issue.number, Change(status=status), by=by)
+        workflows()
+    operations.close_incident(app, issue.number, force=True, by=by)
+    workflows()
+    return (sb.github.used(app_token) - before[0], sb.github.used(actions_token) - before[1],
+            runs)
+
+
 def measure(sb: Sandbox, run: Callable[[], object]) -> tuple[dict[str, int], float]:
     sb.clear_calls()
     started = time.perf_counter()
@@ -141,12 +186,19 @@ def main() -> int:
                          for i, t in enumerate(walls[name]))
         print(f"{name:<42} {counts['gh_read']:>8} {counts['gh_304']:>8} "
               f"{counts['gh_write']:>9} {counts['slack']:>6} {counts['pd']:>3} {times}")
+    with Sandbox() as sb:
+        app_requests, actions_requests, runs = deployment(sb)
     whole = counted["whole lifecycle open → close"]
     github_calls = whole["gh_read"] + whole["gh_write"]
     print(f"\nA lifecycle open → fixing → fixed → close costs {github_calls} GitHub requests "
           f"(304s free) and {whole['slack']} Slack requests, in one process as the dispatcher "
           "runs it. Each GitHub write the dispatcher makes starts an incident workflow run; "
           "those find the card up to date (a no-op sync: no lease, no write).")
+    print(f"As a deployment runs it (Slack → dispatcher as a GitHub App): the App token spent "
+          f"{app_requests} requests (its own budget); its writes started {runs} incident "
+          f"workflow runs (incident.yml skips events a bot sent and the card's own edits), "
+          f"which spent {actions_requests} of the Actions token's 1,000 an hour; what remains "
+          "is the periodic sweep, the page build and what people do on GitHub.")
     print("sync --all lists only incidents updated since the last sweep (GitHub's `since`), "
           f"so the {issues - 1:,} unchanged ones cost nothing.")
     return 0

@@ -60,7 +60,12 @@ def run_triggered_workflows(sandbox: Sandbox, after: int,
 
     actions = connections_as(sandbox, "actions", config)
     for _ in range(10):  # bounded: each round only runs what the previous round started
-        pending = [d for d in sandbox.deliveries(after) if d.starts_workflows]
+        store = sandbox.github.store
+        # As incident.yml's `if:`: the card's own comment events start no sync.
+        pending = [d for d in sandbox.deliveries(after) if d.starts_workflows
+                   and store.users[d.actor.lower()].type != "Bot"
+                   and not (d.comment is not None and d.comment in store.comments
+                            and store.comments[d.comment].body.startswith("### Incident card"))]
         if not pending:
             break
         after = sandbox.deliveries()[-1].seq

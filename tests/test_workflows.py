@@ -91,3 +91,12 @@ def test_one_schedule_does_all_periodic_work() -> None:
     assert scheduled == ["periodic.yml"]
     text = (ROOT / ".github" / "workflows" / "periodic.yml").read_text()
     assert "group: repository-push" in text and "incidentbot periodic" in text
+
+
+def test_the_incident_workflow_skips_exactly_the_card_s_own_comment_events() -> None:
+    """The card's edits start no sync: incident.yml recognises it by how it begins."""
+    from incidentbot import card
+
+    text = (ROOT / ".github" / "workflows" / "incident.yml").read_text()
+    begins = card.render(card.CardState(name="20261130-brave-otter")).split("·")[0].strip()
+    assert f"startsWith(github.event.comment.body, '{begins}')" in text
