@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from incidentbot.ports import Issue
 
 PAGE_FILE = "page.json"
+SWEEP_FILE = "sweep.json"  # what the last sweep covered, so each change is swept once
 ATTEMPTS = 3  # publishes of the data branch when another writer moved it meanwhile
 
 
@@ -87,6 +88,33 @@ class Page:
     issues: list[Issue]
     updates: dict[int, tuple[Any, ...]]
     windows: list[Any]
+
+
+def may_need_reminder(issue: Issue, config: Config, now: datetime,
+                      sweep: timedelta) -> bool:
+    """Could a reminder be due on this open incident, judged from the listed issue alone?
+
+    Every change to an incident moves its `updated_at` (labels, comments, the card's edit
+    after each reminder), so an update reminder can only be due once its severity's
+    `update_every` has passed since then; the nudge for a commander only in the sweep window
+    after `reminders.commander_after`. A quiet incident costs the sweep no request."""
+    from incidentbot.model import read_labels
+
+    fields = read_labels(issue.labels, config.severities)
+    if fields.drill:
+        return False  # drills ask for reminders through the card only when played
+    commander_due = issue.created_at + timedelta(minutes=config.reminders.commander_after)
+    if now - sweep <= commander_due <= now:
+        return True
+    if fields.severity is None:
+        return False
+    try:
+        every = config.severity(fields.severity).update_every_minutes
+    except KeyError:
+        return False
+    if not every:
+        return False
+    return now - issue.updated_at >= timedelta(minutes=every)
 
 
 def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str | Path, *,
@@ -162,6 +190,23 @@ def _fresh_site(site: Path) -> None:
         else:
             child.unlink()
     marker.touch()
+
+
+def _read_record(data: monitor.DataDir, name: str) -> dict[str, Any] | None:
+    path = data.root / name
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text("utf-8"))
+    except ValueError:
+        return None  # a torn file: the sweep falls back to its window
+    return record if isinstance(record, dict) else None
+
+
+def _write_record(data: monitor.DataDir, name: str, record: Mapping[str, Any]) -> None:
+    data.root.mkdir(parents=True, exist_ok=True)
+    (data.root / name).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
+                                  "utf-8")
 
 
 def _save_page(data: monitor.DataDir, record: Mapping[str, Any]) -> None:
@@ -250,15 +295,25 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
     since = now - options.sweep
     built = datastore.parse_stamp(record["built"]) if record else since
     changed = c.tracker.list_incidents(since=min(since, built))
-    candidates = {i.number: i for i in c.tracker.list_incidents(state="open")}
-    candidates.update({i.number: i for i in changed if i.updated_at >= since})
+    # Each change is swept once: changes after what the last sweep covered (or, without a
+    # record, within the sweep window), and not the card edits the last sweep made itself.
+    swept = _read_record(data, SWEEP_FILE) or {}
+    covered = datastore.parse_stamp(swept["until"]) if swept.get("until") else since
+    synced = {int(k): datastore.parse_stamp(v) for k, v in (swept.get("synced") or {}).items()}
+    candidates = {i.number: i for i in c.tracker.list_incidents(state="open")
+                  if may_need_reminder(i, config, now, options.sweep)}
+    candidates.update({i.number: i for i in changed if i.updated_at > min(covered, now)})
+    candidates = {n: i for n, i in candidates.items()
+                  if n not in synced or i.updated_at > synced[n]}
     fresh = now - options.settle
     numbers = sorted(n for n, i in candidates.items() if i.updated_at < fresh)
     deferred = len(candidates) - len(numbers)
     reminders = failed = 0
+    done: dict[str, str] = {}
     for number in numbers:  # the sweep and the reminders: one sync per incident
         try:
-            outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number)
+            outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, now=now)
+            done[str(number)] = datastore.stamp(max(now, datetime.now(UTC)))
         except IncidentbotError as exc:
             lines.append(f"#{number}: incomplete ({exc})")
             failed += 1
@@ -268,6 +323,8 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
         if outcome.done or not outcome.ok:
             lines.append(f"#{number}: {'ok' if outcome.ok else 'incomplete'} "
                          f"({len(outcome.done)} actions)")
+    if done:  # a quiet pass leaves the record (and so the data branch) as it was
+        _write_record(data, SWEEP_FILE, {"until": datastore.stamp(fresh), "synced": done})
     lines.append(f"sweep: {len(numbers)} incident(s) synced, {reminders} reminder(s), "
                  f"{failed} incomplete, {deferred} left to their event runs"
                  if candidates else "sweep: nothing open or changed")

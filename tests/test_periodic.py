@@ -318,3 +318,33 @@ def test_a_persons_own_repository_or_files_are_never_reset(tmp_path: Path,
         databranch.checkout(branch, files)
     assert (mine / "notes.txt").read_text() == "uncommitted work\n"
     assert (files / "keep.txt").read_text() == "mine\n"
+
+
+def test_quiet_open_incidents_cost_the_sweep_nothing_until_a_reminder_may_be_due(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from helpers import FakeClock
+
+    config = replace(CONFIG, services=tuple(replace(s, checks=()) for s in CONFIG.services))
+    clock = FakeClock(sandbox, T0)
+    c = connections(sandbox, config, clock=lambda: clock.now)
+    numbers = [operations.open_incident(c, title=f"Quiet {i}", severity=3,  # SEV3: every 4h
+                                        roles={"commander": "U0ALICE001"},
+                                        request_id=f"quiet-{i}")[0].number for i in range(10)]
+    options = periodic.Options(data=tmp_path / "data")
+    clock.at(60)  # an hour on: settled, commanded, not overdue
+    sandbox.clear_calls()
+    lines = periodic.run(config, lambda: c, options, now=clock.now).lines
+    assert "sweep: nothing open or changed" in lines
+    assert [x.operation for x in sandbox.calls_to("github")] == [
+        "GET /repos/{owner}/{repo}/issues"] * 2  # the two lists, no incident read
+    clock.at(4 * 60 + 1)  # SEV3 expects an update every 4 hours: all ten are due
+    lines = periodic.run(config, lambda: c, options, now=clock.now).lines
+    assert "sweep: 10 incident(s) synced, 10 reminder(s), 0 incomplete, " \
+           "0 left to their event runs" in lines
+    clock.at(4 * 60 + 6)  # each reminder moved its issue's updated_at: quiet again
+    sandbox.clear_calls()
+    lines = periodic.run(config, lambda: c, options, now=clock.now).lines
+    assert "sweep: nothing open or changed" in lines
+    assert len(sandbox.calls_to("github")) == 2
+    assert len(numbers) == 10

@@ -593,6 +593,8 @@ class Store:
         if text != comment.body:
             comment.body = text
             comment.updated_at = self.now
+            # GitHub counts an edited comment as activity on its issue: updated_at moves.
+            self.issues[comment.issue].updated_at = self.now
             self.deliver("issue_comment", "edited", self.issues[comment.issue], actor,
                          comment=comment.id)
         return comment
