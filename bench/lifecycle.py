@@ -81,6 +81,36 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
             runs)
 
 
+def sweeps(quiet: int) -> tuple[int, int]:
+    """GitHub requests of one periodic sweep with `quiet` open incidents that nobody touched
+    for an hour (commanded, not overdue), and then of the pass when all are overdue."""
+    import tempfile
+    from dataclasses import replace
+
+    from incidentbot import periodic
+
+    config = replace(CONFIG, services=tuple(replace(s, checks=()) for s in CONFIG.services))
+    with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
+        start = datetime.now(UTC).replace(microsecond=0)
+        moment = {"now": start}
+        sb.github.clock = lambda: moment["now"]
+        c = connect(sb)
+        c = operations.Connections(c.tracker, c.chat, c.pager, config, lambda: moment["now"])
+        for i in range(quiet):
+            operations.open_incident(c, title=f"Quiet {i}", severity=3,
+                                     roles={"commander": ALICE})
+        options = periodic.Options(data=Path(tmp) / "data")
+        moment["now"] = start + timedelta(hours=1)
+        sb.clear_calls()
+        periodic.run(config, lambda: c, options, now=moment["now"])
+        quiet_cost = len([x for x in sb.calls_to("github") if x.status != 304])
+        moment["now"] = start + timedelta(hours=4, minutes=1)  # SEV3: an update every 4h
+        sb.clear_calls()
+        periodic.run(config, lambda: c, options, now=moment["now"])
+        due_cost = len([x for x in sb.calls_to("github") if x.status != 304])
+    return quiet_cost, due_cost
+
+
 def measure(sb: Sandbox, run: Callable[[], object]) -> tuple[dict[str, int], float]:
     sb.clear_calls()
     started = time.perf_counter()
@@ -188,6 +218,8 @@ def main() -> int:
               f"{counts['gh_write']:>9} {counts['slack']:>6} {counts['pd']:>3} {times}")
     with Sandbox() as sb:
         app_requests, actions_requests, runs = deployment(sb)
+    empty, _ = sweeps(0)
+    quiet, due = sweeps(50)
     whole = counted["whole lifecycle open → close"]
     github_calls = whole["gh_read"] + whole["gh_write"]
     print(f"\nA lifecycle open → fixing → fixed → close costs {github_calls} GitHub requests "
@@ -199,6 +231,8 @@ def main() -> int:
           f"workflow runs (incident.yml skips events a bot sent and the card's own edits), "
           f"which spent {actions_requests} of the Actions token's 1,000 an hour; what remains "
           "is the periodic sweep, the page build and what people do on GitHub.")
+    print(f"One periodic sweep: {empty} GitHub requests with no open incident, {quiet} with 50 "
+          f"quiet open incidents; {due} when all 50 are due a reminder (SEV3, every 4 h).")
     print("sync --all lists only incidents updated since the last sweep (GitHub's `since`), "
           f"so the {issues - 1:,} unchanged ones cost nothing.")
     return 0
