@@ -224,8 +224,7 @@ def main() -> int:
     github_calls = whole["gh_read"] + whole["gh_write"]
     print(f"\nA lifecycle open → fixing → fixed → close costs {github_calls} GitHub requests "
           f"(304s free) and {whole['slack']} Slack requests, in one process as the dispatcher "
-          "runs it. Each GitHub write the dispatcher makes starts an incident workflow run; "
-          "those find the card up to date (a no-op sync: no lease, no write).")
+          "runs it (goal: 15 and 20).")
     print(f"As a deployment runs it (Slack → dispatcher as a GitHub App): the App token spent "
           f"{app_requests} requests (its own budget); its writes started {runs} incident "
           f"workflow runs (incident.yml skips events a bot sent and the card's own edits), "
