@@ -484,8 +484,14 @@ def report(since: Any, out_dir: str, internal_dir: str, config_path: str | None)
 @click.option("--window", type=click.IntRange(1, 24 * 60), default=15, show_default=True,
               help="Minutes back to look for due times (scheduled workflows start late).")
 @click.option("--dry-run", is_flag=True, help="Say what is due; start nothing.")
+@click.option("--drills-via", metavar="WORKFLOW",
+              help="Start each due drill as a run of this workflow (e.g. drill.yml) instead "
+              "of playing it here: what a scheduled workflow does.")
+@click.option("--commit-report", is_flag=True,
+              help="Commit the report to the default branch (from a workflow's runner).")
 @_CONFIG_OPTION
-def schedule(now_text: Any, window: int, dry_run: bool, config_path: str | None) -> None:
+def schedule(now_text: Any, window: int, dry_run: bool, drills_via: str | None,
+             commit_report: bool, config_path: str | None) -> None:
     """Start the drills and the report that `schedule:` in incidentbot.yml says are due.
 
     Each due time runs once, however often this is called in its window: a drill is found
@@ -508,7 +514,8 @@ def schedule(now_text: Any, window: int, dry_run: bool, config_path: str | None)
             click.echo("nothing is due")
         return
     c = operations.connect(config)
-    for line in practice.run(c, due, now=now):
+    for line in practice.run(c, due, now=now, drills_via=drills_via,
+                             commit_report=commit_report):
         click.echo(line)
 
 
@@ -701,8 +708,10 @@ def drill_list() -> None:
 @click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
               help="Play faster (60 = a minute of scenario per second).")
 @click.option("--issue", "number", type=int, help="Resume the drill of this issue.")
+@click.option("--request-id", metavar="KEY",
+              help="The schedule's key for this drill: started twice, it resumes one drill.")
 @_CONFIG_OPTION
-def drill_run(scenario: str, speed: float, number: int | None,
+def drill_run(scenario: str, speed: float, number: int | None, request_id: str | None,
               config_path: str | None) -> None:
     """Open a drill incident and play SCENARIO's injects, then post and commit a debrief.
 
@@ -717,7 +726,8 @@ def drill_run(scenario: str, speed: float, number: int | None,
     config = _load(config_path)
     chosen = drills.load(scenario, config)
     c = operations.connect(config)
-    for line in drills.run(c, chosen, speed=speed, number=number):
+    for line in drills.run(c, chosen, speed=speed, number=number,
+                           request_id=request_id or None):
         click.echo(line)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -395,6 +395,13 @@ class GitHubTracker:
             except GithubException as exc:
                 if exc.status != 422:  # made meanwhile by another run: fine
                     raise
+
+    def dispatch_workflow(self, workflow: str, ref: str, inputs: Mapping[str, str]) -> None:
+        """Start `workflow` (a file in .github/workflows) on `ref` with `inputs`."""
+        with _translated(f"starting workflow {workflow}"):
+            self._repo._requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}/actions/workflows/{workflow}/dispatches",
+                input={"ref": ref, "inputs": dict(inputs)})
 
     # -- git refs: the cross-process lease (lease.py) --------------------------------------
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str:

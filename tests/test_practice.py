@@ -67,6 +67,31 @@ def test_the_monthly_report_is_written_when_due(sandbox: Sandbox, tmp_path: Path
     assert (tmp_path / "internal" / "report.html").is_file()
 
 
+def test_from_a_workflow_a_drill_starts_as_its_own_run_and_the_report_is_committed(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """What periodic.yml's Practice step does: the drill becomes a run of drill.yml with the
+    slot's key (its scenario plays there, for as long as it lasts), the report a commit."""
+    c = connections(sandbox, CFG)
+    due = practice.due(CFG, TUESDAY, timedelta(minutes=15))
+    lines = list(practice.run(c, due, now=TUESDAY, root=tmp_path, drills_via="drill.yml"))
+    assert lines == ["drill quick: started as a run of drill.yml for 2026-11-24 10:00"]
+    (dispatch,) = sandbox.github.store.dispatches
+    assert dispatch["workflow"] == "drill.yml" and dispatch["ref"] == "main"
+    assert dispatch["inputs"] == {"scenario": "quick", "speed": "1",
+                                  "request_id": "schedule:drill:quick:20261124T0900Z"}
+    assert sandbox.github.store.issues == {}  # nothing opened here: the drill run opens it
+
+    report = practice.due(CFG, FIRST, timedelta(minutes=15))
+    first = list(practice.run(c, report, now=FIRST, root=tmp_path, commit_report=True))
+    assert first[-1] == "report: 3 file(s) committed to main"
+    assert c.tracker.read_file("incidents/REPORT.md", "main") is not None
+    # Asked again in its window: the same report (dated by its slot), no new commit.
+    again = list(practice.run(c, report, now=FIRST + timedelta(minutes=5), root=tmp_path,
+                              commit_report=True))
+    assert again[-1] == "report: unchanged on the default branch"
+
+
 def test_the_cli_says_what_is_due(tmp_path: Path) -> None:
     path = tmp_path / "incidentbot.yml"
     path.write_text(TEXT)

@@ -85,6 +85,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("DELETE", f"{_R}/git/refs/{{ref}}", "delete_ref"),
     ("POST", f"{_R}/git/commits", "create_commit"),
     ("GET", f"{_R}/git/commits/{{commit_sha}}", "get_commit"),
+    ("POST", f"{_R}/actions/workflows/{{workflow_id}}/dispatches", "dispatch_workflow"),
     ("GET", f"{_R}/pulls", "list_pulls"),
     ("POST", f"{_R}/pulls", "create_pull"),
     ("GET", f"{_R}/pulls/{{pull_number}}", "get_pull"),
@@ -629,6 +630,20 @@ class GitHubEmulator:
         data = view.git_commit(commit)
         call.headers["Location"] = data["url"]
         return 201, data
+
+    def _dispatch_workflow(self, call: _Call, view: _View) -> Reply:
+        """workflow_dispatch: recorded for tests (the sandbox runs no workflow)."""
+        body = call.body()
+        self.store.require_push(call.actor)
+        ref = _str(body, "ref", required=True) or ""
+        inputs = body.get("inputs") or {}
+        if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
+            raise _wrong("inputs", inputs, "an object of strings")
+        if f"heads/{ref.removeprefix('refs/heads/')}" not in self.store.refs:
+            raise GitHubError(422, f"No ref found for: {ref}")
+        self.store.dispatches.append({"workflow": call.params["workflow_id"], "ref": ref,
+                                      "inputs": dict(inputs), "actor": call.actor})
+        return 204, None
 
     def _get_commit(self, call: _Call, view: _View) -> Reply:
         commit = self.store.commits.get(call.params["commit_sha"])

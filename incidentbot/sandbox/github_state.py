@@ -255,6 +255,7 @@ class Store:
         )}
         self.collaborators = [BOT, *PEOPLE]
         self.deliveries: list[Delivery] = []
+        self.dispatches: list[dict[str, Any]] = []  # workflow_dispatch requests
         self.labels: dict[int, Label] = {}
         for name, color, description in DEFAULT_LABELS:
             label = Label(self._id(), name, color, description, default=True)
@@ -284,6 +285,7 @@ class Store:
             "blobs": dict(self.blobs), "commits": [asdict(x) for x in self.commits.values()],
             "refs": dict(self.refs), "deliveries": [asdict(x) for x in self.deliveries],
             "deployments": [asdict(x) for x in self.deployments],
+            "dispatches": list(self.dispatches),
         }
 
     def load(self, data: Mapping[str, Any]) -> None:
@@ -301,6 +303,7 @@ class Store:
         self.commits = {x["sha"]: Commit(**x) for x in data["commits"]}
         self.refs = dict(data["refs"])
         self.deliveries = [Delivery(**x) for x in data.get("deliveries", [])]
+        self.dispatches = list(data.get("dispatches", []))
         self.deployments = [Deployment(**x) for x in data.get("deployments", [])]
 
     def _id(self) -> int:

@@ -189,6 +189,10 @@ def drive_every_route(hit: Client) -> None:
     hit("PATCH", f"{R}/git/refs/incidentbot/lease/1", 200, json={"sha": child["sha"]})
     hit("DELETE", f"{R}/git/refs/incidentbot/lease/1", 204)
     hit("DELETE", f"{R}/git/refs/incidentbot/lease/1", 422)
+    # a scheduled drill starts as a run of the Drill workflow
+    hit("POST", f"{R}/actions/workflows/drill.yml/dispatches", 204,
+        json={"ref": "main", "inputs": {"scenario": "quick"}})
+    hit("POST", f"{R}/actions/workflows/drill.yml/dispatches", 422, json={"ref": "nothing"})
     pull = {"title": "Postmortem", "head": "acme:postmortem/x", "base": "main", "body": "b"}
     hit("POST", f"{R}/pulls", 422, json=pull)  # no commits between main and the branch
     hit("PUT", f"{R}/contents/incidents/x.md", 201, json={
@@ -237,6 +241,9 @@ BEYOND_THE_DESCRIPTION: dict[tuple[str, str, int], tuple[str | None, str]] = {
         "basic-error", "no such comment; the operation lists only 204"),
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/events", 404): (
         "basic-error", "no such issue; the operation lists only 200 and 410"),
+    ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", 422): (
+        "basic-error", "a ref that does not exist (\"No ref found for: x\"); the description "
+        "lists only 200 and 204"),
     ("DELETE", "/repos/{owner}/{repo}/git/refs/{ref}", 422): (
         "basic-error", "a ref that does not exist: GitHub says so in a message; the "
         "description lists 422 without a body"),
