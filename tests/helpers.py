@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incidentbot import config as configuration
 from incidentbot import github, operations, pagerduty, slack
 from incidentbot.sandbox import Sandbox
 from incidentbot.settings import Settings
+
+if TYPE_CHECKING:
+    from incidentbot.dispatcher import Dispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = configuration.load(ROOT / "incidentbot.yml")
@@ -76,3 +80,16 @@ def run_triggered_workflows(sandbox: Sandbox, after: int,
                 sync.sync(actions.tracker, actions.chat, actions.pager, config, number)
     deliveries = sandbox.deliveries()
     return deliveries[-1].seq if deliveries else after
+
+
+def running_dispatcher(sandbox: Sandbox, config: configuration.Config = CONFIG
+                       ) -> Iterator[Dispatcher]:
+    """A dispatcher on the sandbox for a fixture to yield: drained and closed afterwards."""
+    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.sandbox import DEFAULTS
+
+    d = Dispatcher(config, DEFAULTS["SLACK_SIGNING_SECRET"],
+                   lambda: connections(sandbox, config), allowed_teams=frozenset({"T0SANDBOX"}))
+    yield d
+    d.drain()
+    d.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, connections
+from helpers import CONFIG, connections, running_dispatcher
 from test_slack_flow import incident_channel, open_via_modal
 
 from incidentbot import config, operations, sync
@@ -30,11 +30,7 @@ CFG = config.parse(
 
 @pytest.fixture
 def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    d = Dispatcher(CFG, SECRET, lambda: connections(sandbox, CFG),
-                   allowed_teams=frozenset({"T0SANDBOX"}))
-    yield d
-    d.drain()
-    d.close()
+    yield from running_dispatcher(sandbox, CFG)
 
 
 def test_owners_by_slack_id_and_by_email_are_invited(disp: Dispatcher, sandbox: Sandbox

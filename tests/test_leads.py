@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CONFIG, connections
+from helpers import CONFIG, connections, running_dispatcher
 from test_dispatcher import labels_of, send
 from test_slack_flow import incident_channel, open_via_modal
 
@@ -33,11 +33,7 @@ CFG = config.parse(Path(CONFIG.source).read_text() + ROLES, source=CONFIG.source
 
 @pytest.fixture
 def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    d = Dispatcher(CFG, SECRET, lambda: connections(sandbox, CFG),
-                   allowed_teams=frozenset({"T0SANDBOX"}))
-    yield d
-    d.drain()
-    d.close()
+    yield from running_dispatcher(sandbox, CFG)
 
 
 @pytest.fixture

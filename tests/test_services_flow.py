@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, connections
+from helpers import CONFIG, connections, running_dispatcher
 from test_dispatcher import labels_of, replies, send
 from test_slack_flow import incident_channel, open_via_modal
 
@@ -29,11 +29,7 @@ CFG = config.parse(Path(CONFIG.source).read_text().replace(
 
 @pytest.fixture
 def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    d = Dispatcher(CFG, SECRET, lambda: connections(sandbox, CFG),
-                   allowed_teams=frozenset({"T0SANDBOX"}))
-    yield d
-    d.drain()
-    d.close()
+    yield from running_dispatcher(sandbox, CFG)
 
 
 @pytest.fixture
