@@ -134,3 +134,29 @@ def test_a_refused_slack_token_says_so_without_the_token(sandbox: Sandbox) -> No
         chat.identity()
     assert "invalid_auth" in str(caught.value)
     assert "xoxb-wrong" not in str(caught.value)
+
+
+def test_github_s_reasons_reach_the_error_without_a_server() -> None:
+    """An adapter test needing no sandbox: `responses` plays GitHub's 422 with its reasons
+    (here a GitHub Enterprise Server URL), and the error says what GitHub said."""
+    import responses
+
+    from incidentbot import github
+    from incidentbot.errors import ServiceError
+    from incidentbot.settings import Settings
+
+    api = "https://ghe.example/api/v3"
+    settings = Settings.from_env({"GITHUB_API_URL": api, "GITHUB_REPOSITORY": "acme/incidents",
+                                  "GITHUB_TOKEN": "test-token", "INCIDENTBOT_RETRY_BACKOFF": "0"})
+    with responses.RequestsMock() as mock:
+        # PyGithub names the port of an https base URL in the URLs it builds.
+        url = "https://ghe.example:443/api/v3/repos/acme/incidents/issues/7"
+        mock.add(responses.PATCH, url, status=422, json={
+            "message": "Validation Failed",
+            "errors": [{"resource": "Issue", "code": "custom", "field": "body",
+                        "message": "body is too long (maximum is 65536 characters)"}]})
+        tracker = github.connect(settings)
+        with pytest.raises(ServiceError, match="body is too long") as caught:
+            tracker.update_issue(7, labels=["incident"])
+        assert "test-token" not in str(caught.value)
+        assert len(mock.calls) == 1  # a 422 is not retried
