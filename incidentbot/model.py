@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from incidentbot.errors import TransitionNotAllowed
@@ -348,35 +347,3 @@ def relabel(
     )
     add = sorted(wanted - keep)
     return add, remove
-
-
-# -- the incident ----------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """An incident as read from its GitHub issue."""
-
-    number: int
-    title: str
-    name: str
-    opened_at: datetime
-    fields: LabelFields
-    url: str = ""
-    reporter: str | None = None
-    closed_at: datetime | None = None
-
-    @property
-    def status(self) -> Status:
-        return self.fields.status
-
-    @property
-    def severity(self) -> int | None:
-        return self.fields.severity
-
-    @property
-    def services(self) -> tuple[str, ...]:
-        return self.fields.services
-
-    def moved_to(self, target: Status) -> Incident:
-        """This incident in `target` status; raises TransitionNotAllowed for a forbidden move."""
-        check_move(self.status, target)
-        return replace(self, fields=replace(self.fields, status=target))

@@ -417,14 +417,6 @@ class SlackChat:
             if "already_archived" not in str(exc):
                 raise
 
-    def unarchive(self, channel: str) -> None:
-        try:
-            with _translated("unarchiving"):
-                self._client.conversations_unarchive(channel=channel)
-        except ServiceError as exc:
-            if "not_archived" not in str(exc):
-                raise
-
     def rename(self, channel: str, name: str) -> Channel:
         with _translated(f"renaming to #{name}"):
             return _channel(self._client.conversations_rename(channel=channel,

@@ -42,7 +42,7 @@ from incidentbot import card as cards
 from incidentbot.card import CardState, Posted
 from incidentbot.config import Config
 from incidentbot.errors import Conflict, IncidentbotError, InvalidInput, ServiceError
-from incidentbot.model import Incident, LabelFields, Role, Status, read_labels, relabel
+from incidentbot.model import LabelFields, Role, Status, read_labels, relabel
 from incidentbot.ports import Channel, Chat, Comment, Issue, IssueTracker, LabelEvent, Pager
 from incidentbot.trust import Writers
 
@@ -80,11 +80,6 @@ class Snapshot:
     def by_bot(self, c: Comment) -> bool:
         return self.writers.is_bot(c)
 
-    @property
-    def incident(self) -> Incident:
-        return Incident(number=self.issue.number, title=self.issue.title, name=self.card.name,
-                        opened_at=self.issue.created_at, fields=self.fields, url=self.issue.url,
-                        reporter=self.issue.author, closed_at=self.issue.closed_at)
 
 
 # -- what to do ------------------------------------------------------------------------------
@@ -435,10 +430,6 @@ def reminders(snapshot: Snapshot, config: Config, state: CardState,
         out.append(("remind:commander", messages.no_commander(
             facts(snapshot, config, state), mention, now - snapshot.issue.created_at)))
     return out
-
-
-def _description(body: str) -> str:
-    return body.split("<!-- incidentbot:", 1)[0].strip()
 
 
 def _changes(state: CardState, fields: LabelFields, f: messages.Facts,
