@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from incidentbot import commands, markers, sync
 from incidentbot.config import Config
-from incidentbot.errors import InvalidInput
+from incidentbot.errors import AuthFailed, InvalidInput
 from incidentbot.model import LabelFields, Status, labels_for, read_labels
 from incidentbot.ports import Chat, Issue, IssueTracker, Pager
 from incidentbot.text import markdown
@@ -74,6 +74,11 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     issue = c.tracker.create_issue(title, body, sorted(labels_for(fields, config.severities)),
                                    marker=request_id or str(uuid.uuid4()),
                                    repeat=request_id is not None and repeat)
+    if "incident" not in {label.lower() for label in issue.labels}:
+        # GitHub silently drops the labels of someone without push access.
+        raise AuthFailed("GitHub", f"#{issue.number} was opened in {c.tracker.repository} "
+                         "without its labels: this token has no push access there, so it "
+                         "cannot open incidents (ask for write access, or open it from Slack)")
     # `fresh`: nothing to read before the lease (which reads the comments again anyway).
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
                         attribution=by, reporter=reporter, page=page, roles=roles,

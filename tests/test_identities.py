@@ -230,3 +230,14 @@ def test_close_policy_is_the_same_from_a_comment_slack_and_the_cli(sandbox: Sand
     sandbox.github_comment("bob", number, "/close force")
     sync.sync(actions.tracker, actions.chat, actions.pager, CONFIG, number)
     assert sandbox.github.store.issues[number].state == "closed"
+
+
+def test_an_outsider_cannot_open_an_incident_and_is_told_why(sandbox: Sandbox) -> None:
+    from incidentbot.errors import AuthFailed
+
+    mallory = connections_as(sandbox, "mallory")
+    with pytest.raises(AuthFailed, match="no push access"):
+        operations.open_incident(mallory, title="Let me in", severity=1)
+    (issue,) = sandbox.github.store.issues.values()
+    assert issue.labels == []  # GitHub dropped them: a plain issue, never an incident
+    assert not incident_channels(sandbox, issue.number)
