@@ -30,9 +30,9 @@ from incidentbot.followups import action_items as action_items
 from incidentbot.followups import open_followups as open_followups
 from incidentbot.ports import IssueTracker
 from incidentbot.sync import role_label
-from incidentbot.text import markdown, markdown_cell, one_line, truncate
+from incidentbot.text import markdown, markdown_cell, one_line, templates_dir, truncate
 
-PACKAGED = Path(__file__).parent / "templates" / "postmortem.md.j2"
+PACKAGED = templates_dir() / "postmortem.md.j2"
 _REGION = re.compile(r"<!-- incidentbot:begin ([\w-]+) -->\n(.*?)<!-- incidentbot:end \1 -->",
                      re.DOTALL)
 _FRONT = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)

@@ -35,11 +35,12 @@ from incidentbot.publicincidents import (
     public_incidents,
 )
 from incidentbot.publicupdates import Update, public_update
+from incidentbot.text import templates_dir
 
 __all__ = ["MAINTENANCE_LABEL", "Maintenance", "PublicIncident", "build",
            "maintenance", "public_incidents", "public_update"]
 
-TEMPLATES = Path(__file__).parent / "templates" / "status"
+TEMPLATES = templates_dir() / "status"
 YEAR = 366  # days of data read: Upptime's 1-year figures
 RECENT = timedelta(days=7)  # resolved incidents listed on the front page
 MANIFEST = ".build.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 # Control characters (NUL, ESC, ...) shown as their visible pictures (␀, ␛): Slack drops or
 # rejects some, and none is meant to be read as is. Tab and newlines stay. Explicit bidi
@@ -99,3 +100,11 @@ def truncate_escaped(text: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut.rstrip() + "…"
+
+
+def templates_dir() -> Path:
+    """Where incidentbot's own templates are: inside the installed package (the build puts
+    the repository's top-level `templates/` there), else in the checkout it runs from. The
+    top-level folder is the one copy; a team's repository overrides it file by file."""
+    inside = Path(__file__).parent / "templates"
+    return inside if inside.is_dir() else Path(__file__).resolve().parent.parent / "templates"

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from incidentbot.errors import InvalidInput
+from incidentbot.text import templates_dir
 
-PACKAGED = Path(__file__).parent / "templates" / "slack"
+PACKAGED = templates_dir() / "slack"
 TEAM_DIR = Path("templates") / "slack"
 
 
