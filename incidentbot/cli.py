@@ -617,7 +617,7 @@ def status_page_build(out_dir: str, data_dir: str, notify: bool,
 
     Example: incidentbot status-page build --out site --notify
     """
-    from incidentbot import monitor, operations, periodic, statuspage
+    from incidentbot import monitor, operations, periodic
 
     config = _load(config_path)
     c = operations.connect(config, need_chat=False)
@@ -627,17 +627,7 @@ def status_page_build(out_dir: str, data_dir: str, notify: bool,
     click.echo(f"{_plural(len(page.written), 'file')} under {out_dir}/ "
                f"(open {out_dir}/index.html)")
     if notify and config.status_page.subscribers:
-        import os
-        from datetime import UTC, datetime
-        from pathlib import Path
-
-        from incidentbot import subscriptions
-
-        found = subscriptions.notices(config, statuspage.public_incidents(
-            page.issues, config, page.updates), page.windows, datetime.now(UTC))
-        made, problems = subscriptions.deliver(
-            config, found, Path(data_dir) / "subscriptions.json", subscriptions.http_post,
-            os.environ)
+        made, problems = periodic.notify_subscribers(config, page, monitor.DataDir(data_dir))
         click.echo(f"subscribers: {made} posts")
         for problem in problems:
             click.echo(f"warning: {problem}", err=True)

@@ -192,6 +192,20 @@ def _fresh_site(site: Path) -> None:
     marker.touch()
 
 
+def notify_subscribers(config: Config, page: Page, data: monitor.DataDir,
+                       ) -> tuple[int, list[str]]:
+    """Post each new public update and maintenance change of a built page to the
+    subscribers `status_page.subscribers` lists, once each (a ledger in the data)."""
+    import os
+
+    from incidentbot import statuspage, subscriptions
+
+    found = subscriptions.notices(config, statuspage.public_incidents(
+        page.issues, config, page.updates), page.windows, datetime.now(UTC))
+    return subscriptions.deliver(config, found, data.root / "subscriptions.json",
+                                 subscriptions.http_post, os.environ)
+
+
 def _read_record(data: monitor.DataDir, name: str) -> dict[str, Any] | None:
     path = data.root / name
     if not path.exists():
@@ -336,6 +350,10 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
             _fresh_site(options.site)
             page = build_page(config, c, data, options.site)
             written, public = page.written, page.shown
+            if config.status_page.subscribers:
+                made, problems = notify_subscribers(config, page, data)
+                lines.append(f"subscribers: {made} posts")
+                lines += [f"subscribers: {p}" for p in problems]
             work.page = {"built": datastore.stamp(now), "states": shown, "public": public}
             _save_page(data, work.page)
             lines.append(f"page: built, {len(written)} files ({'; '.join(reasons)})")

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from helpers import CONFIG, connections
+from test_subscriptions import hooks  # noqa: F401 - the webhook receiver fixture
 
 from incidentbot import databranch, datastore, operations, periodic
 from incidentbot.config import Config
@@ -348,3 +349,41 @@ def test_quiet_open_incidents_cost_the_sweep_nothing_until_a_reminder_may_be_due
     assert "sweep: nothing open or changed" in lines
     assert len(sandbox.calls_to("github")) == 2
     assert len(numbers) == 10
+
+
+def test_the_periodic_page_build_tells_subscribers_once(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    hooks: tuple[str, list[tuple[str, object]]],  # noqa: F811 - the fixture, imported
+) -> None:
+    """A rebuilt page posts each new public update to status_page.subscribers, once."""
+    from helpers import FakeClock
+
+    from incidentbot import sync
+    from incidentbot.commands import Change
+    from incidentbot.config import Subscriber
+    from incidentbot.model import Status
+
+    base, got = hooks
+    monkeypatch.setenv("JSON_HOOK", f"{base}/json")
+    page = replace(CONFIG.status_page, subscribers=(Subscriber("json", "$JSON_HOOK"),))
+    config = replace(CONFIG, status_page=page,
+                     services=tuple(replace(s, checks=()) for s in CONFIG.services))
+    clock = FakeClock(sandbox, T0)
+    c = connections(sandbox, config, clock=lambda: clock.now)
+    options = periodic.Options(data=tmp_path / "data", site=tmp_path / "site")
+    periodic.run(config, lambda: c, options, now=clock.now)  # subscribing starts now
+    issue, _ = operations.open_incident(c, title="Checkout errors", severity=2,
+                                        services=["checkout"], public=True)
+    clock.at(10)
+    operations.update_incident(c, issue.number, Change(status=Status.FIXING),
+                               note="We found the cause.", public=True,
+                               by=sync.Attribution("U0ALICE001", "Slack"))
+    clock.at(15)
+    lines = periodic.run(config, lambda: c, options, now=clock.now).lines
+    assert any(line.startswith("page: built") for line in lines), lines
+    posted = [body for path, body in got if path == "/json"]
+    assert any(isinstance(b, dict) and b.get("body") == "We found the cause." for b in posted)
+    count = len(got)
+    clock.at(80)  # the page is rebuilt again (older than an hour): nothing new to tell
+    periodic.run(config, lambda: c, options, now=clock.now)
+    assert len(got) == count
