@@ -14,13 +14,14 @@ from incidentbot import timeline as tl
 from incidentbot.card import CardState
 from incidentbot.config import Config
 from incidentbot.identity import is_bot
+from incidentbot.markers import NOTE
 from incidentbot.model import LabelFields
 from incidentbot.ports import Chat, Comment, Issue, IssueTracker
 from incidentbot.statuspage import public_update
 from incidentbot.trust import Writers
 
 DATA_BRANCH = "status-data"  # where the uptime workflow commits the monitor's data
-NOTE_MARKER = "<!-- incidentbot:note"  # = sync.NOTE_MARKER
+NOTE_MARKER = NOTE  # an update typed in Slack or the CLI (markers.py)
 _MARKER = "<!-- incidentbot:"
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{6,}")
 _STARTED = re.compile(r"<!-- incidentbot:started (\S+) -->")

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from incidentbot import oncall, people
 from incidentbot.card import CardState
 from incidentbot.config import Config
+from incidentbot.markers import NOTE
 from incidentbot.model import Role, Status
 from incidentbot.text import truncate_escaped
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from incidentbot.ports import Chat
     from incidentbot.sync import Snapshot
 
-NOTE_MARKER = "<!-- incidentbot:note"  # sync.NOTE_MARKER: an update typed in Slack or the CLI
+NOTE_MARKER = NOTE  # an update typed in Slack or the CLI (markers.py)
 
 
 def latest_update(snapshot: Snapshot) -> str:

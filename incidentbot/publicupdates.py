@@ -15,12 +15,13 @@ from datetime import datetime
 
 from incidentbot import publicstatus
 from incidentbot.config import Config
+from incidentbot.markers import NOTE
 from incidentbot.model import STATUS_PREFIX, Status
 from incidentbot.ports import Comment, IssueEvent
 from incidentbot.trust import Writers
 
 PUBLIC_MARK = "public update:"
-NOTE_MARKER = "<!-- incidentbot:note"  # as sync.NOTE_MARKER (sync imports the world)
+NOTE_MARKER = NOTE  # an update typed in Slack or the CLI (markers.py)
 # GitHub's author_association values that mean push access (through the org or the repo).
 
 

@@ -825,7 +825,7 @@ def run_commands(snapshot: Snapshot, tracker: IssueTracker,
     state = snapshot.card
     writers = snapshot.writers
     replied = {c.body.split("-->")[0] for c in snapshot.comments
-               if writers.trusts(c) and c.body.startswith("<!-- incidentbot:reply")}
+               if writers.trusts(c) and c.body.startswith(REPLY_MARKER.split(" {")[0])}
     for c in snapshot.comments:
         if c.id <= state.last_comment:
             continue
@@ -972,48 +972,43 @@ def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
                    now=asked.now, extra_posts=asked.extra_posts)
     if planned.actions:
         return True
-    assert_card = planned.card or state
-    after = replace(state, last_comment=assert_card.last_comment,
-                    seen_status=assert_card.seen_status)
+    memory = planned.card or state
+    after = replace(state, last_comment=memory.last_comment, seen_status=memory.seen_status)
     return cards.render(after, card_rows(snapshot, after, config)) != snapshot.card_comment.body
 
 
 def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pager | None,
                config: Config, attribution: Attribution | None, asked: Asked) -> Outcome:
-    number = snapshot.issue.number
-    roles, reporter, page = asked.roles, asked.reporter, asked.page
-    drill_scenario, drill_reminders = asked.drill_scenario, asked.drill_reminders
-    now, repair, postmortem, extra_posts = asked.now, asked.repair, asked.postmortem, \
-        asked.extra_posts
-    if True:
-        if snapshot.rebuilt:
-            _note_rebuilt(tracker, snapshot)
-        intake.adopt(snapshot, tracker, config)  # opened on GitHub: the form's answers
-        ran = run_commands(snapshot, tracker, config)
-        if ran and attribution is None:
-            attribution = ran[-1]
-        if drill_scenario and snapshot.card.drill_scenario is None:
-            snapshot.card = replace(snapshot.card, drill_scenario=drill_scenario,
-                                    drill_reminders=drill_reminders)
-        if roles or reporter or page:
-            updated = dict(snapshot.card.roles)
-            for role, who in (roles or {}).items():
-                if who is None:
-                    updated.pop(role, None)
-                else:
-                    updated[role] = who
-            snapshot.card = replace(snapshot.card, roles=updated,
-                                    reporter=snapshot.card.reporter or reporter,
-                                    page_requested=snapshot.card.page_requested or page)
-        snapshot.card = prepare(snapshot.card, snapshot.issue.state, config)
-        snapshot.card = flow.gather(snapshot, config, chat, pager)
-        if attribution is None and _fields_changed(snapshot):
-            snapshot.events = tracker.label_events(number)
-        planned = plan(snapshot, config, repository=tracker.repository,
-                       attribution=attribution, now=now, repair=repair,
-                       force_postmortem=postmortem, extra_posts=extra_posts)
-        return _apply(snapshot, planned, tracker, chat, pager, config,
-                      complete=asked.lease_was_free)
+    """Under the lease: note a rebuilt card, adopt a form's answers, run commands, plan,
+    apply, save the card."""
+    if snapshot.rebuilt:
+        _note_rebuilt(tracker, snapshot)
+    intake.adopt(snapshot, tracker, config)  # opened on GitHub: the form's answers
+    ran = run_commands(snapshot, tracker, config)
+    if ran and attribution is None:
+        attribution = ran[-1]
+    card = snapshot.card
+    if asked.drill_scenario and card.drill_scenario is None:
+        card = replace(card, drill_scenario=asked.drill_scenario,
+                       drill_reminders=asked.drill_reminders)
+    if asked.roles or asked.reporter or asked.page:
+        updated = dict(card.roles)
+        for role, who in (asked.roles or {}).items():
+            if who is None:
+                updated.pop(role, None)
+            else:
+                updated[role] = who
+        card = replace(card, roles=updated, reporter=card.reporter or asked.reporter,
+                       page_requested=card.page_requested or asked.page)
+    snapshot.card = prepare(card, snapshot.issue.state, config)
+    snapshot.card = flow.gather(snapshot, config, chat, pager)
+    if attribution is None and _fields_changed(snapshot):
+        snapshot.events = tracker.label_events(snapshot.issue.number)
+    planned = plan(snapshot, config, repository=tracker.repository,
+                   attribution=attribution, now=asked.now, repair=asked.repair,
+                   force_postmortem=asked.postmortem, extra_posts=asked.extra_posts)
+    return _apply(snapshot, planned, tracker, chat, pager, config,
+                  complete=asked.lease_was_free)
 
 
 def _note_rebuilt(tracker: IssueTracker, snapshot: Snapshot) -> None:
