@@ -64,3 +64,12 @@ def slack(sandbox: Sandbox):  # type: ignore[no-untyped-def]
     from slack_sdk import WebClient
 
     return WebClient(token=sandbox.env()["SLACK_BOT_TOKEN"], base_url=sandbox.slack_url)
+
+
+@pytest.fixture
+def s(sandbox: Sandbox):  # type: ignore[no-untyped-def]
+    """Signed Slack requests (commands, forms, buttons) as Slack sends them to the sandbox."""
+    from incidentbot.sandbox import DEFAULTS
+    from incidentbot.sandbox.slack_requests import SlackRequests
+
+    return SlackRequests(sandbox.slack, sandbox.url, DEFAULTS["SLACK_SIGNING_SECRET"])

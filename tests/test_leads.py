@@ -36,10 +36,6 @@ def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
     yield from running_dispatcher(sandbox, CFG)
 
 
-@pytest.fixture
-def s(sandbox: Sandbox) -> SlackRequests:
-    return SlackRequests(sandbox.slack, sandbox.url, SECRET)
-
 
 def picked(user: str | None) -> dict[str, Any]:
     return {"value": {"type": "users_select", "selected_user": user}}

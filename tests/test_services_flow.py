@@ -32,10 +32,6 @@ def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
     yield from running_dispatcher(sandbox, CFG)
 
 
-@pytest.fixture
-def s(sandbox: Sandbox) -> SlackRequests:
-    return SlackRequests(sandbox.slack, sandbox.url, SECRET)
-
 
 def summary_of(sandbox: Sandbox, channel: str) -> str:
     return next(m["text"] for m in sandbox.slack.messages(channel)

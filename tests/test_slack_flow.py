@@ -35,10 +35,6 @@ def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
     d.close()
 
 
-@pytest.fixture
-def s(sandbox: Sandbox) -> SlackRequests:
-    return SlackRequests(sandbox.slack, sandbox.url, SECRET)
-
 
 def open_via_modal(d: Dispatcher, sb: Sandbox, s: SlackRequests, title: str,
                    severity: int = 2, roles: dict[str, Any] | None = None,
