@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from incidentbot import monitor
-from incidentbot.model import HealthCheck, Service
+from incidentbot.adapters import probes
+from incidentbot.core.model import HealthCheck, Service
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,7 +46,7 @@ def main() -> int:
     rows = []
     for label, concurrency in (("concurrent (20 at a time)", 20), ("one after another", 1)):
         started = time.perf_counter()
-        results = monitor.run_checks(services, {}, concurrency=concurrency, retry=False)
+        results = probes.run_checks(services, {}, concurrency=concurrency, retry=False)
         elapsed = time.perf_counter() - started
         states = {s: sum(1 for r in results.values() if r.state == s)
                   for s in ("up", "degraded", "down")}

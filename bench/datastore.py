@@ -47,8 +47,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from incidentbot import databranch, datastore  # noqa: E402
-from incidentbot.monitor import DOWN, UP, DataDir, Probe, ServiceState  # noqa: E402
+from incidentbot.adapters import databranch, datastore
+from incidentbot.core.health import DOWN, UP, Probe, ServiceState
+from incidentbot.operations.monitor import DataDir
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 RUNS_PER_DAY = 288

@@ -34,12 +34,13 @@ from typing import Any
 import requests
 import waitress
 
-from incidentbot import config as configuration
-from incidentbot import github, operations, pagerduty, slack
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.adapters import github, pagerduty, slack
+from incidentbot.core import config as configuration
+from incidentbot.core.settings import Settings
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import incidents as operations
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values
-from incidentbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = DEFAULTS["SLACK_SIGNING_SECRET"]

@@ -18,13 +18,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from incidentbot import config as configuration  # noqa: E402
-from incidentbot import github, operations, pagerduty, slack, sync  # noqa: E402
-from incidentbot.commands import Change  # noqa: E402
-from incidentbot.model import Status  # noqa: E402
-from incidentbot.sandbox import Sandbox  # noqa: E402
-from incidentbot.sandbox.pagerduty_api import API_KEY  # noqa: E402
-from incidentbot.settings import Settings  # noqa: E402
+from incidentbot.adapters import github, pagerduty, slack
+from incidentbot.core import config as configuration
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.settings import Settings
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import sync
+from incidentbot.sandbox import Sandbox
+from incidentbot.sandbox.pagerduty_api import API_KEY
 
 
 def config_for(sb: Sandbox) -> configuration.Config:

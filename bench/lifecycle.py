@@ -19,13 +19,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from incidentbot import config as configuration  # noqa: E402
-from incidentbot import github, operations, pagerduty, slack, sync  # noqa: E402
-from incidentbot.commands import Change  # noqa: E402
-from incidentbot.model import Status  # noqa: E402
-from incidentbot.sandbox import Sandbox  # noqa: E402
-from incidentbot.sandbox.slack_api import ALICE  # noqa: E402
-from incidentbot.settings import Settings  # noqa: E402
+from incidentbot.adapters import github, pagerduty, slack
+from incidentbot.core import config as configuration
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.settings import Settings
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import sync
+from incidentbot.sandbox import Sandbox
+from incidentbot.sandbox.slack_api import ALICE
 
 CONFIG = configuration.load(ROOT / "incidentbot.yml")
 
@@ -52,7 +55,7 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
     app_token = sb.env("app")["GITHUB_TOKEN"]
     actions_token = sb.env("actions")["GITHUB_TOKEN"]
     before = (sb.github.used(app_token), sb.github.used(actions_token))
-    by = sync.Attribution(ALICE, "Slack")
+    by = Attribution(ALICE, "Slack")
     seen = sb.deliveries()[-1].seq if sb.deliveries() else 0
     runs = 0
 
@@ -87,7 +90,7 @@ def sweeps(quiet: int) -> tuple[int, int]:
     import tempfile
     from dataclasses import replace
 
-    from incidentbot import periodic
+    from incidentbot.operations import periodic
 
     config = replace(CONFIG, services=tuple(replace(s, checks=()) for s in CONFIG.services))
     with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
@@ -141,11 +144,11 @@ def scenarios(sb: Sandbox, c: operations.Connections,
     def open_one() -> object:
         issue, _ = operations.open_incident(
             c, title="Checkout returns 502", severity=2, services=["checkout"], page=True,
-            reporter=ALICE, by=sync.Attribution(ALICE, "Slack"))
+            reporter=ALICE, by=Attribution(ALICE, "Slack"))
         state["n"] = issue.number
         return issue
 
-    by = sync.Attribution("carol", "CLI")  # as the CLI and the dispatcher always say who
+    by = Attribution("carol", "CLI")  # as the CLI and the dispatcher always say who
 
     def status_change() -> object:
         return operations.update_incident(c, state["n"], Change(status=Status.FIXING), by=by)

@@ -39,12 +39,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from incidentbot import config as configuration  # noqa: E402
-from incidentbot import github, operations, slack  # noqa: E402
-from incidentbot.commands import Change  # noqa: E402
-from incidentbot.model import Status  # noqa: E402
-from incidentbot.sandbox import Sandbox  # noqa: E402
-from incidentbot.settings import Settings  # noqa: E402
+from incidentbot.adapters import github, slack
+from incidentbot.core import config as configuration
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.settings import Settings
+from incidentbot.operations import incidents as operations
+from incidentbot.sandbox import Sandbox
 
 CADENCES = (5, 10, 15, 30, 60)
 MONTH_MINUTES = 30 * 24 * 60

@@ -20,11 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from incidentbot import config as configuration  # noqa: E402
-from incidentbot import github, operations, pagerduty, postmortem, slack  # noqa: E402
-from incidentbot.sandbox import Sandbox  # noqa: E402
-from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL, DAN  # noqa: E402
-from incidentbot.settings import Settings  # noqa: E402
+from incidentbot.adapters import github, pagerduty, slack
+from incidentbot.core import config as configuration
+from incidentbot.core.settings import Settings
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import postmortem
+from incidentbot.sandbox import Sandbox
+from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL, DAN
 
 CONFIG = configuration.load(ROOT / "incidentbot.yml")
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from incidentbot import config as configuration  # noqa: E402
-from incidentbot import statuspage  # noqa: E402
-from incidentbot.model import Service  # noqa: E402
-from incidentbot.ports import Issue  # noqa: E402
+from incidentbot.core import config as configuration
+from incidentbot.core.model import Service
+from incidentbot.core.ports import Issue
+from incidentbot.operations import statuspage
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -64,7 +64,7 @@ def main() -> int:
         issues.append(Issue(n, f"Incident {n}", "", "closed", labels, opened,
                             opened + timedelta(hours=1), f"https://x/issues/{n}",
                             closed_at=opened + timedelta(hours=1)))
-    from incidentbot.monitor import DataDir
+    from incidentbot.operations.monitor import DataDir
 
     started = time.perf_counter()
     for service in services:  # the monitor's storage alone (what the build must read)

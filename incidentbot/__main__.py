@@ -1,5 +1,5 @@
 """Run the CLI as ``python -m incidentbot``."""
 
-from incidentbot.cli import main
+from incidentbot.entrypoints.cli import main
 
 main()

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from incidentbot import config as configuration
-from incidentbot import github, operations, pagerduty, slack
+from incidentbot.adapters import github, pagerduty, slack
+from incidentbot.core import config as configuration
+from incidentbot.core.settings import Settings
+from incidentbot.operations import incidents as operations
 from incidentbot.sandbox import Sandbox
-from incidentbot.settings import Settings
 
 if TYPE_CHECKING:
-    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.entrypoints.dispatcher import Dispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = configuration.load(ROOT / "incidentbot.yml")
@@ -60,7 +61,7 @@ def run_triggered_workflows(sandbox: Sandbox, after: int,
     """Run the incident workflow's sync (with the Actions token) for every delivery since
     `after` that starts workflows and concerns an incident, as Actions would; returns the
     last delivery seen. Writes made with the Actions token start nothing, so this ends."""
-    from incidentbot import sync
+    from incidentbot.operations import sync
 
     actions = connections_as(sandbox, "actions", config)
     for _ in range(10):  # bounded: each round only runs what the previous round started
@@ -85,7 +86,7 @@ def run_triggered_workflows(sandbox: Sandbox, after: int,
 def running_dispatcher(sandbox: Sandbox, config: configuration.Config = CONFIG
                        ) -> Iterator[Dispatcher]:
     """A dispatcher on the sandbox for a fixture to yield: drained and closed afterwards."""
-    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.entrypoints.dispatcher import Dispatcher
     from incidentbot.sandbox import DEFAULTS
 
     d = Dispatcher(config, DEFAULTS["SLACK_SIGNING_SECRET"],

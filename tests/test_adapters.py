@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from incidentbot import github, slack
-from incidentbot.errors import AuthFailed, Conflict, MissingSetting, NotFound, ServiceError
+from incidentbot.adapters import github, slack
+from incidentbot.core.errors import AuthFailed, Conflict, MissingSetting, NotFound, ServiceError
+from incidentbot.core.settings import Settings
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, INCIDENTS
-from incidentbot.settings import Settings
 
 CREATE_ISSUE = r"POST /repos/\{owner\}/\{repo\}/issues"
 
@@ -141,9 +141,9 @@ def test_github_s_reasons_reach_the_error_without_a_server() -> None:
     (here a GitHub Enterprise Server URL), and the error says what GitHub said."""
     import responses
 
-    from incidentbot import github
-    from incidentbot.errors import ServiceError
-    from incidentbot.settings import Settings
+    from incidentbot.adapters import github
+    from incidentbot.core.errors import ServiceError
+    from incidentbot.core.settings import Settings
 
     api = "https://ghe.example/api/v3"
     settings = Settings.from_env({"GITHUB_API_URL": api, "GITHUB_REPOSITORY": "acme/incidents",

@@ -9,8 +9,9 @@ import pytest
 from helpers import CONFIG, connections
 from test_slack_flow import incident_channel, open_via_modal
 
-from incidentbot import config, sync
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import reading, sync
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_requests import SlackRequests
 
@@ -34,7 +35,7 @@ def test_the_call_is_bookmarked_and_in_the_summary(sandbox: Sandbox, call: str,
         d.drain()
         d.close()
     c = connections(sandbox, cfg)
-    name = sync.read(c.tracker, number, cfg).card.name
+    name = reading.read(c.tracker, number, cfg).card.name
     url = expected.format(name=name)
     channel = incident_channel(sandbox)
     marks = {b["title"]: b["link"] for b in sandbox.slack.state.bookmarks[channel]}

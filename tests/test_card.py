@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidentbot import card
-from incidentbot.card import CardState, Effect, Posted
-from incidentbot.errors import InvalidInput
+from incidentbot.core import card
+from incidentbot.core.card import CardState, Effect, Posted
+from incidentbot.core.errors import InvalidInput
 
 texts = st.text(max_size=30)
 states = st.builds(
@@ -67,7 +67,7 @@ def test_a_card_of_a_very_long_incident_stays_under_github_s_limit() -> None:
     once-only posts older than the last few are forgotten, never planned again."""
     from dataclasses import replace
 
-    from incidentbot.card import LIMIT, bounded, parse, render
+    from incidentbot.core.card import LIMIT, bounded, parse, render
 
     state = CardState(name="20261130-brave-otter", channel_id="C0123456789")
     messages = {f"comment:{1_000_000 + i}": Posted("C0123456789", f"1764500000.{i:06d}")

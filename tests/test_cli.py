@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from incidentbot.cli import main
+from incidentbot.entrypoints.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ import jsonschema
 import pytest
 import yaml
 
-from incidentbot import config, schema
-from incidentbot.errors import ConfigError, ConfigErrors
-from incidentbot.model import Role
+from incidentbot.core import config, schema
+from incidentbot.core.errors import ConfigError, ConfigErrors
+from incidentbot.core.model import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [*sorted((ROOT / "examples").glob("*.yml")), ROOT / "incidentbot.yml"]
@@ -151,7 +151,7 @@ def test_every_problem_is_reported_at_once_in_line_order() -> None:
 def test_the_cli_refuses_a_bad_file_with_exit_2(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from incidentbot.cli import main
+    from incidentbot.entrypoints.cli import main
 
     bad = tmp_path / "incidentbot.yml"
     bad.write_text("severities:\n  - level: 1\n    label: 3\n")

@@ -7,8 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from incidentbot import datastore
-from incidentbot.monitor import DOWN, UP, DataDir, Probe, Sample, ServiceState
+from incidentbot.adapters import datastore
+from incidentbot.core.health import DOWN, UP, Probe, Sample, ServiceState
+from incidentbot.operations.monitor import DataDir
 
 T0 = datetime(2026, 10, 31, 23, 50, tzinfo=UTC)
 

@@ -1,12 +1,12 @@
-"""Day sums give exactly what monitor.uptime computes over the same spans."""
+"""Day sums give exactly what health.uptime computes over the same spans."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
 
-from incidentbot.daystats import day_stats
-from incidentbot.monitor import Sample, uptime
+from incidentbot.core.health import Sample, uptime
+from incidentbot.core.render.daystats import day_stats
 
 NOW = datetime(2026, 11, 22, 13, 7, tzinfo=UTC)
 

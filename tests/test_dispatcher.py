@@ -14,8 +14,8 @@ from helpers import CONFIG, connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidentbot import views
-from incidentbot.dispatcher import Dispatcher, Reply
+from incidentbot.core.render import views
+from incidentbot.entrypoints.dispatcher import Dispatcher, Reply
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, INCIDENTS
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values, signed

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentbot import views
+from incidentbot.core.render import views
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import ALICE, INCIDENTS
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values
@@ -115,7 +115,7 @@ def _config():  # type: ignore[no-untyped-def]
 
 
 def test_the_journal_keeps_jobs_until_done_and_sets_broken_files_aside(tmp_path: Path) -> None:
-    from incidentbot.journal import Job, Journal
+    from incidentbot.adapters.journal import Job, Journal
 
     journal = Journal(tmp_path / "spool")
     assert journal.pending() == []

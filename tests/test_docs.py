@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pytest
 
-from incidentbot.cli import main
-from incidentbot.settings import PURPOSE
+from incidentbot.core.settings import PURPOSE
+from incidentbot.entrypoints.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

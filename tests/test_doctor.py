@@ -10,13 +10,14 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 import yaml
 
-from incidentbot import config as configuration
-from incidentbot import doctor, operations
-from incidentbot.config import standard_labels
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config as configuration
+from incidentbot.core.config import standard_labels
+from incidentbot.core.settings import Settings
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import doctor
+from incidentbot.operations import incidents as operations
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import BOT_SCOPES
-from incidentbot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = configuration.load(ROOT / "incidentbot.yml")
@@ -104,7 +105,7 @@ def test_the_manifest_asks_for_every_scope_doctor_needs_and_our_urls() -> None:
 def test_on_call_and_notification_settings_are_checked(sandbox: Sandbox) -> None:
     from pathlib import Path
 
-    from incidentbot import config as configuration
+    from incidentbot.core import config as configuration
 
     cfg = configuration.parse(Path(CONFIG.source).read_text().replace(
         "    owners: [carol]\n", "    owners: [carol]\n    escalation_policy: PPAYS01\n")

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import CONFIG, ROOT, FakeClock, connections
 
-from incidentbot import drills, operations, sync
-from incidentbot.commands import Change
-from incidentbot.errors import ConfigError, InvalidInput
-from incidentbot.model import Status
+from incidentbot.core.commands import Change
+from incidentbot.core.errors import ConfigError, InvalidInput
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import drills, reading
+from incidentbot.operations import incidents as operations
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB
 
@@ -78,7 +80,7 @@ def test_a_scenario_plays_in_order_and_a_restart_neither_repeats_nor_skips(
                 clock.now = max(clock.now, T0 + at)
                 change, note = actions.pop(at)
                 operations.update_incident(c, state["n"], change, note=note,
-                                           by=sync.Attribution(BOB, "Slack"))
+                                           by=Attribution(BOB, "Slack"))
         clock.now = target
         if clock.now - T0 >= stop_after and "stopped" not in state:
             state["stopped"] = 1
@@ -90,12 +92,12 @@ def test_a_scenario_plays_in_order_and_a_restart_neither_repeats_nor_skips(
             if line.startswith("drill #"):
                 state["n"] = int(line.split("#")[1].split(" ")[0])
     number = state["n"]
-    channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
+    channel = reading.read(c.tracker, number, CONFIG).card.channel_id or ""
     assert len(injects_in(sandbox, channel)) == 2  # T+2m and T+4m
 
     clock.now = T0 + timedelta(minutes=7)  # people go on while the runner is down
     operations.update_incident(c, number, actions.pop(timedelta(minutes=7))[0],
-                               by=sync.Attribution(BOB, "Slack"))
+                               by=Attribution(BOB, "Slack"))
     clock.now = T0 + timedelta(minutes=10)  # restarted five minutes later, with --issue
     lines = list(drills.run(c, scenario, number=number, sleep=sleep))
     posted = injects_in(sandbox, channel)
@@ -103,7 +105,7 @@ def test_a_scenario_plays_in_order_and_a_restart_neither_repeats_nor_skips(
         "T+2m", "T+4m", "T+6m", "T+9m", "T+12m"]
     assert "drill #" in lines[-1] and "closed" in lines[-1]
 
-    snap = sync.read(c.tracker, number, CONFIG)
+    snap = reading.read(c.tracker, number, CONFIG)
     assert snap.issue.state == "closed" and snap.fields.drill
     marks = {r.split(": ", 1)[0].strip(): r.split(": ", 1)[1] for r in lines if ": " in r
              and r.startswith("  ")}
@@ -121,7 +123,7 @@ def test_a_scenario_plays_in_order_and_a_restart_neither_repeats_nor_skips(
 
 
 def test_slack_drill_command_names_the_scenarios_and_refuses_unknown(sandbox: Sandbox) -> None:
-    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.entrypoints.dispatcher import Dispatcher
     from incidentbot.sandbox import DEFAULTS
     from incidentbot.sandbox.slack_requests import SlackRequests
 

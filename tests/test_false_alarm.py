@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from helpers import CONFIG, FakeClock, connections
 
-from incidentbot import evidence, metrics, operations, sync
-from incidentbot.commands import Change
-from incidentbot.model import Status
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import evidence, metrics, reading, sync
+from incidentbot.operations import incidents as operations
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
 
@@ -25,14 +27,14 @@ def test_a_false_alarm_is_on_record_but_not_in_the_metrics(sandbox: Sandbox) -> 
                                         reporter=ALICE, request_id="fa-2")
     clock.at(10)
     operations.update_incident(c, real.number, Change(status=Status.FIXED),
-                               by=sync.Attribution(ALICE, "Slack"))
+                               by=Attribution(ALICE, "Slack"))
     clock.at(12)
-    operations.close_incident(c, alarm.number, by=sync.Attribution(ALICE, "Slack"),
+    operations.close_incident(c, alarm.number, by=Attribution(ALICE, "Slack"),
                               false_alarm=True)
     closed = c.tracker.get_issue(alarm.number)
     assert closed.state == "closed" and closed.state_reason == "not_planned"
     assert "status:closed" in closed.labels
-    snap = sync.read(c.tracker, alarm.number, CONFIG)
+    snap = reading.read(c.tracker, alarm.number, CONFIG)
     assert snap.card.postmortem_url is None and snap.card.archived
     records = metrics.gather(c.tracker, CONFIG, since=T0 - timedelta(days=1))
     assert [r.number for r in records] == [real.number]
@@ -57,8 +59,8 @@ def test_a_comment_command_closes_as_a_false_alarm(sandbox: Sandbox) -> None:
 def test_the_cli_and_slack_offer_it(sandbox: Sandbox) -> None:
     from click.testing import CliRunner
 
-    from incidentbot.cli import main
-    from incidentbot.views import help_text
+    from incidentbot.core.render.views import help_text
+    from incidentbot.entrypoints.cli import main
 
     assert "--false-alarm" in CliRunner().invoke(main, ["close", "--help"]).output
     assert "/incident close --false-alarm" in help_text(CONFIG)

@@ -16,13 +16,16 @@ from helpers import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidentbot import messages, operations, sync
-from incidentbot.commands import Change as Command
-from incidentbot.model import Status
+from incidentbot.core.commands import Change as Command
+from incidentbot.core.model import Status
+from incidentbot.core.render import messages
+from incidentbot.core.snapshot import Attribution
+from incidentbot.core.text import one_line, slack, slack_plain
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import reading, sync
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.github_state import User
 from incidentbot.sandbox.slack_api import ALICE, BOB, DAN
-from incidentbot.text import one_line, slack, slack_plain
 
 URL = "https://github.com/acme/incidents/issues/7"
 COMMENT_URL = URL + "#issuecomment-1000042"
@@ -328,9 +331,9 @@ def test_hostile_text_on_the_sandbox_notifies_nobody(sandbox: Sandbox) -> None:
     sandbox.github_comment(DAN, number, "/status fixing")
     sync.sync(c.tracker, c.chat, c.pager, c.config, number)
     operations.update_incident(c, number, Command(roles={"commander": BOB}), note=BODY,
-                               by=sync.Attribution(BOB, "Slack"))
+                               by=Attribution(BOB, "Slack"))
 
-    card = sync.read(c.tracker, number, c.config).card
+    card = reading.read(c.tracker, number, c.config).card
     assert card.channel_id is not None
     channel = sandbox.slack.state.channels[card.channel_id]
     announced = sandbox.slack.channel_by_name("incidents")
@@ -367,9 +370,10 @@ def test_the_flows_new_pieces_stay_inert(piece: str) -> None:
     import json
     from dataclasses import replace
 
-    from incidentbot import blocks, notify
-    from incidentbot.card import CardState
-    from incidentbot.oncall import lines
+    from incidentbot.core import notify
+    from incidentbot.core.card import CardState
+    from incidentbot.core.oncall import lines
+    from incidentbot.core.render import blocks
 
     f = replace(facts(piece, (piece[:30],), severity=piece[:20]),
                 role_notes={"Incident commander": piece}, latest_update=piece,

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from helpers import CONFIG, connections_as, run_triggered_workflows
 
-from incidentbot import card as cards
-from incidentbot import operations, sync
-from incidentbot.commands import Change
-from incidentbot.model import Status
+from incidentbot.core import card as cards
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import reading, sync
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.github_state import ACTIONS_BOT, APP_BOT
 from incidentbot.sandbox.slack_api import ALICE, BOB
@@ -56,7 +58,7 @@ def open_from_slack(sandbox: Sandbox) -> int:
     app = connections_as(sandbox, "app")
     issue, outcome = operations.open_incident(
         app, title="Checkout returns 502", severity=2, services=["checkout"], reporter=ALICE,
-        by=sync.Attribution(ALICE, "Slack"), request_id="req-identities")
+        by=Attribution(ALICE, "Slack"), request_id="req-identities")
     assert outcome.ok, outcome.failed
     assert issue.author == APP_BOT
     return issue.number
@@ -90,7 +92,7 @@ def test_app_dispatcher_actions_workflow_and_a_person_keep_one_of_everything(
     alice = connections_as(sandbox, "alice")
     outcome = operations.update_incident(
         alice, number, Change(status=Status.FIXING, roles={"commander": ALICE}),
-        note="Rolled back deploy 4411.", by=sync.Attribution("alice", "CLI"))
+        note="Rolled back deploy 4411.", by=Attribution("alice", "CLI"))
     assert outcome.ok, outcome.failed
     seen = run_triggered_workflows(sandbox, seen)
     for identity in ("app", "actions", "alice"):  # every writer's sync is a no-op now
@@ -136,10 +138,10 @@ def test_an_outsider_changes_nothing_and_publishes_nothing(sandbox: Sandbox) -> 
     assert len(replies) == 2 and all("cannot run incident commands" in r for r in replies)
 
     # Nor does the status page publish them.
-    from incidentbot import statuspage
+    from incidentbot.operations import statuspage
 
     actions = connections_as(sandbox, "actions")
-    writers = sync.writers_of(actions.tracker, CONFIG)
+    writers = reading.writers_of(actions.tracker, CONFIG)
     published = [statuspage.public_update(c.body) for c in actions.tracker.comments(number)
                  if writers.trusts(c)]
     assert all(p is None for p in published)
@@ -151,7 +153,7 @@ def test_a_person_s_public_update_counts_and_an_app_is_trusted_without_configura
     number = open_from_slack(sandbox)
     sandbox.github_comment("bob", number, "Public update: a fix is rolling out")
     actions = connections_as(sandbox, "actions")
-    writers = sync.writers_of(actions.tracker, CONFIG)
+    writers = reading.writers_of(actions.tracker, CONFIG)
     comments = actions.tracker.comments(number)
     said = [c for c in comments if writers.trusts(c)]
     assert {c.author for c in said} == {APP_BOT, "bob"}
@@ -166,7 +168,7 @@ def test_a_lost_card_is_rebuilt_from_the_issue_and_replays_nothing(
     app = connections_as(sandbox, "app")
     operations.update_incident(app, number, Change(status=Status.FIXING,
                                                    roles={"commander": BOB}),
-                               by=sync.Attribution(ALICE, "Slack"), actor={ALICE})
+                               by=Attribution(ALICE, "Slack"), actor={ALICE})
     sandbox.github_comment("alice", number, "/status fixed")
     actions = connections_as(sandbox, "actions")
     sync.sync(actions.tracker, actions.chat, actions.pager, CONFIG, number)
@@ -202,7 +204,7 @@ def test_after_close_the_sweep_is_quiet_for_every_identity(sandbox: Sandbox) -> 
     number = open_from_slack(sandbox)
     seen = run_triggered_workflows(sandbox, 0)
     alice = connections_as(sandbox, "alice")
-    operations.close_incident(alice, number, by=sync.Attribution("alice", "CLI"), force=True)
+    operations.close_incident(alice, number, by=Attribution("alice", "CLI"), force=True)
     run_triggered_workflows(sandbox, seen)
     for identity in ("actions", "app", "alice"):
         conn = connections_as(sandbox, identity)
@@ -223,7 +225,7 @@ def test_close_policy_is_the_same_from_a_comment_slack_and_the_cli(sandbox: Sand
     reply = [c.body for c in sandbox.github.store.comments.values()
              if "incidentbot:reply" in c.body]
     assert len(reply) == 1 and "needs a postmortem" in reply[0] and "/close force" in reply[0]
-    from incidentbot.commands import NeedsConfirmation
+    from incidentbot.core.commands import NeedsConfirmation
 
     with pytest.raises(NeedsConfirmation):
         operations.close_incident(connections_as(sandbox, "app"), number, actor={ALICE})
@@ -233,7 +235,7 @@ def test_close_policy_is_the_same_from_a_comment_slack_and_the_cli(sandbox: Sand
 
 
 def test_an_outsider_cannot_open_an_incident_and_is_told_why(sandbox: Sandbox) -> None:
-    from incidentbot.errors import AuthFailed
+    from incidentbot.core.errors import AuthFailed
 
     mallory = connections_as(sandbox, "mallory")
     with pytest.raises(AuthFailed, match="no push access"):

@@ -1,9 +1,12 @@
-"""Cold starts stay cheap: the CLI's help loads neither PyGithub nor slack-sdk."""
+"""The layers stay layers (core → adapters → operations → entry points), and cold starts stay
+cheap: the CLI's help loads neither PyGithub nor slack-sdk."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +17,7 @@ HEAVY = ("github", "slack_sdk", "requests", "incidentbot.sandbox", "jinja2")
 def test_help_does_not_import_heavy_modules(argv: list[str]) -> None:
     code = (
         "import sys\n"
-        "from incidentbot.cli import main\n"
+        "from incidentbot.entrypoints.cli import main\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
@@ -23,9 +26,66 @@ def test_help_does_not_import_heavy_modules(argv: list[str]) -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-PURE = ["incidentbot.model", "incidentbot.names", "incidentbot.config", "incidentbot.schema",
-        "incidentbot.errors", "incidentbot.settings", "incidentbot.ports",
-        "incidentbot.datastore"]
+PACKAGE = Path(__file__).resolve().parent.parent / "incidentbot"
+# Which layers each layer may import (docs/architecture.md draws the same picture).
+MAY_IMPORT = {
+    "core": {"core"},
+    "adapters": {"core", "adapters"},
+    "operations": {"core", "adapters", "operations"},
+    "entrypoints": {"core", "adapters", "operations", "entrypoints", "sandbox"},
+}
+PURE_LIBRARIES = set(sys.stdlib_module_names) | {"yaml", "jinja2", "markupsafe"}
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function alike."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            base = node.module
+            found.add(base)
+            if base in {"incidentbot", *(f"incidentbot.{layer}" for layer in MAY_IMPORT)}:
+                found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _modules(layer: str) -> list[Path]:
+    return sorted((PACKAGE / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", sorted(MAY_IMPORT))
+def test_each_layer_imports_only_the_layers_beneath_it(layer: str) -> None:
+    wrong = []
+    for path in _modules(layer):
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] == "incidentbot" and len(parts) > 1 and parts[1] != "__version__":
+                if parts[1] not in MAY_IMPORT[layer]:
+                    wrong.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert wrong == []
+
+
+def test_the_core_uses_no_library_that_does_io() -> None:
+    wrong = []
+    for path in _modules("core"):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top != "incidentbot" and top not in PURE_LIBRARIES:
+                wrong.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert wrong == []
+
+
+def test_the_layer_check_sees_a_wrong_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from incidentbot.adapters import github\n")
+    assert "incidentbot.adapters.github" in _imports(bad)
+
+
+PURE = ["incidentbot.core.model", "incidentbot.core.names", "incidentbot.core.config",
+        "incidentbot.core.schema", "incidentbot.core.errors", "incidentbot.core.settings",
+        "incidentbot.core.ports", "incidentbot.adapters.datastore"]
 
 
 @pytest.mark.parametrize("module", PURE)

@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 from helpers import CONFIG, ROOT, connections
 
-from incidentbot import intake, sync
+from incidentbot.core import intake
+from incidentbot.operations import sync
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import BOB, INCIDENTS
 

@@ -10,8 +10,10 @@ import pytest
 from helpers import CONFIG, connections, running_dispatcher
 from test_slack_flow import incident_channel, open_via_modal
 
-from incidentbot import config, operations, sync
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import reading, sync
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB
 from incidentbot.sandbox.slack_requests import SlackRequests
@@ -52,7 +54,7 @@ def test_owners_by_slack_id_and_by_email_are_invited(disp: Dispatcher, sandbox: 
     assert BOB in sandbox.slack.state.channels[channel]["members"]
     assert [x.operation for x in sandbox.calls
             if x.operation == "users.lookupByEmail"] == ["users.lookupByEmail"]
-    card = sync.read(c.tracker, number, CFG).card
+    card = reading.read(c.tracker, number, CFG).card
     assert card.directory == {"dan@example.com": DAN, "bob@example.com": BOB}
     sandbox.clear_calls()
     sync.sync(c.tracker, c.chat, c.pager, CFG, number)
@@ -69,5 +71,5 @@ def test_an_email_slack_does_not_know_is_asked_once(sandbox: Sandbox) -> None:
     sync.sync(c.tracker, c.chat, c.pager, cfg, issue.number)
     lookups = [x for x in sandbox.calls if x.operation == "users.lookupByEmail"]
     assert len(lookups) == 1
-    assert sync.read(c.tracker, issue.number, cfg).card.directory == {
+    assert reading.read(c.tracker, issue.number, cfg).card.directory == {
         "zed@elsewhere.example": ""}

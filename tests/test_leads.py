@@ -14,8 +14,10 @@ from helpers import CONFIG, connections, running_dispatcher
 from test_dispatcher import labels_of, send
 from test_slack_flow import incident_channel, open_via_modal
 
-from incidentbot import config, sync, views
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config
+from incidentbot.core.render import views
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import reading
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB
 from incidentbot.sandbox.slack_requests import SlackRequests
@@ -54,7 +56,7 @@ def test_the_open_form_names_the_commander_and_leads(disp: Dispatcher, s: SlackR
     number = open_via_modal(disp, sandbox, s, "DB slow", 3,
                             roles={"role_commander": picked(BOB), "role_comms": picked(DAN)})
     c = connections(sandbox, CFG)
-    card = sync.read(c.tracker, number, CFG).card
+    card = reading.read(c.tracker, number, CFG).card
     assert card.roles == {"commander": BOB, "comms": DAN}
     channel = incident_channel(sandbox)
     assert {BOB, DAN} <= set(sandbox.slack.state.channels[channel]["members"])
@@ -90,7 +92,7 @@ def test_the_update_form_edits_everything_and_tells_the_channel(
     assert issue.body.startswith("Primary lost\n\n_Reported by Alice Example via Slack._")
     assert {"status:fixing", "sev:2"} <= labels_of(sandbox, number)
     c = connections(sandbox, CFG)
-    assert sync.read(c.tracker, number, CFG).card.roles == {"commander": ALICE, "comms": BOB}
+    assert reading.read(c.tracker, number, CFG).card.roles == {"commander": ALICE, "comms": BOB}
     posted = [m["text"] for m in sandbox.slack.messages(channel)]
     change = next(t for t in posted if "changed" in t and "Comms lead" in t)
     assert f"Comms lead → <@{BOB}> (_Tells stakeholders every hour._)" in change

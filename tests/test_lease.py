@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from incidentbot import lease
-from incidentbot.errors import Conflict
+from incidentbot.core.errors import Conflict
+from incidentbot.operations import lease
 
 
 class FakeRefs:

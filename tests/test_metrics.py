@@ -10,10 +10,12 @@ import pytest
 from click.testing import CliRunner
 from helpers import ROOT, connections
 
-from incidentbot import metrics, operations, sync
-from incidentbot.cli import main
-from incidentbot.commands import Change
-from incidentbot.model import Status
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.entrypoints.cli import main
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import metrics
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
 
@@ -79,9 +81,9 @@ def test_report_on_the_sandbox_leaves_drills_out(sandbox: Sandbox, tmp_path: Pat
     sandbox.github_comment("bob", real.number, "On it.")
     now["t"] += 20 * M
     operations.update_incident(c, real.number, Change(status=Status.FIXED),
-                               by=sync.Attribution("bob", "CLI"))
+                               by=Attribution("bob", "CLI"))
     now["t"] += 6 * M
-    operations.close_incident(c, real.number, by=sync.Attribution("bob", "CLI"), force=True)
+    operations.close_incident(c, real.number, by=Attribution("bob", "CLI"), force=True)
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)

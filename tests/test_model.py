@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidentbot.config import DEFAULT_SEVERITIES
-from incidentbot.errors import TransitionNotAllowed
-from incidentbot.model import (
+from incidentbot.core.config import DEFAULT_SEVERITIES
+from incidentbot.core.errors import TransitionNotAllowed
+from incidentbot.core.model import (
     TRANSITIONS,
     LabelFields,
     Severity,

@@ -14,12 +14,18 @@ from pathlib import Path
 import pytest
 from helpers import CONFIG, connections
 
-from incidentbot import monitor
-from incidentbot.model import HealthCheck, Service
-from incidentbot.monitor import DOWN, UP, DataDir, Probe, Sample, ServiceState
+from incidentbot.adapters import probes
+from incidentbot.core import health
+from incidentbot.core.health import DOWN, UP, Probe, Sample, ServiceState
+from incidentbot.core.model import HealthCheck, Service
+from incidentbot.operations import monitor
+from incidentbot.operations.monitor import DataDir
 from incidentbot.sandbox import Sandbox
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+TOGETHER = threading.Barrier(10)  # /together answers only when ten requests are in flight
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -29,6 +35,17 @@ class _Handler(BaseHTTPRequestHandler):
                   "/slow": (200, b"slow but fine")}
         if self.path == "/slow":
             time.sleep(0.3)
+        if self.path == "/together":
+            try:
+                TOGETHER.wait(timeout=20)
+                code, body = 200, b"all ten at once"
+            except threading.BrokenBarrierError:
+                code, body = 503, b"the others never came"
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path == "/hang":
             time.sleep(3)
         if self.path == "/secret":
@@ -78,25 +95,25 @@ def closed_port() -> int:
 ])
 def test_http_checks(site: str, path: str, kwargs: dict[str, object], state: str,
                      detail: str) -> None:
-    probe = monitor.probe_http(http(site + path, **kwargs), {})
+    probe = probes.probe_http(http(site + path, **kwargs), {})
     assert probe.state == state
     assert detail in probe.detail
 
 
 def test_refused_and_tcp(site: str) -> None:
     port = closed_port()
-    assert monitor.probe_http(http(f"http://127.0.0.1:{port}/"), {}).state == DOWN
+    assert probes.probe_http(http(f"http://127.0.0.1:{port}/"), {}).state == DOWN
     up = HealthCheck(kind="tcp", host="127.0.0.1", port=int(site.rsplit(":", 1)[1]))
-    assert monitor.probe_tcp(up, {}).state == UP
+    assert probes.probe_tcp(up, {}).state == UP
     down = HealthCheck(kind="tcp", host="127.0.0.1", port=port, timeout_s=1.0)
-    assert monitor.probe_tcp(down, {}).detail.startswith("TCP connect failed")
+    assert probes.probe_tcp(down, {}).detail.startswith("TCP connect failed")
 
 
 def test_secrets_come_from_the_environment_and_are_never_written(site: str,
                                                                   tmp_path: Path) -> None:
     check = http(f"{site}/secret", headers={"Authorization": "Bearer $TOKEN"})
-    assert monitor.probe_http(check, {"TOKEN": "s3cret"}).state == UP
-    missing = monitor.probe_http(check, {})
+    assert probes.probe_http(check, {"TOKEN": "s3cret"}).state == UP
+    missing = probes.probe_http(check, {})
     assert missing.state == DOWN and "TOKEN is not set" in missing.detail
     service = Service("api", "API", checks=(check,))
     config = replace(CONFIG, services=(service,))
@@ -122,9 +139,9 @@ def test_a_tls_certificate_close_to_expiry_is_degraded(tmp_path: Path) -> None:
         client = ssl.create_default_context(cafile=str(cert))
         check = HealthCheck(kind="tls", host="localhost", port=server.server_port,
                             cert_expiry_days=14, timeout_s=2.0)
-        probe = monitor.probe_tls(check, {}, context=client)
+        probe = probes.probe_tls(check, {}, context=client)
         assert probe.state == "degraded" and "expires in" in probe.detail
-        strict = monitor.probe_tls(check, {})  # not trusted by the system's store
+        strict = probes.probe_tls(check, {})  # not trusted by the system's store
         assert strict.state == DOWN and "certificate not valid" in strict.detail
     finally:
         server.shutdown()
@@ -132,18 +149,20 @@ def test_a_tls_certificate_close_to_expiry_is_degraded(tmp_path: Path) -> None:
 
 
 def test_checks_run_concurrently(site: str) -> None:
-    services = [Service(f"s{i}", f"S{i}", checks=(http(site + "/slow"),)) for i in range(10)]
-    started = time.perf_counter()
-    results = monitor.run_checks(services, {}, concurrency=10, retry=False)
-    assert len(results) == 10 and all(r.state == UP for r in results.values())
-    assert time.perf_counter() - started < 10 * 0.3  # ten 0.3 s checks, not one after another
+    """Ten checks at once: /together answers only when all ten requests are in flight, so
+    checks run one after another would all fail (no timing involved)."""
+    TOGETHER.reset()
+    check = HealthCheck(kind="http", url=site + "/together", timeout_s=30.0)
+    services = [Service(f"s{i}", f"S{i}", checks=(check,)) for i in range(10)]
+    results = probes.run_checks(services, {}, concurrency=10, retry=False)
+    assert len(results) == 10 and all(r.state == UP for r in results.values()), results
 
 
 # -- hysteresis -----------------------------------------------------------------------------
 def play(states: list[str]) -> list[tuple[str, bool]]:
     state, out = ServiceState(), []
     for i, s in enumerate(states):
-        state, changed = monitor.advance(state, Probe(s), T0 + timedelta(minutes=5 * i))
+        state, changed = health.advance(state, Probe(s), T0 + timedelta(minutes=5 * i))
         out.append((state.state, changed))
     return out
 
@@ -162,7 +181,7 @@ def test_two_bad_runs_make_it_down_and_two_good_ones_up() -> None:
 def test_a_gap_is_no_data_never_up() -> None:
     samples = [Sample(T0 + timedelta(minutes=5 * i), UP) for i in range(12)]  # one hour
     later = [Sample(T0 + timedelta(hours=3, minutes=5 * i), DOWN) for i in range(12)]
-    result = monitor.uptime([*samples, *later], T0, T0 + timedelta(hours=4))
+    result = health.uptime([*samples, *later], T0, T0 + timedelta(hours=4))
     assert result.up == timedelta(hours=1)
     assert result.down == timedelta(hours=1)
     assert result.no_data == timedelta(hours=2)
@@ -171,14 +190,14 @@ def test_a_gap_is_no_data_never_up() -> None:
 
 def test_maintenance_is_neither_up_nor_down() -> None:
     samples = [Sample(T0 + timedelta(minutes=5 * i), DOWN) for i in range(12)]
-    result = monitor.uptime(samples, T0, T0 + timedelta(hours=1),
+    result = health.uptime(samples, T0, T0 + timedelta(hours=1),
                             excluded=[(T0, T0 + timedelta(minutes=30))])
     assert result.down == timedelta(minutes=30)
 
 
 def test_coverage_counts_late_and_missing_runs() -> None:
     runs = [(T0 + timedelta(minutes=15 * i), 300) for i in range(4)]  # every 15 min, not 5
-    assert monitor.coverage(runs, T0, T0 + timedelta(hours=1)) == pytest.approx(1 / 3)
+    assert health.coverage(runs, T0, T0 + timedelta(hours=1)) == pytest.approx(1 / 3)
 
 
 # -- incidents from checks ------------------------------------------------------------------
@@ -212,18 +231,18 @@ def test_a_sustained_outage_opens_one_incident_and_recovery_fixes_it(
 def test_an_outage_on_a_service_with_an_open_incident_comments_on_it(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    from incidentbot import operations
+    from incidentbot.operations import incidents as operations
 
     c = connections(sandbox)
     issue, _ = operations.open_incident(c, title="Checkout is slow", severity=3,
                                         services=["checkout"], request_id="human")
     states = {"checkout": ServiceState(state=DOWN, since="2026-11-20T12:00:00Z")}
-    said = monitor.open_for_outages(c, CONFIG, [monitor.Transition("checkout", DOWN,
+    said = monitor.open_for_outages(c, CONFIG, [health.Transition("checkout", DOWN,
                                                                    "HTTP 500")], states)
     assert said == [f"checkout: down; commented on #{issue.number}"]
     assert len(c.tracker.list_incidents(state="all")) == 1
     states["checkout"] = ServiceState(state=UP)
-    said = monitor.open_for_outages(c, CONFIG, [monitor.Transition("checkout", UP, "up")],
+    said = monitor.open_for_outages(c, CONFIG, [health.Transition("checkout", UP, "up")],
                                     states)
     assert said == [f"checkout: up; commented on #{issue.number}"]  # a person's: not moved
 
@@ -231,7 +250,7 @@ def test_an_outage_on_a_service_with_an_open_incident_comments_on_it(
 def test_the_first_failed_run_of_an_outage_is_remembered_until_it_is_over() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from incidentbot.monitor import DOWN, UP, Probe, ServiceState, advance
+    from incidentbot.core.health import DOWN, UP, Probe, ServiceState, advance
 
     t = datetime(2026, 11, 20, 13, 50, tzinfo=UTC)
     first = "2026-11-20T13:50:00Z"
@@ -248,9 +267,9 @@ def test_the_first_failed_run_of_an_outage_is_remembered_until_it_is_over() -> N
 
 
 def test_a_drill_or_a_fixed_incident_never_absorbs_a_real_outage(sandbox: Sandbox) -> None:
-    from incidentbot import operations
-    from incidentbot.commands import Change
-    from incidentbot.model import Status
+    from incidentbot.core.commands import Change
+    from incidentbot.core.model import Status
+    from incidentbot.operations import incidents as operations
 
     c = connections(sandbox)
     drill, _ = operations.open_incident(c, title="Practice: checkout down", severity=2,
@@ -259,7 +278,7 @@ def test_a_drill_or_a_fixed_incident_never_absorbs_a_real_outage(sandbox: Sandbo
                                         services=["checkout"], request_id="f")
     operations.update_incident(c, fixed.number, Change(status=Status.FIXED))
     states = {"checkout": ServiceState(state=DOWN, since="2026-11-20T12:00:00Z")}
-    said = monitor.open_for_outages(c, CONFIG, [monitor.Transition("checkout", DOWN,
+    said = monitor.open_for_outages(c, CONFIG, [health.Transition("checkout", DOWN,
                                                                    "HTTP 500")], states)
     (opened,) = [i for i in c.tracker.list_incidents(state="all")
                  if i.number not in {drill.number, fixed.number}]
@@ -268,13 +287,13 @@ def test_a_drill_or_a_fixed_incident_never_absorbs_a_real_outage(sandbox: Sandbo
 
 
 def test_the_monitors_words_reach_the_incident_channel(sandbox: Sandbox) -> None:
-    from incidentbot import operations
+    from incidentbot.operations import incidents as operations
 
     c = connections(sandbox)
     operations.open_incident(c, title="Checkout is slow", severity=3, services=["checkout"],
                              request_id="human")
     states = {"checkout": ServiceState(state=DOWN, since="2026-11-20T12:00:00Z")}
-    monitor.open_for_outages(c, CONFIG, [monitor.Transition("checkout", DOWN, "HTTP 500")],
+    monitor.open_for_outages(c, CONFIG, [health.Transition("checkout", DOWN, "HTTP 500")],
                              states)
     channel = next(ch["id"] for ch in sandbox.slack.state.channels.values()
                    if ch["name"].startswith("inc-"))

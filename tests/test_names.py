@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidentbot.errors import InvalidInput
-from incidentbot.names import channel_name, incident_name, is_valid_channel_name, slackify
+from incidentbot.core.errors import InvalidInput
+from incidentbot.core.names import channel_name, incident_name, is_valid_channel_name, slackify
 
 DAY = date(2026, 11, 22)
 

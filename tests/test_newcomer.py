@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from incidentbot import config as configuration
-from incidentbot.errors import ConfigError
+from incidentbot.core import config as configuration
+from incidentbot.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,8 @@ def test_a_few_aliases_are_still_fine() -> None:
 
 
 def test_every_yaml_file_people_write_refuses_a_bomb(tmp_path: Path) -> None:
-    from incidentbot import drills, upptime
+    from incidentbot.core import upptime
+    from incidentbot.operations import drills
 
     with pytest.raises(ConfigError, match="alias"):
         drills.parse(bomb(), "x", configuration.Config(), source="drills/x.yml")
@@ -116,8 +117,8 @@ def test_the_env_file_appears_once_listening_and_goes_when_stopped(tmp_path: Pat
 # -- network errors: what failed, where, and the fix -------------------------------------------
 @pytest.fixture
 def tracker(sandbox):  # type: ignore[no-untyped-def]
-    from incidentbot import github
-    from incidentbot.settings import Settings
+    from incidentbot.adapters import github
+    from incidentbot.core.settings import Settings
 
     made = github.connect(Settings.from_env({**sandbox.env(),
                                              "INCIDENTBOT_RETRY_BACKOFF": "0"}))
@@ -126,9 +127,9 @@ def tracker(sandbox):  # type: ignore[no-untyped-def]
 
 
 def test_a_refused_connection_names_the_url_and_the_fix_at_once() -> None:
-    from incidentbot import github
-    from incidentbot.errors import ServiceError
-    from incidentbot.settings import Settings
+    from incidentbot.adapters import github
+    from incidentbot.core.errors import ServiceError
+    from incidentbot.core.settings import Settings
 
     with socket.socket() as spare:  # a port nothing listens on
         spare.bind(("127.0.0.1", 0))
@@ -148,7 +149,7 @@ def test_a_refused_connection_names_the_url_and_the_fix_at_once() -> None:
 
 
 def test_not_found_names_the_repository(tracker, sandbox) -> None:  # type: ignore[no-untyped-def]
-    from incidentbot.errors import NotFound
+    from incidentbot.core.errors import NotFound
 
     with pytest.raises(NotFound) as caught:
         tracker.get_issue(404)
@@ -158,7 +159,7 @@ def test_not_found_names_the_repository(tracker, sandbox) -> None:  # type: igno
 
 
 def test_five_502s_are_said_as_such(tracker, sandbox) -> None:  # type: ignore[no-untyped-def]
-    from incidentbot.errors import ServiceError
+    from incidentbot.core.errors import ServiceError
 
     sandbox.faults.add(kind="error", service="github", status=502, times=None)
     with pytest.raises(ServiceError) as caught:
@@ -170,7 +171,7 @@ def test_five_502s_are_said_as_such(tracker, sandbox) -> None:  # type: ignore[n
 
 
 def test_validation_failed_shows_githubs_reasons(tracker, sandbox) -> None:  # type: ignore[no-untyped-def]
-    from incidentbot.errors import ServiceError
+    from incidentbot.core.errors import ServiceError
 
     with pytest.raises(ServiceError) as caught:
         tracker.ensure_labels([("sev:1", "not-a-colour", "x")])
@@ -186,9 +187,9 @@ def _dead_port() -> int:
 
 
 def test_slack_refused_names_the_url_and_is_not_retried() -> None:
-    from incidentbot import slack
-    from incidentbot.errors import ServiceError
-    from incidentbot.settings import Settings
+    from incidentbot.adapters import slack
+    from incidentbot.core.errors import ServiceError
+    from incidentbot.core.settings import Settings
 
     port = _dead_port()
     chat = slack.connect(Settings.from_env({"SLACK_API_URL": f"http://127.0.0.1:{port}/api/",
@@ -201,9 +202,9 @@ def test_slack_refused_names_the_url_and_is_not_retried() -> None:
 
 
 def test_slack_answering_a_page_not_json_says_the_status_and_url(sandbox) -> None:  # type: ignore[no-untyped-def]
-    from incidentbot import slack
-    from incidentbot.errors import ServiceError
-    from incidentbot.settings import Settings
+    from incidentbot.adapters import slack
+    from incidentbot.core.errors import ServiceError
+    from incidentbot.core.settings import Settings
 
     sandbox.faults.add(kind="error", service="slack", status=502, times=None)
     chat = slack.connect(Settings.from_env({**sandbox.env(),
@@ -230,7 +231,7 @@ def test_the_cli_facing_a_dead_api_says_one_line_and_exits_3(tmp_path: Path) -> 
 def invoke(*argv: str) -> tuple[int, str]:
     from click.testing import CliRunner
 
-    from incidentbot.cli import main
+    from incidentbot.entrypoints.cli import main
 
     result = CliRunner().invoke(main, [*argv, "--config", str(ROOT / "incidentbot.yml")])
     assert result.exception is None or isinstance(result.exception, SystemExit), \
@@ -261,9 +262,9 @@ def test_a_status_on_a_closed_incident_is_refused_with_the_reopen_command(
 
 
 def test_a_comment_or_slack_status_on_a_closed_incident_is_refused_too() -> None:
-    from incidentbot import commands
-    from incidentbot.errors import InvalidInput
-    from incidentbot.model import LabelFields, Status
+    from incidentbot.core import commands
+    from incidentbot.core.errors import InvalidInput
+    from incidentbot.core.model import LabelFields, Status
 
     config = configuration.load(ROOT / "incidentbot.yml")
     closed = LabelFields(is_incident=True, status=Status.CLOSED, severity=2)
@@ -274,8 +275,8 @@ def test_a_comment_or_slack_status_on_a_closed_incident_is_refused_too() -> None
 
 
 def test_show_on_a_plain_issue_says_it_is_not_an_incident(sandbox, sandbox_env) -> None:  # type: ignore[no-untyped-def]
-    from incidentbot import github
-    from incidentbot.settings import Settings
+    from incidentbot.adapters import github
+    from incidentbot.core.settings import Settings
 
     tracker = github.connect(Settings.from_env(sandbox.env()))
     tracker.create_issue("A feature request", "not an incident", [], marker="m1")
@@ -294,7 +295,7 @@ def test_a_role_for_someone_unknown_is_refused(who: str) -> None:
 
 @pytest.mark.parametrize("who", ["@nobody-yet", "alice", "U0BOB00001", "<@U0BOB00001|bob>"])
 def test_a_role_for_a_known_form_of_person_is_accepted(who: str) -> None:
-    from incidentbot import commands
+    from incidentbot.core import commands
 
     config = configuration.load(ROOT / "incidentbot.yml")
     assert commands.parse(f"/role commander {who}", config).roles["commander"]
@@ -359,8 +360,8 @@ def test_a_status_page_with_no_data_does_not_claim_all_is_operational(tmp_path: 
     import json
     from datetime import UTC, datetime
 
-    from incidentbot import statuspage
-    from incidentbot.monitor import DataDir
+    from incidentbot.operations import statuspage
+    from incidentbot.operations.monitor import DataDir
 
     config = configuration.load(ROOT / "incidentbot.yml")
     statuspage.build(config, DataDir(tmp_path / "data"), [], tmp_path / "site",
@@ -482,7 +483,7 @@ def test_a_file_the_cli_cannot_write_is_one_line(tmp_path: Path) -> None:
 def test_slack_answers_in_slack_words(sandbox) -> None:  # type: ignore[no-untyped-def]
     from helpers import CONFIG, connections
 
-    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.entrypoints.dispatcher import Dispatcher
     from incidentbot.sandbox import DEFAULTS
     from incidentbot.sandbox.slack_requests import SlackRequests
 
@@ -500,9 +501,9 @@ def test_slack_answers_in_slack_words(sandbox) -> None:  # type: ignore[no-untyp
 
 
 def test_pagerduty_refused_names_the_url_at_once() -> None:
-    from incidentbot import pagerduty
-    from incidentbot.errors import ServiceError
-    from incidentbot.settings import Settings
+    from incidentbot.adapters import pagerduty
+    from incidentbot.core.errors import ServiceError
+    from incidentbot.core.settings import Settings
 
     port = _dead_port()
     pager = pagerduty.connect(Settings.from_env({

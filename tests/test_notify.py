@@ -12,8 +12,9 @@ from helpers import CONFIG, connections
 from test_dispatcher import send
 from test_slack_flow import incident_channel, open_via_modal
 
-from incidentbot import config, sync
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import reading, sync
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_requests import SlackRequests
 
@@ -75,7 +76,7 @@ def test_each_target_is_told_once_per_change(disp: Dispatcher, sandbox: Sandbox,
     assert sandbox.webhooks.received("json/audit")[-1]["event"] == "incident.changed"
     keys = [d["key"] for d in sandbox.webhooks.deliveries]
     assert len(set(keys)) == len(keys)
-    card_state = sync.read(c.tracker, number, cfg).card
+    card_state = reading.read(c.tracker, number, cfg).card
     assert len(card_state.notified) == 6
 
 
@@ -91,7 +92,7 @@ def test_targets_follow_the_severity_and_drills_go_nowhere(disp: Dispatcher, san
 def test_a_refused_webhook_is_retried_by_the_next_run(sandbox: Sandbox,
                                                       cfg: config.Config,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from incidentbot import operations
+    from incidentbot.operations import incidents as operations
 
     monkeypatch.setenv("AUDIT_WEBHOOK_URL", f"{sandbox.url}/webhooks/nowhere/audit")
     c = connections(sandbox, cfg)

@@ -11,8 +11,9 @@ import pytest
 from helpers import CONFIG, connections
 from test_slack_flow import incident_channel, open_via_modal
 
-from incidentbot import config, sync
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import reading, sync
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.pagerduty_api import API_KEY
 from incidentbot.sandbox.slack_requests import SlackRequests
@@ -55,7 +56,7 @@ def test_the_on_call_person_is_invited_and_named(sandbox: Sandbox) -> None:
     assert rest_calls(sandbox) == ["GET /pagerduty/oncalls"]
     assert sandbox.pagerduty.alerts  # and paged, as before
     c = connections(sandbox, CFG, PAGERDUTY_API_KEY=API_KEY)
-    card = sync.read(c.tracker, number, CFG).card
+    card = reading.read(c.tracker, number, CFG).card
     assert card.oncall == {"PPAYS01": {"name": "Dan Example", "email": "dan@example.com",
                                        "policy": "Payments on-call"}}
     sandbox.clear_calls()  # asked once: later runs ask nobody

@@ -12,12 +12,15 @@ import pytest
 from helpers import CONFIG, connections
 from test_subscriptions import hooks  # noqa: F401 - the webhook receiver fixture
 
-from incidentbot import databranch, datastore, operations, periodic
-from incidentbot.config import Config
-from incidentbot.databranch import Branch
-from incidentbot.errors import InvalidInput
-from incidentbot.model import HealthCheck
-from incidentbot.monitor import DataDir
+from incidentbot.adapters import databranch, datastore
+from incidentbot.adapters.databranch import Branch
+from incidentbot.core.config import Config
+from incidentbot.core.errors import InvalidInput
+from incidentbot.core.model import HealthCheck
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import periodic
+from incidentbot.operations.monitor import DataDir
 from incidentbot.sandbox import Sandbox
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -281,7 +284,7 @@ def test_the_command_runs_a_pass_and_pushes_both_branches(
 ) -> None:
     from click.testing import CliRunner
 
-    from incidentbot.cli import main
+    from incidentbot.entrypoints.cli import main
 
     config = tmp_path / "incidentbot.yml"
     config.write_text("repository: acme/incidents\n")
@@ -358,10 +361,9 @@ def test_the_periodic_page_build_tells_subscribers_once(
     """A rebuilt page posts each new public update to status_page.subscribers, once."""
     from helpers import FakeClock
 
-    from incidentbot import sync
-    from incidentbot.commands import Change
-    from incidentbot.config import Subscriber
-    from incidentbot.model import Status
+    from incidentbot.core.commands import Change
+    from incidentbot.core.config import Subscriber
+    from incidentbot.core.model import Status
 
     base, got = hooks
     monkeypatch.setenv("JSON_HOOK", f"{base}/json")
@@ -377,7 +379,7 @@ def test_the_periodic_page_build_tells_subscribers_once(
     clock.at(10)
     operations.update_incident(c, issue.number, Change(status=Status.FIXING),
                                note="We found the cause.", public=True,
-                               by=sync.Attribution("U0ALICE001", "Slack"))
+                               by=Attribution("U0ALICE001", "Slack"))
     clock.at(15)
     lines = periodic.run(config, lambda: c, options, now=clock.now).lines
     assert any(line.startswith("page: built") for line in lines), lines

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from helpers import CONFIG, FakeClock, connections
 
-from incidentbot import operations, postmortem, sync
-from incidentbot.commands import Change
-from incidentbot.errors import InvalidInput
-from incidentbot.model import Status
+from incidentbot.core.commands import Change
+from incidentbot.core.errors import InvalidInput
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import postmortem, reading, sync
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL
 
@@ -42,7 +44,7 @@ def script(c: operations.Connections, sandbox: Sandbox, clock: FakeClock) -> tup
     issue, outcome = operations.open_incident(
         c, title="Checkout returns 502 | for *some* users", severity=2, services=["checkout"],
         description="Errors on /checkout since 14:00.", reporter=ALICE,
-        by=sync.Attribution(ALICE, "Slack"), request_id="pm-1")
+        by=Attribution(ALICE, "Slack"), request_id="pm-1")
     number = issue.number
     assert outcome.card is not None and outcome.card.channel_id is not None
     channel = outcome.card.channel_id
@@ -69,11 +71,11 @@ def script(c: operations.Connections, sandbox: Sandbox, clock: FakeClock) -> tup
     sandbox.github_comment("dan", number, "Customers confirm recovery.")
     clock.at(20)
     operations.update_incident(c, number, Change(status=Status.FIXED),
-                               by=sync.Attribution("carol", "CLI"))
+                               by=Attribution("carol", "CLI"))
     clock.at(30)
     operations.update_incident(c, number, Change(status=Status.POSTMORTEM),
-                               by=sync.Attribution("carol", "CLI"))
-    name = sync.read(c.tracker, number, CONFIG).card.name
+                               by=Attribution("carol", "CLI"))
+    name = reading.read(c.tracker, number, CONFIG).card.name
     return number, name
 
 
@@ -103,7 +105,7 @@ def test_it_is_linked_everywhere_and_a_pull_request_is_open(
     c: operations.Connections, sandbox: Sandbox, scripted: tuple[int, str]
 ) -> None:
     number, name = scripted
-    snap = sync.read(c.tracker, number, CONFIG)
+    snap = reading.read(c.tracker, number, CONFIG)
     url = snap.card.postmortem_url
     assert url is not None and "/pull/" in url
     assert url in snap.card.bookmarks
@@ -193,8 +195,8 @@ def test_action_items_become_followup_issues_once_after_merge(
 
 # -- the template ---------------------------------------------------------------------------
 def _facts() -> postmortem.Facts:
-    from incidentbot import timeline as tl
-    from incidentbot.model import LabelFields
+    from incidentbot.core import timeline as tl
+    from incidentbot.core.model import LabelFields
 
     built = tl.build(opened=T0, reporter="alice", events=[], messages=[], bots=[])
     return postmortem.Facts(1, "20261120-brave-otter", "T", "https://x/issues/1",
@@ -228,7 +230,7 @@ def test_the_followups_command_reads_the_incident_from_the_front_matter(
 ) -> None:
     from click.testing import CliRunner
 
-    from incidentbot.cli import main
+    from incidentbot.entrypoints.cli import main
 
     number, name = scripted
     path = f"incidents/2026-11/{name}.md"

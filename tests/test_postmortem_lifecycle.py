@@ -14,10 +14,13 @@ import pytest
 from helpers import CONFIG as BASE
 from helpers import FakeClock, connections
 
-from incidentbot import monitor, operations, sync
-from incidentbot.commands import Change
-from incidentbot.evidence import DATA_BRANCH
-from incidentbot.model import Status
+from incidentbot.core import health
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import monitor, reading, sync
+from incidentbot.operations.evidence import DATA_BRANCH
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL
 
@@ -62,47 +65,47 @@ def lifecycle(sandbox: Sandbox) -> tuple[operations.Connections, FakeClock, int,
     clock.at(0)
     c.tracker.ensure_branch(DATA_BRANCH, c.tracker.default_branch())
     c.tracker.write_file("checkout/2026-11.ndjson", samples(T0), "checks", DATA_BRANCH)
-    states = {"checkout": monitor.ServiceState(
-        state=monitor.DOWN, since="2026-11-20T13:55:00Z", fails=2,
+    states = {"checkout": health.ServiceState(
+        state=health.DOWN, since="2026-11-20T13:55:00Z", fails=2,
         first_failed="2026-11-20T13:50:00Z")}
     said = monitor.open_for_outages(
-        c, CONFIG, [monitor.Transition("checkout", monitor.DOWN, "HTTP 502")], states)
+        c, CONFIG, [health.Transition("checkout", health.DOWN, "HTTP 502")], states)
     assert said == ["checkout: down; opened #3"]  # after the two pull requests
     number = 3
-    channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
+    channel = reading.read(c.tracker, number, CONFIG).card.channel_id or ""
     with sandbox._hub.lock:
         sandbox.slack.state.channels[channel]["members"].extend([ALICE, BOB, CAROL])
     clock.at(2)  # 13:57
     sandbox.slack.post_as(BOB, channel, "Looking. 502s from the load balancer.")
     clock.at(3)
     operations.update_incident(c, number, Change(roles={"commander": BOB}),
-                               by=sync.Attribution(ALICE, "Slack"))
+                               by=Attribution(ALICE, "Slack"))
     clock.at(5)  # 14:00
     operations.update_incident(c, number, Change(severity=1),
-                               by=sync.Attribution(BOB, "Slack"))
+                               by=Attribution(BOB, "Slack"))
     clock.at(8)
     sandbox.github_relabel("bob", number, add=["status:fixing"], remove=["status:open"])
     sync.sync(c.tracker, c.chat, c.pager, CONFIG, number, now=clock.now)
     clock.at(10)
     operations.update_incident(c, number, Change(), note="Rolled back deploy 4411.",
-                               by=sync.Attribution(CAROL, "Slack"))
+                               by=Attribution(CAROL, "Slack"))
     clock.at(12)
     operations.update_incident(
-        c, number, Change(), by=sync.Attribution(ALICE, "Slack"),
+        c, number, Change(), by=Attribution(ALICE, "Slack"),
         note="Public update: Checkout is recovering; a few payments may have failed.")
     clock.at(14)
     sandbox.github_comment("dan", number, "Customers confirm recovery.")
     clock.at(20)  # 14:15, the second good run: the monitor moves it to fixed
     c.tracker.write_file("checkout/2026-11.ndjson", samples(clock.now), "checks", DATA_BRANCH)
     monitor.open_for_outages(
-        c, CONFIG, [monitor.Transition("checkout", monitor.UP, "up")], states)
+        c, CONFIG, [health.Transition("checkout", health.UP, "up")], states)
     clock.at(25)
     operations.update_incident(c, number, Change(roles={"comms": CAROL}),
-                               by=sync.Attribution(BOB, "Slack"))
+                               by=Attribution(BOB, "Slack"))
     clock.at(30)  # 14:25
     operations.update_incident(c, number, Change(status=Status.POSTMORTEM),
-                               by=sync.Attribution("carol", "CLI"))
-    name = sync.read(c.tracker, number, CONFIG).card.name
+                               by=Attribution("carol", "CLI"))
+    name = reading.read(c.tracker, number, CONFIG).card.name
     return c, clock, number, name
 
 
@@ -178,7 +181,7 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
         f"- **2026-11-20 13:20** (14:20 CET) · acme/incidents: [deployed main ({sha[:7]}) to "
         f"production: release 2026.11.20](https://github.com/acme/incidents/commit/{sha}) — "
         "Carol Example"]
-    channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
+    channel = reading.read(c.tracker, number, CONFIG).card.channel_id or ""
     said = [m["text"] for m in sandbox.slack.messages(channel) if "What changed?" in m["text"]]
     assert len(said) == 1 and said[0].count("\n• ") == 2
     assert "• 2h 0m before: <https://github.com/acme/incidents/pull/2|acme/incidents> " \
@@ -191,7 +194,7 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     assert pull.reviewers == ("carol", "alice")
     assert "| Postmortem owner | Bob Example (@bob) |" in before
     posted = [m["text"] for m in sandbox.slack.messages(
-        sync.read(c.tracker, number, CONFIG).card.channel_id or "")]
+        reading.read(c.tracker, number, CONFIG).card.channel_id or "")]
     notice = next(t for t in posted if t.startswith(":memo: The postmortem is drafted"))
     assert "Owner: <@U0BOB00001>" in notice and "Reviewers: <@U0CAROL001>, <@U0ALICE001>" in notice
     # Resolved Friday 20 November 14:25 UTC: three working days on is Wednesday the 25th,
@@ -212,7 +215,7 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     c.tracker.write_file(path, written, "Resolution", BRANCH + name)
     clock.at(60)  # 14:55
     c.tracker.write_file("checkout/2026-11.ndjson", samples(clock.now), "checks", DATA_BRANCH)
-    operations.close_incident(c, number, by=sync.Attribution("root", "CLI"))
+    operations.close_incident(c, number, by=Attribution("root", "CLI"))
     after = committed(c, name)
     golden("postmortem-lifecycle-closed.md", after)
     assert "We rolled back deploy 4411." in after  # what people wrote stays
@@ -232,13 +235,13 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
 
 @pytest.mark.parametrize("who", ["incidentbot[bot]", "github-actions[bot]", "incidentbot"])
 def test_the_bot_is_never_a_person(who: str) -> None:
-    from incidentbot.identity import is_bot
+    from incidentbot.core.identity import is_bot
 
     assert is_bot(who) and is_bot("alice", own={"alice"}) and not is_bot("alice")
 
 
 def test_a_repository_the_token_cannot_read_is_said_not_retried(sandbox: Sandbox) -> None:
-    from incidentbot import changes
+    from incidentbot.operations import changes
 
     c = connections(sandbox, CONFIG)
     config = replace(CONFIG, services=tuple(
@@ -254,7 +257,7 @@ def test_a_repository_the_token_cannot_read_is_said_not_retried(sandbox: Sandbox
 def test_someone_assigned_on_github_owns_it_and_a_forged_note_is_only_text(
     sandbox: Sandbox,
 ) -> None:
-    from incidentbot import evidence
+    from incidentbot.operations import evidence
 
     c, clock, number, name = lifecycle(sandbox)
     pull = c.tracker.find_pull(BRANCH + name, "main")

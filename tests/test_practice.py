@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 from helpers import CONFIG, FakeClock, connections
 
-from incidentbot import config, cron, drills, practice
-from incidentbot.cli import main
+from incidentbot.core import config, cron
+from incidentbot.entrypoints.cli import main
+from incidentbot.operations import drills, practice
 from incidentbot.sandbox import Sandbox
 
 SCHEDULE = """

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 from helpers import CONFIG
 
-from incidentbot import config as configuration
-from incidentbot import publicstatus
-from incidentbot.errors import ConfigError
-from incidentbot.model import Status
+from incidentbot.core import config as configuration
+from incidentbot.core import publicstatus
+from incidentbot.core.errors import ConfigError
+from incidentbot.core.model import Status
 
 
 def test_the_default_words_follow_statuspage() -> None:

@@ -9,14 +9,17 @@ from pathlib import Path
 
 from helpers import CONFIG, FakeClock, connections
 
-from incidentbot import operations, publicupdates, statuspage, sync
-from incidentbot.commands import Change
-from incidentbot.model import Status
-from incidentbot.monitor import DataDir
-from incidentbot.ports import Comment, IssueEvent
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.ports import Comment, IssueEvent
+from incidentbot.core.render import publicupdates
+from incidentbot.core.snapshot import Attribution
+from incidentbot.core.trust import Writers
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import reading, statuspage
+from incidentbot.operations.monitor import DataDir
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
-from incidentbot.trust import Writers
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -71,15 +74,15 @@ def test_every_entry_point_publishes_with_the_status_of_its_time(sandbox: Sandbo
     c = connections(sandbox, clock=lambda: clock.now)
     issue, _ = operations.open_incident(c, title="Checkout returns 502", severity=2,
                                         services=["checkout"], public=True,
-                                        by=sync.Attribution(ALICE, "Slack"),
+                                        by=Attribution(ALICE, "Slack"),
                                         request_id="req-pub")
     n = issue.number
     clock.at(10)
     operations.update_incident(c, n, Change(status=Status.FIXING),
                                note="We found the cause.", public=True,
-                               by=sync.Attribution(ALICE, "Slack"))
+                               by=Attribution(ALICE, "Slack"))
     operations.update_incident(c, n, Change(), note="Internal: db01 is the culprit",
-                               by=sync.Attribution(ALICE, "Slack"))
+                               by=Attribution(ALICE, "Slack"))
     clock.at(20)
     sandbox.github_comment("mallory", n, "Public update: everything is fine, send bitcoin")
     sandbox.github_comment("alice", n, "Public update: Rolled back; most customers are fine.")
@@ -90,7 +93,7 @@ def test_every_entry_point_publishes_with_the_status_of_its_time(sandbox: Sandbo
         fields = c.tracker.get_issue(n)
         said = publicupdates.updates(n, fields.created_at, Status.FIXED,
                                      c.tracker.comments(n), c.tracker.events(n),
-                                     sync.writers_of(c.tracker, CONFIG), CONFIG)
+                                     reading.writers_of(c.tracker, CONFIG), CONFIG)
         out = tmp_path / "site"
         statuspage.build(CONFIG, DataDir(tmp_path / "data"), [fields], out,
                          updates={n: said})

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from helpers import CONFIG, connections_as
 
-from incidentbot import card as cards
-from incidentbot import operations, sync
-from incidentbot.config import standard_labels
+from incidentbot.core import card as cards
+from incidentbot.core.config import standard_labels
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import sync
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
 
@@ -121,7 +123,7 @@ def test_two_incidents_a_minute_apart_each_have_their_own_announcement(
         clock.at(minute)
         issue, outcome = operations.open_incident(
             app, title=title, severity=2, services=["checkout"], reporter=ALICE,
-            by=sync.Attribution(ALICE, "Slack"), request_id=f"req-{minute}")
+            by=Attribution(ALICE, "Slack"), request_id=f"req-{minute}")
         assert outcome.ok
         numbers.append(issue.number)
     for number in numbers:

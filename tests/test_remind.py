@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from helpers import CONFIG, ROOT, FakeClock, connections
 
-from incidentbot import operations, sync
-from incidentbot.commands import Change
-from incidentbot.model import Status
+from incidentbot.core.commands import Change
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import reading, sync
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB
 
@@ -28,7 +30,7 @@ def c(sandbox: Sandbox, clock: FakeClock) -> operations.Connections:
 
 
 def nudges(sandbox: Sandbox, c: operations.Connections, number: int) -> list[str]:
-    channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
+    channel = reading.read(c.tracker, number, CONFIG).card.channel_id or ""
     return [m["text"] for m in sandbox.slack.messages(channel)
             if "bot_id" in m and (":alarm_clock:" in m["text"]
                                   or ":bust_in_silhouette:" in m["text"])]
@@ -72,7 +74,7 @@ def test_an_update_resets_the_clock(c: operations.Connections, sandbox: Sandbox,
     assert len(nudges(sandbox, c, number)) == 1
     clock.at(40)
     operations.update_incident(c, number, Change(), note="Still degraded; failing over.",
-                               by=sync.Attribution(ALICE, "Slack"))
+                               by=Attribution(ALICE, "Slack"))
     for minutes in (45, 60, 69):
         run_at(c, clock, number, minutes)
     assert len(nudges(sandbox, c, number)) == 1  # 29 minutes since the update: not yet
@@ -107,13 +109,13 @@ def test_fixed_closed_and_drill_incidents_get_none(c: operations.Connections,
 
 def test_the_nudge_button_opens_the_update_form(c: operations.Connections, sandbox: Sandbox,
                                                 clock: FakeClock) -> None:
-    from incidentbot.dispatcher import Dispatcher
+    from incidentbot.entrypoints.dispatcher import Dispatcher
     from incidentbot.sandbox import DEFAULTS
     from incidentbot.sandbox.slack_requests import SlackRequests
 
     number = open_sev1(c)
     run_at(c, clock, number, 31)
-    channel = sync.read(c.tracker, number, CONFIG).card.channel_id or ""
+    channel = reading.read(c.tracker, number, CONFIG).card.channel_id or ""
     (nudge,) = [m for m in sandbox.slack.messages(channel) if ":alarm_clock:" in m["text"]]
     button = nudge["blocks"][1]["elements"][0]
     assert button["action_id"] == "open_update" and button["value"] == str(number)
@@ -134,7 +136,7 @@ def test_the_commander_nudge_waits_as_long_as_configured(sandbox: Sandbox,
                                                           clock: FakeClock) -> None:
     from dataclasses import replace
 
-    from incidentbot import config as configuration
+    from incidentbot.core import config as configuration
 
     text = (ROOT / "incidentbot.yml").read_text() + "\nreminders:\n  commander_after: 30m\n"
     config = configuration.parse(text, source="incidentbot.yml")

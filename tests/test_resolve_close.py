@@ -10,8 +10,9 @@ from helpers import CONFIG, connections
 from test_dispatcher import send
 from test_slack_flow import incident_channel, open_via_modal
 
-from incidentbot import config, sync
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import sync
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import INCIDENTS
 from incidentbot.sandbox.slack_requests import SlackRequests
@@ -52,7 +53,7 @@ def test_resolve_renames_and_keeps_the_channel_close_archives_it(sandbox: Sandbo
 def test_without_on_resolve_the_channel_keeps_its_name_until_the_close(sandbox: Sandbox
                                                                       ) -> None:
     c = connections(sandbox)
-    from incidentbot import operations
+    from incidentbot.operations import incidents as operations
 
     issue, outcome = operations.open_incident(c, title="Login slow", severity=4)
     operations.update_incident(c, issue.number, operations.change_from_options(

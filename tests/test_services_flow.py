@@ -12,9 +12,11 @@ from helpers import CONFIG, connections, running_dispatcher
 from test_dispatcher import labels_of, replies, send
 from test_slack_flow import incident_channel, open_via_modal
 
-from incidentbot import config, operations, sync
-from incidentbot.dispatcher import Dispatcher
-from incidentbot.errors import InvalidInput
+from incidentbot.core import config
+from incidentbot.core.errors import InvalidInput
+from incidentbot.entrypoints.dispatcher import Dispatcher
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import sync
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import BOB
 from incidentbot.sandbox.slack_requests import SlackRequests, open_values

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incidentbot.cli import exit_code
-from incidentbot.errors import InvalidInput, MissingSetting
-from incidentbot.settings import GITHUB_API_DEFAULT, SLACK_API_DEFAULT, Settings
+from incidentbot.core.errors import InvalidInput, MissingSetting
+from incidentbot.core.settings import GITHUB_API_DEFAULT, SLACK_API_DEFAULT, Settings
+from incidentbot.entrypoints.cli import exit_code
 
 
 def test_defaults_point_at_the_public_services() -> None:

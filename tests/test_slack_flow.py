@@ -13,8 +13,9 @@ import pytest
 from helpers import CONFIG, connections
 from test_dispatcher import labels_of, replies, send
 
-from incidentbot import blocks, config, views, wording
-from incidentbot.dispatcher import Dispatcher
+from incidentbot.core import config
+from incidentbot.core.render import blocks, views, wording
+from incidentbot.entrypoints.dispatcher import Dispatcher
 from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, INCIDENTS
 from incidentbot.sandbox.slack_requests import SlackRequests, open_values
@@ -192,7 +193,7 @@ def test_a_team_overrides_a_message_text(disp: Dispatcher, s: SlackRequests, san
 def test_a_private_incident_has_no_join_button_and_refuses_a_forged_one(
     disp: Dispatcher, s: SlackRequests, sandbox: Sandbox
 ) -> None:
-    from incidentbot import operations
+    from incidentbot.operations import incidents as operations
 
     c = connections(sandbox)
     issue, outcome = operations.open_incident(c, title="Leaked keys", severity=2, private=True)

@@ -11,10 +11,12 @@ import pytest
 from helpers import CONFIG
 from jsonschema import Draft202012Validator
 
-from incidentbot import monitor, statuspage
-from incidentbot.monitor import DataDir, Probe, ServiceState
-from incidentbot.ports import Issue
-from incidentbot.publicupdates import Update
+from incidentbot.core import health
+from incidentbot.core.health import Probe, ServiceState
+from incidentbot.core.ports import Issue
+from incidentbot.core.render.publicupdates import Update
+from incidentbot.operations import statuspage
+from incidentbot.operations.monitor import DataDir
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET_TITLE = "Leaked customer database zq7"
@@ -52,7 +54,7 @@ def seed(tmp_path: Path) -> DataDir:
         probes = {"checkout": Probe("down" if down else "up", 200, 120 + i % 50),
                   "payments": Probe("up", 200, 80)}
         for slug, p in probes.items():
-            states[slug], _ = monitor.advance(states.get(slug, ServiceState()), p, now)
+            states[slug], _ = health.advance(states.get(slug, ServiceState()), p, now)
         data.write_run(f"r{i}", "test", now, probes, states)
     return data
 

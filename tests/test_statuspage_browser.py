@@ -19,8 +19,8 @@ import pytest
 from helpers import CONFIG
 from test_statuspage import ISSUES, NOW, SECRET_TITLE, issue, seed
 
-from incidentbot import statuspage
-from incidentbot.config import Link
+from incidentbot.core.config import Link
+from incidentbot.operations import statuspage
 
 CHROMIUM = Path("/usr/bin/chromium")
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")

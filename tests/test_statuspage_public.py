@@ -15,9 +15,9 @@ import pytest
 from helpers import CONFIG
 from test_statuspage import NOW, issue, seed
 
-from incidentbot import statuspage
-from incidentbot.config import Link
-from incidentbot.monitor import DataDir
+from incidentbot.core.config import Link
+from incidentbot.operations import statuspage
+from incidentbot.operations.monitor import DataDir
 
 REFERENCE = Path("/work/shared/reference")  # the team's copy, when present
 REPO_REFERENCE = Path(__file__).parent / "payloads" / "statuspage"
@@ -207,6 +207,6 @@ def test_upptime_files_have_upptimes_keys_labels_and_colours(site: Path) -> None
     (100, "brightgreen"), (95.01, "brightgreen"), (95, "green"), (90.34, "green"),
     (86, "yellowgreen"), (81, "yellow"), (76, "orange"), (75, "red")])
 def test_the_uptime_colour_scale_is_upptimes(percent: float, colour: str) -> None:
-    from incidentbot import upptimeapi
+    from incidentbot.core.render import upptimeapi
 
     assert upptimeapi.uptime_colour(percent) == colour

@@ -14,12 +14,12 @@ import pytest
 from helpers import CONFIG
 from test_statuspage import NOW, issue
 
-from incidentbot import config as configuration
-from incidentbot import subscriptions
-from incidentbot.config import Subscriber
-from incidentbot.errors import ConfigError
-from incidentbot.publicincidents import public_incidents
-from incidentbot.publicupdates import Update
+from incidentbot.core import config as configuration
+from incidentbot.core.config import Subscriber
+from incidentbot.core.errors import ConfigError
+from incidentbot.core.render.publicincidents import public_incidents
+from incidentbot.core.render.publicupdates import Update
+from incidentbot.operations import subscriptions
 
 SUBSCRIBED = replace(CONFIG, status_page=replace(CONFIG.status_page, subscribers=(
     Subscriber("slack", "$SLACK_STATUS_HOOK"), Subscriber("teams", "$TEAMS_HOOK"),

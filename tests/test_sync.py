@@ -9,11 +9,14 @@ from typing import Any
 import pytest
 from helpers import CONFIG, connections
 
-from incidentbot import card as cards
-from incidentbot import operations, sync
-from incidentbot.commands import Change
-from incidentbot.errors import AuthFailed
-from incidentbot.model import Status
+from incidentbot.core import card as cards
+from incidentbot.core.commands import Change
+from incidentbot.core.errors import AuthFailed
+from incidentbot.core.model import Status
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.operations import sync
+from incidentbot.operations.apply import Outcome
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL, DAN
 
@@ -30,12 +33,12 @@ def c(sandbox: Sandbox) -> operations.Connections:
 def open_one(c: operations.Connections, **kwargs: Any) -> int:
     defaults: dict[str, Any] = {"title": "Checkout returns 502", "severity": 2,
                                 "services": ["checkout"], "reporter": ALICE,
-                                "by": sync.Attribution(ALICE, "Slack"), "request_id": "req-1"}
+                                "by": Attribution(ALICE, "Slack"), "request_id": "req-1"}
     issue, _ = operations.open_incident(c, **{**defaults, **kwargs})
     return issue.number
 
 
-def do_sync(c: operations.Connections, number: int) -> sync.Outcome:
+def do_sync(c: operations.Connections, number: int) -> Outcome:
     return sync.sync(c.tracker, c.chat, c.pager, c.config, number)
 
 
@@ -175,7 +178,7 @@ def test_cli_update_with_role_and_note(c: operations.Connections, sandbox: Sandb
     change = operations.change_from_options(CONFIG, status="fixing",
                                             roles={"commander": "@bob"})
     operations.update_incident(c, number, change, note="Rolled back deploy 4411.",
-                               by=sync.Attribution("carol", "CLI"))
+                               by=Attribution("carol", "CLI"))
     ch = channel(sandbox, number)
     posted = texts(sandbox, ch["id"])
     assert any("carol changed status *open* → *fixing*" in t and f"<@{BOB}>" in t
@@ -186,7 +189,7 @@ def test_cli_update_with_role_and_note(c: operations.Connections, sandbox: Sandb
 
 
 def test_bad_input_changes_nothing(c: operations.Connections, sandbox: Sandbox) -> None:
-    from incidentbot.errors import InvalidInput
+    from incidentbot.core.errors import InvalidInput
 
     number = open_one(c)
     sandbox.clear_calls()
@@ -330,8 +333,8 @@ def lifecycle(sandbox: Sandbox, crash_at: int | None) -> int:
     sandbox.github_comment("bob", 1, "Rolled back deploy 4411.")
     step(lambda: do_sync(c, 1))
     step(lambda: operations.update_incident(c, 1, Change(status=Status.FIXED),
-                                            by=sync.Attribution("carol", "CLI")))
-    step(lambda: operations.close_incident(c, 1, by=sync.Attribution("carol", "CLI"), force=True))
+                                            by=Attribution("carol", "CLI")))
+    step(lambda: operations.close_incident(c, 1, by=Attribution("carol", "CLI"), force=True))
     return calls
 
 

@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidentbot import text
+from incidentbot.core import text
 
 HOSTILE = "<!channel> <@U0ALICE001> <https://evil.example|click> &amp; `rm -rf` *bold* Ω ‮"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from incidentbot import config as configuration
-from incidentbot import upptime
-from incidentbot.cli import main
+from incidentbot.core import config as configuration
+from incidentbot.core import upptime
+from incidentbot.entrypoints.cli import main
 
 UPPTIMERC = """
 owner: acme

@@ -73,7 +73,8 @@ def test_every_url_comes_from_the_environment(path: Path) -> None:
 
 def test_the_periodic_job_reaches_git_through_github_server_url() -> None:
     """The push happens in Python: its remote is built from GITHUB_SERVER_URL."""
-    from incidentbot import config, periodic
+    from incidentbot.core import config
+    from incidentbot.operations import periodic
 
     options = periodic.options_from(
         config.Config(), data="data", data_branch="status-data", site_branch="gh-pages",
@@ -95,7 +96,7 @@ def test_one_schedule_does_all_periodic_work() -> None:
 
 def test_the_incident_workflow_skips_exactly_the_card_s_own_comment_events() -> None:
     """The card's edits start no sync: incident.yml recognises it by how it begins."""
-    from incidentbot import card
+    from incidentbot.core import card
 
     text = (ROOT / ".github" / "workflows" / "incident.yml").read_text()
     begins = card.render(card.CardState(name="20261130-brave-otter")).split("·")[0].strip()

@@ -29,7 +29,7 @@ class SignedRequest:
 
 def signed(path: str, body: bytes, secret: str, *, timestamp: float | None = None,
            retry: int | None = None) -> SignedRequest:
-    from incidentbot.slack import sign
+    from incidentbot.adapters.slack import sign
 
     ts = str(int(time.time() if timestamp is None else timestamp))
     headers = {"x-slack-request-timestamp": ts, "x-slack-signature": sign(secret, body, ts),

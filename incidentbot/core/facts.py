@@ -1,0 +1,75 @@
+"""What a postmortem knows of an incident (`Facts`), the outages the health checks saw, and
+who a person reference names — records only, filled by operations/evidence.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from incidentbot.core import health
+from incidentbot.core import timeline as tl
+from incidentbot.core.config import Config
+from incidentbot.core.model import LabelFields
+from incidentbot.core.ports import Issue
+
+SLACK_ID = re.compile(r"[UW][A-Z0-9]{6,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """One affected service as the health checks saw it around the incident."""
+
+    slug: str
+    name: str
+    down: timedelta
+    degraded: timedelta
+    samples: tuple[health.Sample, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything a postmortem says that the bot knows."""
+
+    number: int
+    name: str
+    title: str
+    issue_url: str
+    fields: LabelFields
+    opened: datetime
+    closed: datetime | None
+    roles: Mapping[str, str]  # role -> display name
+    channel_name: str | None
+    channel_url: str | None
+    timeline: tl.Timeline
+    description: str = ""
+    close_reason: str = ""
+    outages: tuple[Outage, ...] = ()
+    role_logins: Mapping[str, str] = field(default_factory=dict)  # role -> GitHub login
+    related: tuple[Issue, ...] = ()  # incidents on the same services in the 90 days before
+    owner: str = ""  # the postmortem owner's name (set by publishing: the pull's assignee)
+    reviewers: tuple[str, ...] = ()  # names
+    recent_changes: tuple[Any, ...] = ()  # changes.Change, when services[].repos is set
+    changes_known: bool = False
+    graph: str = ""  # the graph's file name, beside the postmortem
+    meeting: str = ""  # the review meeting's .ics file name, beside the postmortem
+
+
+def login_of(config: Config, ref: str) -> str | None:
+    """The GitHub login of a person reference, when `people:` knows it (or it is one)."""
+    ref = ref.lstrip("@")
+    person = config.person_by_slack(ref) or config.person_by_github(ref) \
+        or config.people.get(ref)
+    if person is not None:
+        return person.github
+    return None if SLACK_ID.fullmatch(ref) else ref
+
+
+def known_person(config: Config) -> Callable[[str], bool]:
+    def known(ref: str) -> bool:
+        ref = ref.lstrip("@")
+        return bool(SLACK_ID.fullmatch(ref) or config.person_by_github(ref)
+                    or config.person_by_slack(ref) or ref in config.people)
+    return known

@@ -1,0 +1,89 @@
+"""Incident names (`YYYYMMDD-adjective-animal`) and the Slack channel names made from them."""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+import zlib
+from collections.abc import Mapping
+from datetime import date
+
+from incidentbot.core.errors import InvalidInput
+
+# Neutral words only: a name is read aloud on calls and pasted into status updates.
+ADJECTIVES = (
+    "amber", "ample", "azure", "bold", "brave", "brisk", "calm", "clever", "cosmic", "crisp",
+    "curious", "dapper", "eager", "early", "fancy", "fluffy", "frosty", "gentle", "gilded",
+    "glad", "golden", "grand", "happy", "hardy", "honest", "humble", "jolly", "keen", "kind",
+    "lively", "loyal", "lucky", "lunar", "mellow", "merry", "mighty", "misty", "modest",
+    "nimble", "noble", "olive", "patient", "plucky", "polite", "proud", "quick", "quiet",
+    "rapid", "rosy", "royal", "rustic", "sandy", "silver", "smooth", "snowy", "solar",
+    "steady", "sunny", "swift", "tidy", "upbeat", "velvet", "vivid", "witty",
+)
+ANIMALS = (
+    "badger", "beaver", "bison", "bobcat", "camel", "cheetah", "condor", "cougar", "coyote",
+    "crane", "dingo", "dolphin", "eagle", "egret", "falcon", "ferret", "finch", "gazelle",
+    "gecko", "gibbon", "heron", "hippo", "ibis", "iguana", "impala", "jackal", "jaguar",
+    "koala", "lemur", "leopard", "llama", "lynx", "magpie", "marmot", "marten", "meerkat",
+    "moose", "narwhal", "newt", "ocelot", "orca", "osprey", "otter", "owl", "panda", "pelican",
+    "penguin", "puffin", "quail", "rabbit", "raven", "salmon", "seal", "sparrow", "stork",
+    "tapir", "toucan", "turtle", "walrus", "weasel", "wombat", "yak", "zebra", "robin",
+)
+_TOTAL = len(ADJECTIVES) * len(ANIMALS)
+# Coprime with _TOTAL, so consecutive issue numbers land far apart and no two of any
+# _TOTAL consecutive numbers share a name.
+_STEP = 2654435761 % _TOTAL | 1
+
+
+def incident_name(number: int, opened: date, repository: str = "") -> str:
+    """`YYYYMMDD-adjective-animal`, the same every time for the same issue.
+
+    The words come from the issue number (scrambled, offset by the repository), so a re-run,
+    another runner or the dispatcher all compute the same name with nothing stored.
+    """
+    if number < 1:
+        raise InvalidInput(f"issue number must be positive, got {number}")
+    offset = zlib.crc32(repository.encode("utf-8")) % _TOTAL
+    k = (number * _STEP + offset) % _TOTAL
+    adjective, animal = ADJECTIVES[k // len(ANIMALS)], ANIMALS[k % len(ANIMALS)]
+    return f"{opened:%Y%m%d}-{adjective}-{animal}"
+
+
+# https://api.slack.com/methods/conversations.create#naming
+CHANNEL_NAME_MAX = 80
+_CHANNEL_OK = re.compile(r"[a-z0-9_-]{1,80}")
+PLACEHOLDERS = ("name", "number", "date", "words")
+
+
+def is_valid_channel_name(name: str) -> bool:
+    """Slack's rule: lowercase letters, digits, hyphens, underscores; 1 to 80 characters."""
+    return _CHANNEL_OK.fullmatch(name) is not None
+
+
+def slackify(text: str) -> str:
+    """Text made into a valid Slack channel name (lowercase, `-` for anything else, <= 80)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    cleaned = re.sub(r"[^a-z0-9_-]+", "-", folded.lower())
+    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-_")
+    return cleaned[:CHANNEL_NAME_MAX].rstrip("-_") or "incident"
+
+
+def pattern_placeholders(pattern: str) -> list[str]:
+    """The `{placeholders}` a channel name pattern uses; ValueError if it is malformed."""
+    return [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+
+
+def channel_name(pattern: str, name: str, number: int, suffix: int = 0) -> str:
+    """The channel for an incident: `pattern` filled in, made Slack-valid, with `-N` if N > 0.
+
+    The suffix is kept within the 80-character limit by shortening the rest.
+    """
+    date_part, _, words = name.partition("-")
+    values: Mapping[str, str] = {"name": name, "number": str(number), "date": date_part,
+                                 "words": words}
+    base = slackify(pattern.format_map(values))
+    if suffix <= 0:
+        return base
+    tail = f"-{suffix}"
+    return base[: CHANNEL_NAME_MAX - len(tail)].rstrip("-_") + tail

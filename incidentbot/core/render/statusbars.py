@@ -1,0 +1,206 @@
+"""Components for the status page: each public service's status from its checks, the public
+incidents on it and maintenance, and its 90 days graded by minutes down (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from incidentbot.core.config import Config
+from incidentbot.core.health import DEGRADED, DOWN, UP, Sample
+from incidentbot.core.render.daystats import DayStats
+
+if TYPE_CHECKING:
+    from incidentbot.core.render.publicincidents import Maintenance, PublicIncident
+
+DAYS = 90
+CHECK_STATUS = {UP: "operational", DEGRADED: "degraded_performance", DOWN: "major_outage"}
+# Worst last; maintenance sits below the outages a public incident may declare.
+ORDER = ("operational", "degraded_performance", "under_maintenance", "partial_outage",
+         "major_outage")
+WORDS = {"operational": "Operational", "degraded_performance": "Degraded performance",
+         "partial_outage": "Partial outage", "major_outage": "Major outage",
+         "under_maintenance": "Under maintenance", "none": "No data"}
+WINDOWS = (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
+           ("30 d", timedelta(days=30)), ("90 d", timedelta(days=90)))
+# A day's grade: u up, m minor (degraded, or down under an hour), p partial (under 6 h
+# down), x major (6 h or more), n missing data (none, or a quarter of the day or more
+# unwatched), w maintenance. Each has a pattern and a word.
+GRADES = {"u": "Operational", "m": "Minor trouble", "p": "Partial outage",
+          "x": "Major outage", "n": "Missing data", "w": "Maintenance"}
+_IMPACT_GRADE = {"degraded_performance": "m", "partial_outage": "p", "major_outage": "x"}
+_GRADE_RANK = "nuwmpx"
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    start: datetime
+    grade: str
+    down_min: int
+    degraded_min: int
+    no_data_min: int
+    percent: float | None
+    incidents: tuple[PublicIncident, ...]
+    maintenance: tuple[Maintenance, ...]
+
+    @property
+    def words(self) -> str:
+        """The day in words, for the service page and screen readers."""
+        parts = [GRADES[self.grade]]
+        if self.percent is not None:
+            parts.append(f"{self.percent:.2f}% up")
+        if self.down_min:
+            parts.append(f"{_minutes(self.down_min)} down")
+        if self.degraded_min:
+            parts.append(f"{_minutes(self.degraded_min)} degraded")
+        if self.no_data_min and self.percent is not None:
+            parts.append(f"{_minutes(self.no_data_min)} without data")
+        return ", ".join(parts)
+
+
+def _minutes(total: int) -> str:
+    hours, minutes = divmod(total, 60)
+    return f"{hours} h {minutes} min" if hours and minutes else \
+        f"{hours} h" if hours else f"{minutes} min"
+
+
+def grade(down: timedelta, degraded: timedelta) -> str:
+    if down >= timedelta(hours=6):
+        return "x"
+    if down >= timedelta(hours=1):
+        return "p"
+    if down > timedelta(0) or degraded > timedelta(0):
+        return "m"
+    return "u"
+
+
+def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
+         maintenances: Sequence[Maintenance], slug: str) -> list[Day]:
+    """The last 90 days, oldest first, from the service's day sums."""
+    offset = len(stats.totals) - DAYS
+    first = stats.first + timedelta(days=offset)
+
+    def spread(items: Sequence[Any], lo_of: Any, hi_of: Any) -> dict[int, list[Any]]:
+        out: dict[int, list[Any]] = {}
+        for x in items:
+            lo = max(0, (lo_of(x).astimezone(UTC) - first).days)
+            hi = min(DAYS - 1, (hi_of(x).astimezone(UTC) - first).days)
+            for index in range(lo, hi + 1):
+                out.setdefault(index, []).append(x)
+        return out
+
+    touching = spread([i for i in incidents if slug in i.services],
+                      lambda i: i.opened, lambda i: i.resolved or now)
+    planned = spread([m for m in maintenances if slug in m.services and m.start <= now],
+                     lambda m: m.start, lambda m: min(m.end, now))
+    out = []
+    for index in range(DAYS):
+        windows = [(m.start, m.end) for m in planned.get(index, [])]
+        measured = stats.day(offset + index, windows)
+        those = tuple(touching.get(index, []))
+        g = grade(measured.down, measured.degraded) if measured.measured > timedelta(0) \
+            else "n"
+        if g == "u" and measured.no_data * 3 > measured.measured:
+            g = "n"  # a quarter of the day unwatched is no "Operational" day
+        for i in those:
+            g = max(g, _IMPACT_GRADE.get(i.component_impact, "m"), key=_GRADE_RANK.index)
+        if planned.get(index) and g in {"u", "n"}:
+            g = "w"
+        out.append(Day(first + timedelta(days=index), g,
+                       int(measured.down.total_seconds() // 60),
+                       int(measured.degraded.total_seconds() // 60),
+                       int(measured.no_data.total_seconds() // 60), measured.percent,
+                       those, tuple(planned.get(index, []))))
+    return out
+
+
+def component(config: Config, position: int, slug: str, name: str, group: str | None,
+              stats: DayStats, check_state: str | None, now: datetime,
+              incidents: Sequence[PublicIncident],
+              maintenances: Sequence[Maintenance]) -> dict[str, Any]:
+    """One service: its status (the worst of its checks and the public incidents on it;
+    under maintenance unless an incident says worse), uptime windows and days."""
+    under = any(m.active(now) and slug in m.services for m in maintenances)
+    status = CHECK_STATUS.get(check_state or "", "operational")
+    if under:
+        status = "under_maintenance"
+    for i in incidents:
+        if i.resolved is None and i.word != "monitoring" and slug in i.services:
+            status = max(status, i.component_impact, key=ORDER.index)
+    excluded = [(m.start, m.end) for m in maintenances if slug in m.services]
+    windows = []
+    for label, span in WINDOWS:
+        percent = stats.window(now - span, excluded).percent
+        windows.append({"label": label,
+                        "value": f"{percent:.2f}%" if percent is not None else "no data"})
+    last = len(stats.totals) - 1
+    recent = [s for i in (last - 1, last) for s in stats.buckets.get(i, [])
+              if now - s.t <= timedelta(days=1)]
+    times = sorted(s.ms for s in recent if s.ms is not None)
+    latest = next((stats.buckets[i][-1] for i in range(last, -2, -1) if stats.buckets.get(i)),
+                  None)
+    no_data = check_state is None and status == "operational"
+    return {
+        "slug": slug, "name": name, "position": position, "group": group,
+        "status": status, "word": WORDS["none" if no_data else status], "no_data": no_data,
+        "windows": windows, "days": days(stats, now, incidents, maintenances, slug),
+        "p50": times[len(times) // 2] if times else None,
+        "p95": times[min(len(times) - 1, int(len(times) * 0.95))] if times else None,
+        "last": latest.t if latest else None,
+    }
+
+
+def indicator(components: Sequence[Mapping[str, Any]], unresolved: Sequence[PublicIncident],
+              maintenance_now: bool) -> tuple[str, str]:
+    """Statuspage's page status: `none`, `minor`, `major`, `critical` or `maintenance`, and
+    its description. Never "All Systems Operational" during maintenance or with no data."""
+    statuses = {c["status"] for c in components}
+    impacts = {i.impact for i in unresolved}
+    # Statuspage's wording: major is a "Partial System Outage", critical a "Major" one.
+    if "critical" in impacts or (statuses and statuses <= {"major_outage"}):
+        return "critical", "Major System Outage"
+    if statuses & {"major_outage", "partial_outage"} or "major" in impacts:
+        return "major", "Partial System Outage"
+    if "degraded_performance" in statuses or unresolved:
+        return "minor", "Minor Service Outage"
+    if maintenance_now or "under_maintenance" in statuses:
+        return "maintenance", "Service Under Maintenance"
+    if components and all(c["no_data"] for c in components):
+        return "none", "No monitoring data yet"
+    return "none", "All Systems Operational"
+
+
+def response_chart(samples: Sequence[Sample], now: datetime, days: int = 30) -> str:
+    """Daily p50 and p95 response times over `days` as a small inline SVG (no script)."""
+    from markupsafe import Markup
+
+    per_day: dict[int, list[int]] = {}
+    for s in samples:
+        back = (now - s.t).days
+        if s.ms is not None and 0 <= back < days:
+            per_day.setdefault(days - 1 - back, []).append(s.ms)
+    if not per_day:
+        return ""
+    points = {}
+    for day, values in per_day.items():
+        values.sort()
+        points[day] = (values[len(values) // 2], values[min(len(values) - 1,
+                                                            int(len(values) * 0.95))])
+    top = max(p95 for _, p95 in points.values()) or 1
+    width, height = 300, 40
+
+    def line(index: int) -> str:
+        return " ".join(f"{day * width / (days - 1):.1f},"
+                        f"{height - 2 - (pair[index] / top) * (height - 4):.1f}"
+                        for day, pair in sorted(points.items()))
+
+    stroke = 'fill="none" stroke="currentColor" vector-effect="non-scaling-stroke"'
+    # Only numbers we computed go into this markup: nothing from an issue or a person.
+    return Markup(  # noqa: S704
+        f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+        f'role="img" '
+        f'aria-label="Response time, last {days} days: p50 and p95, up to {top} ms">'
+        f'<polyline points="{line(1)}" {stroke} opacity=".35"/>'
+        f'<polyline points="{line(0)}" {stroke}/></svg>')

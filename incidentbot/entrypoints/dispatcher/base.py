@@ -1,0 +1,46 @@
+"""What every handler may use of the dispatcher: its configuration, its connections, its
+worker pools and its way of telling people. `app.Dispatcher` provides them; the handler
+classes (slash.py, forms.py, events.py) are mixed into it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from incidentbot.core.config import Config
+from incidentbot.entrypoints.dispatcher.replies import Seen
+from incidentbot.operations import incidents as operations
+
+
+class Handlers:
+    config: Config
+    _channels: dict[str, int | None]
+    _seen_work: Seen
+
+    def conn(self) -> operations.Connections:
+        raise NotImplementedError
+
+    def later(self, work: Callable[[], None], *, what: str, fast: bool = False) -> None:
+        raise NotImplementedError
+
+    def durable(self, kind: str, key: str, payload: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    def tell(self, request: Mapping[str, Any], text: str,
+             blocks: list[dict[str, Any]] | None = None) -> None:
+        raise NotImplementedError
+
+    def _team_ok(self, team_id: str | None) -> bool:
+        raise NotImplementedError
+
+    def incident_of(self, channel_id: str) -> int | None:
+        raise NotImplementedError
+
+    def may_close(self, user: str | None) -> bool:
+        raise NotImplementedError
+
+    def is_incident(self, number: int) -> bool:
+        raise NotImplementedError
+
+    def open_update_form(self, number: int, request: Mapping[str, str]) -> None:
+        raise NotImplementedError

@@ -1,0 +1,95 @@
+"""Commands people type in issue comments (`/status fixing`, `/sev 1`…), run once each, and
+the label writes they and the other entry points make."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from incidentbot.core import commands, markers
+from incidentbot.core.config import Config
+from incidentbot.core.errors import IncidentbotError, InvalidInput
+from incidentbot.core.model import LabelFields, Status, read_labels, relabel
+from incidentbot.core.ports import Issue, IssueTracker
+from incidentbot.core.snapshot import REPLY_MARKER, Attribution, Snapshot
+
+
+def run_commands(snapshot: Snapshot, tracker: IssueTracker,
+                 config: Config) -> list[Attribution]:
+    """Commands in new comments: typed by people with write access, or written by the bot
+    for someone who used Slack or the CLI (a `command` marker naming them). Relabel, close,
+    reopen, set roles, under the same rules as everywhere. Returns who did something; refused
+    commands get one reply each (found again by its marker)."""
+    done: list[Attribution] = []
+    state = snapshot.card
+    writers = snapshot.writers
+    replied = {c.body.split("-->")[0] for c in snapshot.comments
+               if writers.trusts(c) and c.body.startswith(REPLY_MARKER.split(" {")[0])}
+    for c in snapshot.comments:
+        if c.id <= state.last_comment:
+            continue
+        signed = markers.signed(c.body, markers.COMMAND) if writers.trusts(c) else None
+        if signed is None and (writers.is_bot(c) or markers.has_marker(c.body)):
+            continue
+        line = commands.first_command(signed.text if signed else c.body)
+        if line is None:
+            continue
+        by = Attribution(signed.author, signed.source) if signed \
+            else Attribution(c.author or "", "GitHub")
+        try:
+            if not writers.trusts(c):
+                raise InvalidInput(f"@{c.author} cannot run incident commands here: only "
+                                   "people with write access to the repository can")
+            change = commands.parse(line, config)
+            if signed is None:  # from Slack and the CLI the rules were checked before
+                commands.check_policy(snapshot.fields, change, config,
+                                      actor=_names_of(c.author or "", config))
+            fields = commands.apply(snapshot.fields, change, config)
+        except IncidentbotError as exc:
+            mark = REPLY_MARKER.format(id=c.id)
+            if mark.split("-->")[0] not in replied:
+                tracker.comment(snapshot.issue.number,
+                                f"{mark}\n> {line[:200]}\n\n:warning: {exc}")
+            continue
+        if change.roles:
+            roles = dict(state.roles)
+            for role, person in change.roles.items():
+                if person is None:
+                    roles.pop(role, None)
+                else:
+                    roles[role] = person
+            state = replace(state, roles=roles)
+        if change.false_alarm and fields.status is Status.CLOSED:  # closed as not planned
+            snapshot.issue = tracker.set_state(snapshot.issue.number, "closed",
+                                               reason="not_planned")
+        snapshot.issue = _write_fields(tracker, snapshot.issue, snapshot.fields, fields, config)
+        snapshot.fields = fields
+        done.append(by)
+    snapshot.card = state
+    return done
+
+
+def _names_of(login: str, config: Config) -> set[str]:
+    """Every name a GitHub user goes by in the config (login, people id, Slack id)."""
+    person = config.person_by_github(login)
+    return {login, *((person.id, person.slack or "") if person else ())}
+
+
+def _write_fields(tracker: IssueTracker, issue: Issue, before: LabelFields,
+                  after: LabelFields, config: Config) -> Issue:
+    """Make the issue's labels and state say `after` (idempotent): one PATCH of the labels
+    and the state together, so no prefix of it can be read as another move (a close that
+    closed the issue but kept `status:fixed` would read as a reopen), and it costs one
+    request however many labels change."""
+    add, remove = relabel(issue.labels, after, config.severities)
+    state = "closed" if after.status is Status.CLOSED else "open"
+    if not add and not remove and state == issue.state:
+        return issue
+    labels = sorted({*issue.labels, *add} - set(remove)) if add or remove else None
+    return tracker.update_issue(issue.number, labels=labels,
+                                state=state if state != issue.state else None)
+
+
+def write_fields(tracker: IssueTracker, issue: Issue, after: LabelFields,
+                 config: Config) -> Issue:
+    before = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
+    return _write_fields(tracker, issue, before, after, config)

@@ -1,0 +1,177 @@
+"""What people do to incidents — open, update, close — as one set of operations.
+
+The CLI, the dispatcher and (through `comment_commands.run_commands`) issue comments all come
+here, so the same command does the same thing wherever it was typed. Each operation validates first
+(bad input changes nothing), writes to GitHub (the source of truth), then reconciles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from incidentbot.core import commands, markers
+from incidentbot.core.config import Config
+from incidentbot.core.errors import AuthFailed, InvalidInput
+from incidentbot.core.model import LabelFields, Status, labels_for, read_labels
+from incidentbot.core.ports import Chat, Issue, IssueTracker, Pager
+from incidentbot.core.snapshot import Attribution
+from incidentbot.core.text import markdown
+from incidentbot.operations import comment_commands, sync
+from incidentbot.operations.apply import Outcome
+
+TITLE_MAX = 256  # GitHub's limit on issue titles
+
+
+@dataclass
+class Connections:
+    tracker: IssueTracker
+    chat: Chat
+    pager: Pager | None
+    config: Config
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def open_incident(c: Connections, *, title: str, severity: int | None = None,
+                  services: Sequence[str] = (), description: str = "", public: bool = False,
+                  drill: bool = False, page: bool = False, private: bool = False,
+                  reporter: str | None = None, by: Attribution | None = None,
+                  request_id: str | None = None,
+                  roles: Mapping[str, str | None] | None = None,
+                  repeat: bool = True) -> tuple[Issue, Outcome]:
+    """Open the issue, then reconcile it at once (the channel exists when this returns).
+    `repeat=False`: the caller knows `request_id` is used for the first time."""
+    config = c.config
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput("an incident needs a title")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"the title is {len(title)} characters; GitHub allows {TITLE_MAX}")
+    level = config.default_severity if severity is None else severity
+    if level not in {s.level for s in config.severities}:
+        raise InvalidInput(f"severity {level}: expected one of "
+                           + ", ".join(str(s.level) for s in config.severities))
+    slugs = tuple(sorted(dict.fromkeys(s.lower() for s in services)))
+    known = {s.slug for s in config.services}
+    unknown = [s for s in slugs if known and s not in known]
+    if unknown:
+        raise InvalidInput(f"unknown service {', '.join(unknown)}: known services are "
+                           + ", ".join(sorted(known)))
+    commands.check_caps(level, slugs, config)
+    fields = LabelFields(is_incident=True, status=Status.OPEN, severity=level, services=slugs,
+                         public=public and not private, private=private, drill=drill)
+    body = description.strip() or "_No description yet._"
+    if by is not None:
+        person = config.person_by_slack(by.by)
+        who = (person.name or person.github or person.id) if person else \
+            c.chat.user_name(by.by) if by.source == "Slack" else by.by  # a name, not an id
+        body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
+    # What the opener asked for lives on the issue, not only in the card.
+    asked = markers.opened(reporter, page, roles or {})
+    if asked:
+        body += f"\n\n{asked}"
+    # A request id may have been used before (a resumed dispatcher job): look for its issue
+    # first. A fresh random one cannot have been.
+    issue = c.tracker.create_issue(title, body, sorted(labels_for(fields, config.severities)),
+                                   marker=request_id or str(uuid.uuid4()),
+                                   repeat=request_id is not None and repeat)
+    if "incident" not in {label.lower() for label in issue.labels}:
+        # GitHub silently drops the labels of someone without push access.
+        raise AuthFailed("GitHub", f"#{issue.number} was opened in {c.tracker.repository} "
+                         "without its labels: this token has no push access there, so it "
+                         "cannot open incidents (ask for write access, or open it from Slack)")
+    # `fresh`: nothing to read before the lease (which reads the comments again anyway).
+    outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
+                        attribution=by, reporter=reporter, page=page, roles=roles,
+                        known=issue, changed=True)
+    return issue, outcome
+
+
+def update_incident(c: Connections, number: int, change: commands.Change, *,
+                    note: str = "", by: Attribution | None = None,
+                    actor: Collection[str] | None = None,
+                    request_id: str = "", public: bool = False) -> Outcome:
+    """Apply `change` (and post `note` as an update; `public` publishes it on the status
+    page), then reconcile.
+
+    The team's rules (commands.check_policy) are checked first, for `actor` (every name the
+    person goes by; None for an operator with their own token). Roles are written on the
+    issue as a command comment naming the person, so they outlive the card."""
+    config = c.config
+    issue = c.tracker.get_issue(number)
+    fields = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
+    if not fields.is_incident:
+        raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
+    commands.check_policy(fields, change, config, actor=actor)
+    after = commands.apply(fields, change, config)  # raises before anything is written
+    if change.false_alarm and after.status is Status.CLOSED \
+            and issue.state_reason != "not_planned":
+        # Closed as not planned first: no postmortem, not in the metrics, still on record.
+        issue = c.tracker.set_state(number, "closed", reason="not_planned")
+    # Written even when `after` reads as `fields`: a close cut short after closing the issue
+    # still lacks its status label, and this repeat finishes it (no call when all is there).
+    issue = comment_commands.write_fields(c.tracker, issue, after, config)
+    author = by.by if by else "someone"
+    source = by.source if by else "CLI"
+    texts = [markers.command(author, source, f"/role {role} {person or 'none'}",
+                             f"{request_id}-{role}" if request_id else "")
+             for role, person in sorted(change.roles.items())]
+    if note.strip():
+        texts.append(markers.note(author, source, note, request_id, public=public))
+    if texts and request_id:  # a repeated request (a resumed job) writes nothing twice
+        written = {markers.key_of(x.body) for x in c.tracker.comments(number)}
+        texts = [t for t in texts if markers.key_of(t) not in written]
+    for text in texts:
+        c.tracker.comment(number, text)
+    return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
+                     attribution=by, known=issue, changed=True)
+
+
+def close_incident(c: Connections, number: int, *, by: Attribution | None = None,
+                   force: bool = False, false_alarm: bool = False,
+                   actor: Collection[str] | None = None) -> Outcome:
+    """Close; a false alarm closes as not planned: no postmortem asked, left out of the
+    metrics, still on record."""
+    return update_incident(c, number, commands.Change(status=Status.CLOSED, force=force,
+                                                      false_alarm=false_alarm),
+                           by=by, actor=actor)
+
+
+def change_from_options(config: Config, *, status: str | None = None,
+                        severity: int | None = None, add: Sequence[str] = (),
+                        remove: Sequence[str] = (),
+                        roles: Mapping[str, str] | None = None) -> commands.Change:
+    """A Change from CLI-style options, validated the same way as typed commands."""
+    change = commands.Change()
+    if status is not None:
+        change = replace(change, status=commands.parse(f"/status {status}", config).status)
+    if severity is not None:
+        change = replace(change, severity=commands.parse(f"/sev {severity}", config).severity)
+    if add:
+        change = replace(change, add_services=commands.parse(
+            "/service add " + " ".join(add), config).add_services)
+    if remove:
+        change = replace(change, remove_services=commands.parse(
+            "/service remove " + " ".join(remove), config).remove_services)
+    if roles:
+        merged: dict[str, str | None] = {}
+        for role, who in roles.items():
+            merged.update(commands.parse(f"/role {role} {who}", config).roles)
+        change = replace(change, roles=merged)
+    return change
+
+
+def connect(config: Config, *, need_chat: bool = True) -> Connections:
+    """Adapters for the environment's GitHub, Slack and PagerDuty (PagerDuty only when a
+    routing key is set: paging is optional)."""
+    from incidentbot.adapters import github, pagerduty, slack
+    from incidentbot.core.settings import Settings
+
+    settings = Settings.from_env(repository=config.repository)
+    tracker = github.connect(settings)
+    chat = slack.connect(settings) if need_chat else None
+    pager = pagerduty.connect(settings) \
+        if settings.pagerduty_routing_key or settings.pagerduty_api_key else None
+    return Connections(tracker, chat, pager, config)  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""The planner as a pure function, and the reconciler on in-memory fakes of its ports.
+
+No server and no HTTP here: `plan()` reads a `Snapshot` built from records, and `sync()` runs
+against `fakes.FakeTracker` / `FakeChat` / `FakePager`. The sandbox tests (test_sync.py and
+the others) check the same flows through the real clients; these check the decisions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from fakes import T0, FakeChat, FakePager, FakeTracker
+from helpers import CONFIG
+
+from incidentbot.core import model
+from incidentbot.core.errors import ServiceError
+from incidentbot.core.model import LabelFields, Status
+from incidentbot.core.plan import plan
+from incidentbot.core.snapshot import Attribution, Plan, Snapshot, snapshot_of
+from incidentbot.core.trust import Writers
+from incidentbot.operations import reading, sync
+
+REPO = "acme/incidents"
+WRITERS = Writers.of(CONFIG.github.writers, "incidentbot[bot]")
+
+
+def labels(severity: int = 2, status: Status = Status.OPEN,
+           services: tuple[str, ...] = ("checkout",)) -> list[str]:
+    fields = LabelFields(status=status, severity=severity, services=services)
+    return ["incident", *sorted(model.labels_for(fields, CONFIG.severities))]
+
+
+def fresh(severity: int = 2) -> Snapshot:
+    tracker = FakeTracker(REPO)
+    issue = tracker.add_issue("Checkout returns 502", labels(severity))
+    return snapshot_of(issue, [], WRITERS, CONFIG, REPO)
+
+
+def planned(snapshot: Snapshot, **kwargs: Any) -> Plan:
+    return plan(snapshot, CONFIG, repository=REPO, now=T0, **kwargs)
+
+
+def kinds(p: Plan) -> list[tuple[str, str]]:
+    return [(a.kind, a.effect) for a in p.actions]
+
+
+# -- the planner, pure -------------------------------------------------------------------------
+def test_a_new_incident_plans_its_channel_first_then_tells_everyone() -> None:
+    p = planned(fresh())
+    assert kinds(p)[0] == ("create_channel", "channel")
+    assert p.actions[0].text == "inc-20261130-modest-orca"
+    announce = [a for a in p.actions if a.effect == "announcement #incidents"]
+    assert [a.key for a in announce] == [f"announce:#incidents:{REPO}#1"]
+    assert "Checkout returns 502" in announce[0].text
+    assert ("page", "paging") in kinds(p)  # SEV2 pages (incidentbot.yml)
+
+
+def test_severity_decides_paging_and_extra_announcements() -> None:
+    sev4 = kinds(planned(fresh(severity=4)))
+    sev1 = planned(fresh(severity=1))
+    assert ("page", "paging") not in sev4
+    assert {a.effect for a in sev1.actions} >= {"announcement #incidents",
+                                                "announcement #general", "paging"}
+
+
+def test_planning_is_pure_same_input_same_plan() -> None:
+    snapshot = fresh()
+    before = replace(snapshot.card)
+    assert planned(snapshot).actions == planned(snapshot).actions
+    assert snapshot.card == before
+
+
+def test_untrusted_text_reaches_the_plan_escaped() -> None:
+    tracker = FakeTracker(REPO)
+    issue = tracker.add_issue("<!channel> *boom* <https://evil|click>", labels())
+    p = planned(snapshot_of(issue, [], WRITERS, CONFIG, REPO))
+    texts = " ".join(a.text for a in p.actions if a.kind == "post")
+    assert "<!channel>" not in texts and "<https://evil|click>" not in texts
+
+
+# -- the reconciler on in-memory ports -------------------------------------------------------
+@pytest.fixture
+def ports() -> tuple[FakeTracker, FakeChat, FakePager]:
+    return FakeTracker(REPO), FakeChat(["incidents", "general"]), FakePager()
+
+
+def test_sync_provisions_once_and_a_second_run_writes_nothing(
+        ports: tuple[FakeTracker, FakeChat, FakePager]) -> None:
+    tracker, chat, pager = ports
+    tracker.add_issue("Checkout returns 502", labels())
+    first = sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    assert first.ok, first.failed
+    assert chat.by_name("inc-20261130-modest-orca") is not None
+    assert len(chat.texts("incidents")) == 1
+    assert pager.alerts == {f"{REPO}#1": "triggered"}
+    tracker.calls.clear()
+    chat.calls.clear()
+    second = sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    assert second.ok and second.done == []
+    assert chat.calls == {}  # Slack is not even read
+    assert not {"comment", "edit_comment", "create_ref"} & set(tracker.calls)  # no lease taken
+    assert planned(reading.read(tracker, 1, CONFIG)).actions == []
+
+
+def test_a_status_change_is_told_once_and_the_close_resolves_the_page(
+        ports: tuple[FakeTracker, FakeChat, FakePager]) -> None:
+    tracker, chat, pager = ports
+    tracker.add_issue("Checkout returns 502", labels())
+    sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    tracker.update_issue(1, labels=labels(status=Status.FIXING))
+    by = Attribution("alice", "GitHub")
+    changed = sync.sync(tracker, chat, pager, CONFIG, 1, now=T0, attribution=by)
+    assert changed.ok, changed.failed
+    channel = chat.texts("inc-20261130-modest-orca")
+    assert sum("fixing" in t for t in channel) == 1
+    sync.sync(tracker, chat, pager, CONFIG, 1, now=T0, attribution=by)
+    assert chat.texts("inc-20261130-modest-orca") == channel  # nothing said twice
+    tracker.update_issue(1, labels=labels(status=Status.CLOSED), state="closed")
+    closed = sync.sync(tracker, chat, pager, CONFIG, 1, now=T0, attribution=by)
+    assert closed.ok, closed.failed
+    assert pager.alerts == {f"{REPO}#1": "resolved"}
+
+
+def test_an_outsiders_command_changes_nothing_a_members_is_run_once(
+        ports: tuple[FakeTracker, FakeChat, FakePager]) -> None:
+    tracker, chat, pager = ports
+    tracker.add_issue("Checkout returns 502", labels())
+    sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    tracker.comment(1, "/sev 1", author="mallory", association="NONE")
+    sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    assert "sev:2" in tracker.issues[1].labels
+    tracker.comment(1, "/sev 1", author="alice", association="MEMBER")
+    sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    assert "sev:1" in tracker.issues[1].labels
+    assert len(chat.texts("general")) == 1  # SEV1's extra announcement, once
+
+
+class FlakyChat(FakeChat):
+    """Slack failing the first `fail` posts, as during an outage of its API."""
+
+    def __init__(self, fail: int) -> None:
+        super().__init__(["incidents", "general"])
+        self.fail = fail
+
+    def post(self, channel: str, text: str, **kwargs: Any) -> Any:
+        if self.fail:
+            self.fail -= 1
+            raise ServiceError("Slack", "internal_error")
+        return super().post(channel, text, **kwargs)
+
+
+def test_a_failed_post_is_named_and_the_next_run_finishes_it_once() -> None:
+    tracker, chat, pager = FakeTracker(REPO), FlakyChat(fail=2), FakePager()
+    tracker.add_issue("Checkout returns 502", labels())
+    first = sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    assert not first.ok and any("internal_error" in f for f in first.failed)
+    assert chat.by_name("inc-20261130-modest-orca") is not None  # the rest went on
+    again = sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
+    assert again.ok, again.failed
+    assert len(chat.texts("incidents")) == 1
