@@ -102,3 +102,34 @@ def test_the_core_imports_only_stdlib_yaml_jinja_and_itself(module: str) -> None
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycle_between_the_packages_modules() -> None:
+    """Module A imports B (at the top or inside a function) and B imports A, however far
+    round: none. A cycle is where the layers stop explaining the code."""
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py") if "sandbox" not in p.parts}
+    graph = {name: {i for i in _imports(path) if i in files and i != name}
+             for name, path in files.items()}
+    # A package's __init__ only hands names on; its submodules importing it is no cycle.
+    graph = {n: {d for d in deps if not n.startswith(d + ".")} for n, deps in graph.items()}
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                cycles.append([*trail[trail.index(dep):], dep] if dep in trail else [node, dep])
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []

@@ -5,6 +5,7 @@ uptime computed from them — a gap longer than 1.5 intervals is "no data", neve
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -147,3 +148,24 @@ def coverage(runs: Sequence[tuple[datetime, int]], start: datetime, end: datetim
         return 0.0
     expected = (end - start).total_seconds() / inside[-1][1]
     return min(1.0, len(inside) / expected) if expected > 0 else 1.0
+
+
+STARTED = re.compile(r"<!-- incidentbot:started (\S+) -->")  # STARTED_MARKER, read back
+
+
+def first_failure(body: str, samples: Sequence[Sample],
+                  opened: datetime) -> datetime | None:
+    """The first failed check of the streak that made the monitor open the incident: from
+    the marker the monitor wrote in the description, else from its data."""
+    found = STARTED.search(body)
+    if found:
+        try:
+            return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    first = None
+    for s in sorted((s for s in samples if s.t <= opened), key=lambda s: s.t, reverse=True):
+        if s.state != DOWN:
+            break
+        first = s.t
+    return first

@@ -7,7 +7,7 @@ import string
 import unicodedata
 import zlib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 from incidentbot.core.errors import InvalidInput
 
@@ -87,3 +87,8 @@ def channel_name(pattern: str, name: str, number: int, suffix: int = 0) -> str:
         return base
     tail = f"-{suffix}"
     return base[: CHANNEL_NAME_MAX - len(tail)].rstrip("-_") + tail
+
+
+def postmortem_path(directory: str, opened: datetime, name: str) -> str:
+    """Where an incident's postmortem is committed: `<directory>/YYYY-MM/<name>.md`."""
+    return f"{directory}/{opened:%Y-%m}/{name}.md"

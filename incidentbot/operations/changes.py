@@ -99,7 +99,7 @@ def for_channel(tracker: IssueTracker, config: Config, issue: Issue, services: S
                 *, auto: bool) -> str:
     """The post for a new incident's channel: from its start (the first failed check when
     the monitor opened it)."""
-    from incidentbot.operations.evidence import first_failure
+    from incidentbot.core.health import first_failure
 
     start = (first_failure(issue.body, (), issue.created_at) if auto else None) \
         or issue.created_at

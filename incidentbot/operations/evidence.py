@@ -17,14 +17,13 @@ from incidentbot.core.identity import is_bot
 from incidentbot.core.markers import NOTE
 from incidentbot.core.model import LabelFields
 from incidentbot.core.ports import Chat, Comment, IssueTracker
+from incidentbot.core.render.publicupdates import public_update
 from incidentbot.core.trust import Writers
 from incidentbot.operations import reading
-from incidentbot.operations.statuspage import public_update
 
 DATA_BRANCH = "status-data"  # where the uptime workflow commits the monitor's data
 NOTE_MARKER = NOTE  # an update typed in Slack or the CLI (markers.py)
 _MARKER = "<!-- incidentbot:"
-_STARTED = re.compile(r"<!-- incidentbot:started (\S+) -->")
 _PIN = re.compile(r"<!-- incidentbot:pin \S+:(\d+(?:\.\d+)?) -->.*?posted by (.+?) at "
                   r"[^\n]*:\n\n> (.*)", re.DOTALL)
 _HEALTH = (":red_circle: Health checks", ":large_green_circle: Health checks")
@@ -149,24 +148,6 @@ def outages(tracker: IssueTracker, config: Config, fields: LabelFields, start: d
     return tuple(out)
 
 
-def first_failure(body: str, samples: Sequence[health.Sample],
-                  opened: datetime) -> datetime | None:
-    """The first failed check of the streak that made the monitor open the incident: from
-    the marker the monitor wrote in the description, else from its data."""
-    found = _STARTED.search(body)
-    if found:
-        try:
-            return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    first = None
-    for s in sorted((s for s in samples if s.t <= opened), key=lambda s: s.t, reverse=True):
-        if s.state != health.DOWN:
-            break
-        first = s.t
-    return first
-
-
 def description(body: str) -> str:
     """What the reporter wrote, without the bot's lines and markers."""
     text = body.split(_MARKER, 1)[0].strip()
@@ -198,7 +179,7 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
     files: dict[str, str | None] = {}
     found = outages(tracker, config, snap.fields, issue.created_at, end, files) \
         if snap.fields.services and any(s.checks for s in config.services) else ()
-    started = first_failure(issue.body, [s for o in found for s in o.samples],
+    started = health.first_failure(issue.body, [s for o in found for s in o.samples],
                             issue.created_at) if snap.fields.auto else None
     if started is not None and started != issue.created_at and found:
         found = outages(tracker, config, snap.fields, started, end, files)

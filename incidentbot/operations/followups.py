@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from incidentbot.core import names
 from incidentbot.core.config import Config
 from incidentbot.core.errors import InvalidInput
 from incidentbot.core.ports import IssueTracker
@@ -65,9 +66,8 @@ def open_followups(tracker: IssueTracker, config: Config, number: int) -> list[s
     merged review), each once (found again by its marker), listed on the incident."""
 
     snap = reading.read(tracker, number, config)
-    from incidentbot.operations.postmortem import path_for_name
 
-    path = path_for_name(config, snap.issue.created_at, snap.card.name)
+    path = names.postmortem_path(config.postmortem.directory, snap.issue.created_at, snap.card.name)
     found = tracker.read_file(path, tracker.default_branch())
     if found is None:
         raise InvalidInput(f"{path} is not on the default branch yet: merge the review first")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from statistics import median
 
+from incidentbot.core import health, names
 from incidentbot.core.config import Config
 from incidentbot.core.facts import known_person
 from incidentbot.core.ports import IssueTracker
@@ -222,7 +223,7 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
     the default branch (merged)."""
     from incidentbot.core import timeline as tl
     from incidentbot.core.model import read_labels
-    from incidentbot.operations import evidence, postmortem
+    from incidentbot.operations import evidence
 
     records = []
     default_branch: str | None = None
@@ -239,7 +240,7 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
         events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
                   for e in t.events(issue.number)]
         events += evidence.comment_events(snap.comments, snap.writers, with_pins=True)
-        started = evidence.first_failure(issue.body, (), issue.created_at) \
+        started = health.first_failure(issue.body, (), issue.created_at) \
             if fields.auto else None
         built = tl.build(opened=issue.created_at,
                          reporter=None if fields.auto else snap.card.reporter or issue.author,
@@ -255,7 +256,8 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
         done = False
         if severity is not None and severity.postmortem:
             default_branch = default_branch or t.default_branch()
-            path = postmortem.path_for_name(config, issue.created_at, snap.card.name)
+            path = names.postmortem_path(config.postmortem.directory, issue.created_at,
+                                         snap.card.name)
             done = t.read_file(path, default_branch) is not None
         records.append(Record(
             number=issue.number, opened=issue.created_at,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from incidentbot.core import publicstatus
+from incidentbot.core import names, publicstatus
 from incidentbot.core import timeline as tl
 from incidentbot.core.config import Config
 from incidentbot.core.errors import InvalidInput, ServiceError
@@ -46,7 +46,7 @@ gather = evidence.gather
 
 
 def path_for(config: Config, facts: Facts) -> str:
-    return path_for_name(config, facts.opened, facts.name)
+    return names.postmortem_path(config.postmortem.directory, facts.opened, facts.name)
 
 
 def _when(moment: datetime, zone: ZoneInfo) -> tuple[str, str]:
@@ -336,7 +336,3 @@ def graph(facts: Facts) -> str:
     return incident_graph.svg(facts.outages, start=start, opened=facts.opened,
                               mitigated=mitigated, low=start - evidence.GRAPH_MARGIN,
                               high=max(end, mitigated or end) + evidence.GRAPH_MARGIN)
-
-
-def path_for_name(config: Config, opened: datetime, name: str) -> str:
-    return f"{config.postmortem.directory}/{opened:%Y-%m}/{name}.md"
