@@ -78,7 +78,7 @@ def trim(spec: dict[str, Any], routes: list[tuple[str, str]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from incidentbot.sandbox.github_api import ROUTES
+    from incidentbot.sandbox.github_routes import ROUTES
 
     source = Path(argv[1])
     spec = json.loads(source.read_text("utf-8"))

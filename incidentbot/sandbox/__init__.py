@@ -239,11 +239,11 @@ class Sandbox:
 
     def event_payload(self, delivery: Delivery) -> dict[str, Any]:
         """The webhook payload of `delivery`, as $GITHUB_EVENT_PATH holds it in the run."""
-        from incidentbot.sandbox.github_api import _View
+        from incidentbot.sandbox.github_views import View
 
         with self._hub.lock:
             store = self.github.store
-            view = _View(self.url, store)
+            view = View(self.url, store)
             payload: dict[str, Any] = {
                 "action": delivery.action, "issue": view.issue(store.issue(delivery.issue)),
                 "repository": view.repository(), "sender": view.user(delivery.actor)}

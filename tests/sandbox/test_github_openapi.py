@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from incidentbot.sandbox import DEFAULTS, Sandbox
-from incidentbot.sandbox.github_api import ROUTES
+from incidentbot.sandbox.github_routes import ROUTES
 
 TOKEN = DEFAULTS["GITHUB_TOKEN"]
 R = f"/repos/{DEFAULTS['GITHUB_REPOSITORY']}"
