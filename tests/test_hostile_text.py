@@ -24,7 +24,7 @@ from incidentbot.core.text import one_line, slack, slack_plain
 from incidentbot.operations import incidents as operations
 from incidentbot.operations import reading, sync
 from incidentbot.sandbox import Sandbox
-from incidentbot.sandbox.github_state import User
+from incidentbot.sandbox.github_records import User
 from incidentbot.sandbox.slack_api import ALICE, BOB, DAN
 
 URL = "https://github.com/acme/incidents/issues/7"

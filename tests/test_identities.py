@@ -19,7 +19,7 @@ from incidentbot.core.snapshot import Attribution
 from incidentbot.operations import incidents as operations
 from incidentbot.operations import reading, sync
 from incidentbot.sandbox import Sandbox
-from incidentbot.sandbox.github_state import ACTIONS_BOT, APP_BOT
+from incidentbot.sandbox.github_records import ACTIONS_BOT, APP_BOT
 from incidentbot.sandbox.slack_api import ALICE, BOB
 
 SEEDED = {"incidents", "general", "security-incidents"}

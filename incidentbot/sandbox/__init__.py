@@ -11,8 +11,8 @@ from typing import Any
 
 from incidentbot.sandbox.faults import Fault, Faults
 from incidentbot.sandbox.github_api import GitHubEmulator
-from incidentbot.sandbox.github_state import ACTIONS_BOT, APP_BOT, OUTSIDER, PEOPLE, Delivery, iso
-from incidentbot.sandbox.github_state import BOT as GITHUB_BOT_LOGIN
+from incidentbot.sandbox.github_records import ACTIONS_BOT, APP_BOT, OUTSIDER, PEOPLE, Delivery, iso
+from incidentbot.sandbox.github_records import BOT as GITHUB_BOT_LOGIN
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator

@@ -29,8 +29,7 @@ from incidentbot.sandbox.github_calls import (
     wrong_type,
 )
 from incidentbot.sandbox.github_git import GitRoutes
-from incidentbot.sandbox.github_routes import HANDLER_NAMES, match
-from incidentbot.sandbox.github_state import (
+from incidentbot.sandbox.github_records import (
     ACTIONS_BOT,
     BOT,
     DOCS,
@@ -38,11 +37,12 @@ from incidentbot.sandbox.github_state import (
     Event,
     GitHubError,
     Issue,
-    Store,
     iso,
     not_found,
     parse_time,
 )
+from incidentbot.sandbox.github_routes import HANDLER_NAMES, match
+from incidentbot.sandbox.github_state import Store
 from incidentbot.sandbox.github_views import View
 from incidentbot.sandbox.http import Request, Response
 

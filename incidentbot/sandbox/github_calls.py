@@ -9,13 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from incidentbot.sandbox.github_state import (
-    GitHubError,
-    Store,
-    failed,
-    invalid_request,
-    parse_time,
-)
+from incidentbot.sandbox.github_records import GitHubError, failed, invalid_request, parse_time
+from incidentbot.sandbox.github_state import Store
 from incidentbot.sandbox.http import Request
 
 

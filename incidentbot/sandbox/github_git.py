@@ -12,10 +12,7 @@ from incidentbot.sandbox.github_calls import (
     query_enum,
     wrong_type,
 )
-from incidentbot.sandbox.github_state import (
-    GitHubError,
-    not_found,
-)
+from incidentbot.sandbox.github_records import GitHubError, not_found
 from incidentbot.sandbox.github_views import View
 
 

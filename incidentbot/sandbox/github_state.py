@@ -4,230 +4,43 @@ Times are ISO 8601 strings at seconds precision in UTC ("2026-11-22T13:41:00Z"),
 sort as text and serialise as they are. Every record is a dataclass whose fields are JSON
 types, so `dump()` is `asdict` and `load()` is the constructor.
 """
-
 from __future__ import annotations
 
-import base64
-import binascii
-import difflib
-import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-DOCS = "https://docs.github.com/rest"
-MAX_BODY = 65536  # characters in an issue or comment body
-
-# The labels GitHub gives every new repository.
-DEFAULT_LABELS = (
-    ("bug", "d73a4a", "Something isn't working"),
-    ("documentation", "0075ca", "Improvements or additions to documentation"),
-    ("duplicate", "cfd3d7", "This issue or pull request already exists"),
-    ("enhancement", "a2eeef", "New feature or request"),
-    ("good first issue", "7057ff", "Good for newcomers"),
-    ("help wanted", "008672", "Extra attention is needed"),
-    ("invalid", "e4e669", "This doesn't seem right"),
-    ("question", "d876e3", "Further information is requested"),
-    ("wontfix", "ffffff", "This will not be worked on"),
+from incidentbot.sandbox.github_git_state import GitStore
+from incidentbot.sandbox.github_records import (
+    ACTIONS_BOT,
+    APP_BOT,
+    APP_SLUG,
+    BOT,
+    COLOR,
+    DEFAULT_LABELS,
+    MAX_BODY,
+    OUTSIDER,
+    PEOPLE,
+    README,
+    Comment,
+    Commit,
+    Delivery,
+    Deployment,
+    Event,
+    GitHubError,
+    Issue,
+    Label,
+    Pull,
+    User,
+    failed,
+    not_found,
+    parse_time,
 )
-BOT = "incidentbot-sandbox"
-PEOPLE = ("alice", "bob", "carol", "dan")  # the seeded config's people, all with push access
-OUTSIDER = "mallory"
-# The two bot identities of a real deployment: the dispatcher's GitHub App installation
-# (writes as `<app-slug>[bot]`) and the Actions workflow's GITHUB_TOKEN. Both are Bot
-# accounts acting through an App, may write issues, and cannot read GET /user.
-APP_SLUG = "incidentbot"
-APP_BOT = f"{APP_SLUG}[bot]"
-ACTIONS_BOT = "github-actions[bot]"
-# Git's empty tree: every repository has it, so a commit can be made with no files at all.
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-README = b"# Incidents\n\nOne GitHub issue per incident; postmortems live in incidents/.\n"
-_COLOR = re.compile(r"[0-9a-fA-F]{6}")
-
-
-def iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime | None:
-    """An ISO 8601 time as GitHub accepts it in `since`; None when it is not one."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# -- answers other than success -----------------------------------------------------------------
-class GitHubError(Exception):
-    """What GitHub answers instead of doing the thing; the API turns it into a response."""
-
-    def __init__(self, status: int, message: str,
-                 errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message, "documentation_url": DOCS,
-                               "status": str(self.status)}
-        if self.errors is not None:
-            out["errors"] = self.errors
-        return out
-
-
-def not_found(message: str = "Not Found") -> GitHubError:
-    return GitHubError(404, message)
-
-
-def failed(resource: str, field_: str | None, code: str, **extra: Any) -> GitHubError:
-    """422 Validation Failed with one error, as GitHub reports a rule a field breaks."""
-    error: dict[str, Any] = {"resource": resource, "code": code}
-    if field_ is not None:
-        error["field"] = field_
-    error.update(extra)
-    return GitHubError(422, "Validation Failed", [error])
-
-
-def invalid_request(detail: str) -> GitHubError:
-    """422 for a body that does not fit the operation's schema (wrong type, missing key)."""
-    return GitHubError(422, f"Invalid request.\n\n{detail}")
-
-
-# -- records ------------------------------------------------------------------------------------
-@dataclass
-class User:
-    login: str
-    id: int
-    type: str = "User"
-    name: str | None = None
-    created_at: str = "2020-01-01T00:00:00Z"
-    app: str | None = None  # a Bot's GitHub App (its slug): performed_via_github_app
-
-
-@dataclass
-class Label:
-    id: int
-    name: str
-    color: str
-    description: str | None = None
-    default: bool = False
-
-
-@dataclass
-class Issue:
-    number: int
-    id: int
-    title: str
-    body: str | None
-    user: str
-    created_at: str
-    updated_at: str
-    state: str = "open"
-    state_reason: str | None = None
-    closed_at: str | None = None
-    closed_by: str | None = None
-    labels: list[int] = field(default_factory=list)  # label ids, in the order added
-    assignees: list[str] = field(default_factory=list)
-    comments: int = 0
-
-
-@dataclass
-class Pull:
-    number: int
-    id: int
-    head: str  # branch names in this repository
-    base: str
-    draft: bool = False
-    reviewers: list[str] = field(default_factory=list)  # requested, not yet reviewed
-    merged_at: str | None = None
-
-
-@dataclass
-class Deployment:
-    """A deployment recorded for a ref (what "what changed?" lists)."""
-
-    id: int
-    sha: str
-    ref: str
-    environment: str
-    description: str
-    creator: str
-    created_at: str
-    task: str = "deploy"
-
-
-@dataclass
-class Comment:
-    id: int
-    issue: int
-    body: str
-    user: str
-    created_at: str
-    updated_at: str
-
-
-@dataclass
-class Delivery:
-    """A webhook event a write caused (`issues` or `issue_comment`), and whether it starts
-    the repository's workflows: writes made with the Actions GITHUB_TOKEN start none."""
-
-    seq: int
-    event: str
-    action: str
-    issue: int
-    actor: str
-    starts_workflows: bool
-    comment: int | None = None
-    label: str | None = None
-
-
-@dataclass
-class Event:
-    id: int
-    issue: int
-    event: str
-    actor: str
-    created_at: str
-    label: dict[str, str] | None = None
-    assignee: str | None = None
-    rename: dict[str, str] | None = None
-    state_reason: str | None = None
-
-
-@dataclass
-class Commit:
-    sha: str
-    message: str
-    tree: dict[str, str]  # path -> blob sha: every commit is a snapshot
-    parents: list[str]
-    date: str
-    author: str
-
-    @property
-    def tree_sha(self) -> str:
-        return tree_sha(self.tree)
-
-
-def blob_sha(data: bytes) -> str:
-    """Git's object id for a blob, as the contents API reports it."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324
-
-
-def tree_sha(tree: Mapping[str, str]) -> str:
-    if not tree:
-        return EMPTY_TREE
-    listing = "\n".join(f"{path} {sha}" for path, sha in sorted(tree.items()))
-    return hashlib.sha1(b"tree\0" + listing.encode()).hexdigest()  # noqa: S324
 
 
 # -- the world ----------------------------------------------------------------------------------
-class Store:
+class Store(GitStore):
     """One repository and its users; `now` is set by the API before each request."""
 
     def __init__(self, repository: str, now: str) -> None:
@@ -358,7 +171,7 @@ class Store:
             other = self.find_label(name)
             if other is not None and other is not same:
                 raise failed("Label", "name", "already_exists")
-        if color is not None and not _COLOR.fullmatch(color):
+        if color is not None and not COLOR.fullmatch(color):
             raise failed("Label", "color", "invalid")
         if description is not None and len(description) > 100:
             raise failed("Label", "description", "custom",
@@ -610,219 +423,3 @@ class Store:
 
     def comments_of(self, issue: Issue | None) -> list[Comment]:
         return [c for c in self.comments.values() if issue is None or c.issue == issue.number]
-
-    # -- git: blobs, commits, refs ------------------------------------------------------------
-    def _blob(self, data: bytes) -> str:
-        sha = blob_sha(data)
-        self.blobs[sha] = base64.b64encode(data).decode("ascii")
-        return sha
-
-    def blob(self, sha: str) -> bytes:
-        return base64.b64decode(self.blobs[sha])
-
-    def _commit(self, actor: str, message: str, tree: dict[str, str],
-                parents: list[str]) -> Commit:
-        seed = f"{tree_sha(tree)}\n{' '.join(parents)}\n{actor} {self.now}\n{message}"
-        seed += f"\n{self.next_id}"  # two equal commits in one second still differ
-        self._id()
-        sha = hashlib.sha1(seed.encode()).hexdigest()  # noqa: S324
-        commit = Commit(sha, message, dict(tree), parents, self.now, actor)
-        self.commits[sha] = commit
-        return commit
-
-    def resolve(self, ref: str | None) -> tuple[str, Commit]:
-        """A branch name, `heads/x`, `refs/heads/x` or a commit sha -> (ref name, commit)."""
-        ref = ref or "main"
-        for name in (ref, ref.removeprefix("refs/").removeprefix("heads/")):
-            if f"heads/{name}" in self.refs:
-                return name, self.commits[self.refs[f"heads/{name}"]]
-        if ref in self.commits:
-            return ref, self.commits[ref]
-        raise not_found(f"No commit found for the ref {ref}")
-
-    def branch(self, name: str) -> Commit:
-        sha = self.refs.get(f"heads/{name}")
-        if sha is None:
-            raise not_found("Branch not found")
-        return self.commits[sha]
-
-    def put_file(self, actor: str, path: str, message: str, content: str, sha: str | None,
-                 branch: str | None) -> tuple[bool, Commit]:
-        """Create or update one file with one commit; (created?, the commit)."""
-        name = branch or "main"
-        if f"heads/{name}" not in self.refs:
-            raise not_found(f"Branch {name} not found")
-        head = self.branch(name)
-        try:
-            data = base64.b64decode("".join(content.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise GitHubError(422, "content is not valid Base64") from None
-        path = path.strip("/")
-        if not path or any(p == path or p.startswith(path + "/") or path.startswith(p + "/")
-                           for p in head.tree if p != path):
-            raise invalid_request(f"path {path!r} is a directory or lies inside a file")
-        current = head.tree.get(path)
-        if current is not None and sha is None:
-            raise invalid_request('"sha" wasn\'t supplied.')
-        if current is not None and sha != current:
-            raise GitHubError(409, f"{path} does not match {sha}")
-        tree = {**head.tree, path: self._blob(data)}
-        commit = self._commit(actor, message, tree, [head.sha])
-        self.refs[f"heads/{name}"] = commit.sha
-        return current is None, commit
-
-    def delete_file(self, actor: str, path: str, message: str, sha: str | None,
-                    branch: str | None) -> Commit:
-        name = branch or "main"
-        if f"heads/{name}" not in self.refs:
-            raise not_found(f"Branch {name} not found")
-        head = self.branch(name)
-        path = path.strip("/")
-        if sha is None:
-            raise invalid_request('"sha" wasn\'t supplied.')
-        if path not in head.tree:
-            raise not_found()
-        if sha != head.tree[path]:
-            raise GitHubError(409, f"{path} does not match {sha}")
-        tree = {p: s for p, s in head.tree.items() if p != path}
-        commit = self._commit(actor, message, tree, [head.sha])
-        self.refs[f"heads/{name}"] = commit.sha
-        return commit
-
-    def create_ref(self, ref: str, sha: str) -> str:
-        if not ref.startswith("refs/") or ref.count("/") < 2 or ref.endswith("/"):
-            raise GitHubError(422, "Reference name is invalid")
-        if sha not in self.commits:
-            raise GitHubError(422, "Object does not exist")
-        name = ref.removeprefix("refs/")
-        if name in self.refs:
-            raise GitHubError(422, "Reference already exists")
-        self.refs[name] = sha
-        return name
-
-    def update_ref(self, name: str, sha: str, *, force: bool) -> str:
-        name = name.removeprefix("refs/")
-        if name not in self.refs:
-            raise GitHubError(422, "Reference does not exist")
-        if sha not in self.commits:
-            raise GitHubError(422, "Object does not exist")
-        if not force and self.refs[name] not in self.ancestors(sha):
-            raise GitHubError(422, "Update is not a fast forward")
-        self.refs[name] = sha
-        return name
-
-    def delete_ref(self, name: str) -> None:
-        name = name.removeprefix("refs/")
-        if name not in self.refs:
-            raise GitHubError(422, "Reference does not exist")
-        del self.refs[name]
-
-    def create_commit(self, actor: str, message: str, tree: str,
-                      parents: Sequence[str]) -> Commit:
-        """POST /git/commits: a commit of an existing tree (any commit's, or the empty one)."""
-        files = {} if tree == EMPTY_TREE else next(
-            (dict(c.tree) for c in self.commits.values() if c.tree_sha == tree), None)
-        if files is None:
-            raise failed("Commit", "tree", "invalid", message="Tree SHA does not exist")
-        for parent in parents:
-            if parent not in self.commits:
-                raise failed("Commit", "parents", "invalid",
-                             message="Parent SHA does not exist or is not a commit object")
-        return self._commit(actor, message, files, list(parents))
-
-    def ancestors(self, sha: str) -> set[str]:
-        seen, todo = set(), [sha]
-        while todo:
-            current = todo.pop()
-            if current not in seen:
-                seen.add(current)
-                todo.extend(self.commits[current].parents)
-        return seen
-
-    # -- pull requests ------------------------------------------------------------------------
-    def pull(self, number: str | int) -> Pull:
-        found = self.pulls.get(int(number)) if str(number).isdigit() else None
-        if found is None:
-            raise not_found()
-        return found
-
-    def create_pull(self, actor: str, title: str, head: str, base: str, body: str | None,
-                    draft: bool) -> Pull:
-        owner, _, branch = head.rpartition(":")
-        if not title.strip():
-            raise failed("PullRequest", "title", "missing_field")
-        if f"heads/{base}" not in self.refs:
-            raise failed("PullRequest", "base", "invalid")
-        if (owner and owner.lower() != self.owner.lower()) or f"heads/{branch}" not in self.refs:
-            raise failed("PullRequest", "head", "invalid")
-        if self.refs[f"heads/{branch}"] in self.ancestors(self.refs[f"heads/{base}"]):
-            raise failed("PullRequest", None, "custom",
-                         message=f"No commits between {base} and {branch}")
-        for pull in self.pulls.values():
-            same = pull.head == branch and pull.base == base
-            if same and self.issues[pull.number].state == "open":
-                raise failed("PullRequest", None, "custom",
-                             message=f"A pull request already exists for {self.owner}:{branch}.")
-        self._check_body("PullRequest", body)
-        issue = Issue(self.next_number, self._id(), title, body, self._login(actor), self.now,
-                      self.now)
-        self.next_number += 1
-        self.issues[issue.number] = issue
-        self.deliver("issues", "opened", issue, actor)
-        pull = Pull(issue.number, self._id(), branch, base, draft)
-        self.pulls[pull.number] = pull
-        return pull
-
-    def merge_pull(self, actor: str, pull: Pull) -> None:
-        """Merge as GitHub's "rebase and merge" would when `base` has not moved: the base
-        branch takes the head's commits; the pull request is closed and merged."""
-        issue = self.issues[pull.number]
-        if issue.state != "open":
-            raise GitHubError(405, "Pull Request is not mergeable")
-        self.refs[f"heads/{pull.base}"] = self.refs[f"heads/{pull.head}"]
-        pull.merged_at = self.now
-        self._event(actor, issue, "merged")
-        self._change_state(actor, issue, "closed", "completed")
-
-    def create_deployment(self, actor: str, ref: str, environment: str,
-                          description: str) -> Deployment:
-        sha = self.refs.get(f"heads/{ref}") or ref
-        if sha not in self.commits:
-            raise failed("Deployment", "ref", "invalid")
-        deployment = Deployment(self._id(), sha, ref, environment, description, actor,
-                                self.now)
-        self.deployments.append(deployment)
-        return deployment
-
-    def list_pulls(self, *, state: str, head: str | None, base: str | None) -> list[Pull]:
-        out = []
-        for pull in self.pulls.values():
-            if state != "all" and self.issues[pull.number].state != state:
-                continue
-            if head is not None:
-                owner, _, branch = head.rpartition(":")
-                if (owner or self.owner).lower() != self.owner.lower() or branch != pull.head:
-                    continue
-            if base is not None and base != pull.base:
-                continue
-            out.append(pull)
-        return out
-
-    def diff_stats(self, pull: Pull) -> dict[str, int]:
-        """commits, additions, deletions, changed_files of a pull request, as GitHub counts."""
-        head, base = self.branch(pull.head), self.branch(pull.base)
-        new = self.ancestors(head.sha) - self.ancestors(base.sha)
-        paths = {p for p in {*head.tree, *base.tree} if head.tree.get(p) != base.tree.get(p)}
-        additions = deletions = 0
-        for path in paths:
-            old = self.blob(base.tree[path]).decode("utf-8", "replace").splitlines() \
-                if path in base.tree else []
-            now = self.blob(head.tree[path]).decode("utf-8", "replace").splitlines() \
-                if path in head.tree else []
-            for line in difflib.unified_diff(old, now, lineterm="", n=0):
-                if line.startswith("+") and not line.startswith("+++"):
-                    additions += 1
-                elif line.startswith("-") and not line.startswith("---"):
-                    deletions += 1
-        return {"commits": len(new), "additions": additions, "deletions": deletions,
-                "changed_files": len(paths)}

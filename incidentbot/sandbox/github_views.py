@@ -6,7 +6,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from incidentbot.sandbox.github_state import (
+from incidentbot.sandbox.github_records import (
     Comment,
     Commit,
     Deployment,
@@ -14,9 +14,9 @@ from incidentbot.sandbox.github_state import (
     Issue,
     Label,
     Pull,
-    Store,
     tree_sha,
 )
+from incidentbot.sandbox.github_state import Store
 
 
 # -- JSON shapes --------------------------------------------------------------------------------
