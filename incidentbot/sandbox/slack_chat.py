@@ -15,6 +15,7 @@ from incidentbot.sandbox.slack_args import (
     arg_str,
     invalid_arguments,
 )
+from incidentbot.sandbox.slack_blocks import view_errors
 from incidentbot.sandbox.slack_rules import SlackRules
 from incidentbot.sandbox.slack_state import (
     APP_ID,
@@ -27,7 +28,6 @@ from incidentbot.sandbox.slack_state import (
     is_ts,
     permalink,
     render,
-    view_errors,
 )
 
 

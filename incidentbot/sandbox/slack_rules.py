@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from incidentbot.sandbox.slack_args import TEXT_LIMIT, TRUNCATED, Args, Result, arg_json, arg_str
+from incidentbot.sandbox.slack_blocks import block_errors
 from incidentbot.sandbox.slack_state import (
     BOT_USER_ID,
     SlackError,
     SlackState,
-    block_errors,
     is_ts,
 )
 
