@@ -77,9 +77,6 @@ class Snapshot:
         seen = {c.author for c in self.comments if c.author and self.writers.is_bot(c)}
         return {*self.writers.logins, *seen}
 
-    def by_bot(self, c: Comment) -> bool:
-        return self.writers.is_bot(c)
-
 
 
 # -- what to do ------------------------------------------------------------------------------
@@ -553,7 +550,6 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     card: CardState | None = None
-    calls_skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -562,7 +558,7 @@ class Outcome:
 
 class _Applier:
     def __init__(self, snapshot: Snapshot, chat: Chat, pager: Pager | None, config: Config,
-                 repository: str, tracker: IssueTracker | None = None) -> None:
+                 repository: str, tracker: IssueTracker) -> None:
         self.tracker = tracker
         self.history = snapshot.card.history  # with this run's changes, once planned
         self.snapshot = snapshot
@@ -735,7 +731,6 @@ class _Applier:
         """Render and commit the postmortem, then link it in the channel and on the issue."""
         from incidentbot import postmortem
 
-        assert self.tracker is not None
         number = self.snapshot.issue.number
         history = (*self.history, *self.logged)
         facts = postmortem.gather(self.tracker, self.chat, self.config, number,
@@ -758,7 +753,6 @@ class _Applier:
     def do_recent_changes(self, action: Action) -> None:
         from incidentbot import changes
 
-        assert self.tracker is not None
         text = changes.for_channel(self.tracker, self.config, self.snapshot.issue,
                                    self.snapshot.fields.services, auto=self.snapshot.fields.auto)
         self.do_post(Action("post", action.effect, key=changes.KEY, text=text))
@@ -1060,7 +1054,9 @@ def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
     for effect in dict.fromkeys(a.effect for a in planned.actions):
         state = state.with_effect(effect, effect not in failed_effects,
                                   failed_effects.get(effect, ""))
-    assert planned.card is not None
+    if planned.card is None:
+        raise ValueError(f"#{snapshot.issue.number}: a plan with actions carries the card's "
+                         "new memory; this one has none (a bug in sync.plan)")
     # What the channel was told only counts as told when the post went through.
     if "changes" in failed_effects:
         state = replace(state, seen_status=snapshot.card.seen_status,

@@ -123,11 +123,6 @@ def match(method: str, path: str) -> tuple[str, dict[str, str]] | None:
 
 
 # -- request bodies: GitHub's schema checks, in its words ---------------------------------------
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(value), "null")
-
-
 def _wrong(key: str, value: Any, expected: str) -> GitHubError:
     return invalid_request(f"For 'properties/{key}', {json.dumps(value)} is not {expected}.")
 
