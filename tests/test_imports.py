@@ -24,6 +24,7 @@ def test_help_does_not_import_heavy_modules(argv: list[str]) -> None:
 
 
 PURE = ["incidentbot.model", "incidentbot.names", "incidentbot.config", "incidentbot.schema",
+        "incidentbot.configtypes", "incidentbot.configcheck",
         "incidentbot.errors", "incidentbot.settings", "incidentbot.ports",
         "incidentbot.datastore"]
 
