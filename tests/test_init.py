@@ -232,3 +232,13 @@ def test_a_requirement_that_could_reach_a_shell_is_refused(tmp_path: Path) -> No
     assert code == 2
     assert "expected a pip requirement" in out
     assert not any(tmp_path.iterdir())
+
+
+def test_the_wheel_ships_every_file_init_copies() -> None:
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"]["incidentbot.starter"] == "."
+    assert "incidentbot.starter" in setuptools["packages"]
+    assert sorted(setuptools["package-data"]["incidentbot.starter"]) == sorted(
+        {*init.COPIED, init.FORM})
