@@ -12,12 +12,14 @@ from pathlib import Path
 
 LAYOUT = {
     "core": "model names config cron schema errors settings ports card markers commands trust "
-            "identity flow intake people oncall timeline review notify publicstatus text upptime",
+            "identity flow intake people oncall timeline review notify publicstatus text upptime "
+            "configtypes configcheck snapshot plan health facts",
     "core.render": "messages blocks views wording incident_graph statusapi statusbars upptimeapi "
                    "publicincidents publicupdates daystats",
-    "adapters": "github slack pagerduty outbound databranch datastore journal",
+    "adapters": "github slack pagerduty outbound databranch datastore journal probes",
     "operations": "sync lease amend evidence changes postmortem followups metrics drills practice "
-                  "periodic monitor statuspage subscriptions doctor",
+                  "periodic monitor statuspage subscriptions doctor init reading apply "
+                  "comment_commands",
     "entrypoints": "cli dispatcher demo",
 }
 RENAMED = {"operations": "operations.incidents"}  # operations.py became operations/incidents.py

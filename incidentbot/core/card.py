@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from incidentbot.core import markers
 from incidentbot.core.errors import InvalidInput
 from incidentbot.core.text import markdown_cell
 
-MARKER = "<!-- incidentbot:card"
+MARKER = markers.CARD
 VERSION = 1
-_BLOCK = re.compile(r"<!-- incidentbot:card v(\d+)\n(.*?)\n-->", re.DOTALL)
+_BLOCK = re.compile(re.escape(MARKER) + r" v(\d+)\n(.*?)\n-->", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,195 +1,52 @@
-"""incidentbot.yml: load, validate against the shipped schema, fill defaults, report clearly."""
+"""incidentbot.yml: load, validate against the shipped schema, fill defaults, report clearly.
+
+The settings' dataclasses live in configtypes, the cross-field rules in configcheck; every
+name is importable from here as before.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from incidentbot.core import cron, names, schema
+from incidentbot.core import schema
+from incidentbot.core.configcheck import check
+from incidentbot.core.configtypes import (
+    DEFAULT_IMPACTS,
+    DEFAULT_ROLES,
+    DEFAULT_SEVERITIES,
+    Config,
+    GitHubSettings,
+    MonitorSettings,
+    NotifyTarget,
+    PeriodicSettings,
+    Person,
+    PostmortemSettings,
+    ReminderSettings,
+    ScheduleSettings,
+    SlackSettings,
+    StatusPageSettings,
+    Subscriber,
+)
 from incidentbot.core.errors import ConfigError, ConfigErrors
 from incidentbot.core.model import HealthCheck, Link, Role, Service, Severity, Status
 
+__all__ = [
+    "CONFIG_ENV", "CONFIG_FILE", "DEFAULT_IMPACTS", "DEFAULT_ROLES", "DEFAULT_SEVERITIES",
+    "MAX_VALUES", "Config", "GitHubSettings", "HealthCheck", "Link", "MonitorSettings",
+    "NotifyTarget", "PeriodicSettings", "Person", "PostmortemSettings", "ReminderSettings",
+    "Role", "ScheduleSettings", "Service", "Severity", "SlackSettings", "Status",
+    "StatusPageSettings", "Subscriber", "check", "compose", "dotted", "find", "load", "parse",
+    "safe_load", "standard_labels", "summary",
+]
+
 CONFIG_FILE = "incidentbot.yml"
 CONFIG_ENV = "INCIDENTBOT_CONFIG"
-
-
-# -- the default scale (docs/configuration.md shows it) -------------------------------------
-DEFAULT_SEVERITIES: tuple[Severity, ...] = (
-    Severity(1, "sev:1", "SEV1", "Critical: the product is down or data is at risk for many "
-             "customers.", postmortem=True, page=True, update_every_minutes=30,
-             invite_upstream=True),
-    Severity(2, "sev:2", "SEV2", "Major: a core feature is broken or badly degraded.",
-             postmortem=True, page=True, update_every_minutes=60, invite_upstream=True),
-    Severity(3, "sev:3", "SEV3", "Minor: a feature is degraded; a workaround exists.",
-             postmortem=True, update_every_minutes=240),
-    Severity(4, "sev:4", "SEV4", "Low: small impact on few customers."),
-    Severity(5, "sev:5", "SEV5", "Cosmetic: no functional impact."),
-)
-# A public incident's effect on its services' status, by severity level (others: degraded).
-DEFAULT_IMPACTS: Mapping[str, str] = {"1": "major_outage", "2": "partial_outage",
-                                      "3": "degraded_performance"}
-DEFAULT_ROLES: Mapping[Role, str] = {
-    Role.COMMANDER: "Incident commander",
-    Role.COMMS: "Communications lead",
-    Role.TECH: "Technical lead",
-    Role.SUPPORT: "Support lead",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: str
-    name: str = ""
-    slack: str | None = None
-    github: str | None = None
-    email: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SlackSettings:
-    announce: tuple[str, ...] = ("#incidents",)
-    channel_pattern: str = "inc-{name}"
-    drill_channel_pattern: str = "drill-{name}"
-    security_channel: str | None = None
-    on_close: str = "archive"
-    on_resolve: str = "none"
-    resolved_suffix: str = "-resolved"
-    teams: tuple[str, ...] = ()
-    close_allowed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PostmortemSettings:
-    directory: str = "incidents"
-    template: str = "templates/postmortem.md.j2"
-    review: str = "pull_request"
-    branch_prefix: str = "postmortem/"
-
-
-@dataclass(frozen=True, slots=True)
-class Subscriber:
-    """A webhook told of every public update: `type` slack, teams or json; `url` is
-    usually `$NAME`, read from the environment when posting (webhook URLs are secrets)."""
-
-    type: str
-    url: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class StatusPageSettings:
-    title: str = "Status"
-    url: str | None = None
-    base_path: str = "/"
-    output: str = "site"
-    logo: str | None = None
-    intro: str | None = None
-    cname: str | None = None
-    navbar: tuple[Link, ...] = ()
-    statuses: Mapping[str, str] = field(default_factory=dict)  # our status -> public word
-    impacts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMPACTS))
-    history_per_page: int = 25
-    subscribers: tuple[Subscriber, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorSettings:
-    fail_after: int = 2
-    recover_after: int = 2
-    severity: int = 2
-    public: bool = False
-    concurrency: int = 20
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderSettings:
-    commander_after: int = 10  # minutes without a commander before the nudge
-
-
-@dataclass(frozen=True, slots=True)
-class GitHubSettings:
-    writers: tuple[str, ...] = ("github-actions[bot]",)
-
-
-@dataclass(frozen=True, slots=True)
-class NotifyTarget:
-    """Somewhere beyond Slack told of incidents: a Teams or JSON webhook, or email."""
-
-    name: str
-    kind: str  # teams | webhook | email
-    url: str | None = None
-    url_env: str | None = None
-    to: tuple[str, ...] = ()
-    severities: tuple[int, ...] = ()  # empty: every level
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleSettings:
-    """When drills and the report run by themselves: (scenario, cron) pairs and a cron."""
-
-    drills: tuple[tuple[str, str], ...] = ()
-    report: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodicSettings:
-    sweep: int = 30        # minutes back the sweep syncs changed incidents
-    page_every: int = 60   # minutes: the page is rebuilt at least this often
-    dispatcher_every: int | None = None  # minutes: the dispatcher's timer (None: off)
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Everything incidentbot.yml says, with defaults filled in."""
-
-    source: str = "(defaults)"
-    repository: str | None = None
-    timezone: str = "UTC"
-    default_severity: int = 3
-    slack: SlackSettings = field(default_factory=SlackSettings)
-    severities: tuple[Severity, ...] = DEFAULT_SEVERITIES
-    roles: Mapping[Role, str] = field(default_factory=lambda: dict(DEFAULT_ROLES))
-    role_descriptions: Mapping[Role, str] = field(default_factory=dict)
-    services: tuple[Service, ...] = ()
-    people: Mapping[str, Person] = field(default_factory=dict)
-    postmortem: PostmortemSettings = field(default_factory=PostmortemSettings)
-    status_page: StatusPageSettings = field(default_factory=StatusPageSettings)
-    monitor: MonitorSettings = field(default_factory=MonitorSettings)
-    reminders: ReminderSettings = field(default_factory=lambda: ReminderSettings())
-    github: GitHubSettings = field(default_factory=GitHubSettings)
-    call: str | None = None  # a URL, or a pattern with {name} / {number}
-    notify: tuple[NotifyTarget, ...] = ()
-    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
-    periodic: PeriodicSettings = field(default_factory=PeriodicSettings)
-
-    def severity(self, level: int) -> Severity:
-        for s in self.severities:
-            if s.level == level:
-                return s
-        raise KeyError(level)
-
-    def service(self, slug: str) -> Service:
-        for s in self.services:
-            if s.slug == slug:
-                return s
-        raise KeyError(slug)
-
-    def service_names(self, slugs: Iterable[str]) -> list[str]:
-        """Display names of services; an unknown slug stands for itself."""
-        names = {s.slug: s.name for s in self.services}
-        return [names.get(slug, slug) for slug in slugs]
-
-    def person_by_slack(self, user_id: str) -> Person | None:
-        return next((p for p in self.people.values() if p.slack == user_id), None)
-
-    def person_by_github(self, login: str) -> Person | None:
-        wanted = login.lower()
-        return next((p for p in self.people.values() if (p.github or "").lower() == wanted), None)
 
 
 # -- reading YAML with line numbers ---------------------------------------------------------
@@ -491,183 +348,6 @@ def _build(data: Mapping[str, Any], source: str) -> Config:
             dispatcher_every=_minutes(periodic.get("dispatcher_every"))),
     )
 
-
-# -- rules the schema cannot say -------------------------------------------------------------
-def check(config: Config) -> list[tuple[schema.Path, str]]:
-    """Cross-field problems: duplicates, dangling references, patterns, time zones."""
-    problems: list[tuple[schema.Path, str]] = []
-    problems += _check_severities(config)
-    problems += _check_services(config)
-    for key in ("channel_pattern", "drill_channel_pattern"):
-        problems += [(("slack", key), m) for m in _pattern_problems(getattr(config.slack, key))]
-    problems += _check_timezone(config.timezone)
-    problems += _check_people(config)
-    for i, target in enumerate(config.notify):
-        if target.kind == "email" and not target.to:
-            problems.append((("notify", i), "an email target needs `to`"))
-        if target.kind != "email" and not (target.url or target.url_env):
-            problems.append((("notify", i), f"a {target.kind} target needs `url` or `url_env`"))
-        levels = {s.level for s in config.severities}
-        for j, level in enumerate(target.severities):
-            if level not in levels:
-                problems.append((("notify", i, "severities", j),
-                                 f"expected one of the levels {sorted(levels)}, got {level}"))
-    if len({t.name for t in config.notify}) != len(config.notify):
-        problems.append((("notify",), "two targets have the same name"))
-    crons: list[tuple[schema.Path, str]] = [(("schedule", "drills", i, "cron"), c)
-             for i, (_s, c) in enumerate(config.schedule.drills)]
-    if config.schedule.report:
-        crons.append((("schedule", "report", "cron"), config.schedule.report))
-    for path, expression in crons:
-        try:
-            cron.parse(expression)
-        except ValueError as exc:
-            problems.append((path, str(exc)))
-    if config.call:
-        try:
-            config.call.format(name="n", number=1)
-        except (KeyError, IndexError, ValueError):
-            problems.append((("call",), "expected a URL whose only placeholders are {name} "
-                                        f"and {{number}}, got {config.call!r}"))
-    problems += _check_status_page(config)
-    return problems
-
-
-def _check_status_page(config: Config) -> list[tuple[schema.Path, str]]:
-    """The page's settings are used, never accepted and ignored: a logo that is neither a URL
-    nor a file next to incidentbot.yml, or an impact for a severity that does not exist, is
-    refused here rather than silently missing from the page."""
-    from pathlib import Path
-
-    problems: list[tuple[schema.Path, str]] = []
-    page = config.status_page
-    levels = {str(s.level) for s in config.severities}
-    for key in page.impacts:
-        if key not in levels:
-            problems.append((("status_page", "impacts", key),
-                             f"expected a severity level ({', '.join(sorted(levels))}), "
-                             f"got {key!r}"))
-    if page.logo and not re.match(r"^https?://", page.logo):
-        folder = Path(config.source).parent if config.source and \
-            not config.source.startswith("(") else Path.cwd()
-        if ".." in Path(page.logo).parts or Path(page.logo).is_absolute():
-            problems.append((("status_page", "logo"), "expected an http(s) URL or a path "
-                             f"inside the repository, got {page.logo!r}"))
-        elif not (folder / page.logo).is_file():
-            problems.append((("status_page", "logo"), f"expected an http(s) URL or a file "
-                             f"next to incidentbot.yml; {page.logo!r} does not exist"))
-    return problems
-
-
-def _check_severities(config: Config) -> list[tuple[schema.Path, str]]:
-    problems: list[tuple[schema.Path, str]] = []
-    levels: set[int] = set()
-    labels: set[str] = set()
-    for i, s in enumerate(config.severities):
-        if s.level in levels:
-            problems.append((("severities", i, "level"), f"level {s.level} is used twice"))
-        if s.label.lower() in labels:
-            problems.append((("severities", i, "label"), f"label {s.label!r} is used twice"))
-        if not s.label.endswith(str(s.level)) or s.label[:-len(str(s.level))][-1:].isdigit():
-            problems.append((("severities", i, "label"),
-                             f"expected a label ending in its level {s.level}, got {s.label!r}"))
-        levels.add(s.level)
-        labels.add(s.label.lower())
-        for j, who in enumerate(s.invite):
-            problems += _person_ref(config, who, ("severities", i, "invite", j))
-    if [s.level for s in config.severities] != sorted(levels):
-        problems.append((("severities",), "expected levels in order, most severe (1) first"))
-    if config.default_severity not in levels:
-        problems.append((("default_severity",), f"expected one of the levels "
-                         f"{', '.join(map(str, sorted(levels)))}, got {config.default_severity}"))
-    return problems
-
-
-def _check_services(config: Config) -> list[tuple[schema.Path, str]]:
-    problems: list[tuple[schema.Path, str]] = []
-    slugs = [s.slug for s in config.services]
-    for i, service in enumerate(config.services):
-        if service.slug in slugs[:i]:
-            problems.append((("services", i, "slug"), f"slug {service.slug!r} is used twice"))
-        for j, dep in enumerate(service.depends_on):
-            if dep not in slugs:
-                problems.append((("services", i, "depends_on", j),
-                                 f"expected the slug of a service, got {dep!r}"))
-            elif dep == service.slug:
-                problems.append((("services", i, "depends_on", j), "a service cannot depend "
-                                                                   "on itself"))
-        if service.max_severity is not None and \
-                service.max_severity not in {s.level for s in config.severities}:
-            problems.append((("services", i, "max_severity"), "expected one of the levels "
-                             + ", ".join(str(s.level) for s in config.severities)
-                             + f", got {service.max_severity}"))
-        for j, who in enumerate(service.owners):
-            problems += _person_ref(config, who, ("services", i, "owners", j))
-        for j, c in enumerate(service.checks):
-            need = {"http": ("url",), "tcp": ("host", "port"), "tls": ("host",)}[c.kind]
-            if c.kind == "tls" and c.url:
-                continue
-            for attr in need:
-                if getattr(c, attr) is None:
-                    problems.append((("services", i, "checks", j),
-                                     f"a {c.kind} check needs {attr!r}"))
-    return problems
-
-
-def _person_ref(config: Config, who: str, path: schema.Path) -> list[tuple[schema.Path, str]]:
-    who = who.lstrip("@")
-    if re.fullmatch(r"[UW][A-Z0-9]{6,}", who) or who in config.people:
-        return []
-    known = ", ".join(config.people) or "none are configured"
-    return [(path, f"expected a person id from `people` ({known}) or a Slack user id, "
-                   f"got {who!r}")]
-
-
-def _check_people(config: Config) -> list[tuple[schema.Path, str]]:
-    problems: list[tuple[schema.Path, str]] = []
-    seen: dict[tuple[str, str], str] = {}
-    for pid, person in config.people.items():
-        for attr in ("slack", "github"):
-            value = getattr(person, attr)
-            if value is None:
-                continue
-            key = (attr, value.lower())
-            if key in seen:
-                problems.append((("people", pid, attr),
-                                 f"{value!r} is also {seen[key]!r}'s {attr}"))
-            seen[key] = pid
-    return problems
-
-
-def _pattern_problems(pattern: str) -> list[str]:
-    try:
-        used = names.pattern_placeholders(pattern)
-    except ValueError as exc:
-        return [f"not a valid pattern: {exc}"]
-    unknown = [p for p in used if p not in names.PLACEHOLDERS]
-    if unknown:
-        return [f"unknown placeholder {{{unknown[0]}}}; expected "
-                f"{', '.join('{' + p + '}' for p in names.PLACEHOLDERS)}"]
-    if not {"name", "number"} & set(used):
-        return ["expected {name} or {number} in the pattern, so each incident gets its own "
-                "channel"]
-    sample = pattern.format(name="20261122-brave-otter", number=1234, date="20261122",
-                            words="brave-otter")
-    if not names.is_valid_channel_name(sample):
-        return [f"gives channel names Slack refuses ({sample!r}); use lowercase letters, "
-                "digits, '-' and '_'"]
-    return []
-
-
-def _check_timezone(name: str) -> list[tuple[schema.Path, str]]:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return [(("timezone",), f"expected an IANA time zone name, like Europe/Berlin, "
-                                f"got {name!r}")]
-    return []
 
 
 def summary(config: Config) -> list[str]:

@@ -47,8 +47,6 @@ class Snapshot:
         seen = {c.author for c in self.comments if c.author and self.writers.is_bot(c)}
         return {*self.writers.logins, *seen}
 
-    def by_bot(self, c: Comment) -> bool:
-        return self.writers.is_bot(c)
 
 
 

@@ -43,11 +43,6 @@ def slack_plain(text: str) -> str:
     return one_line(text).translate(_PLAIN)
 
 
-def slack_code(text: str) -> str:
-    """Untrusted text inside inline code in Slack (backticks cannot be escaped, so swapped)."""
-    return "`" + slack(text).replace("`", "ˋ") + "`"
-
-
 def html_text(text: str) -> str:
     """Untrusted text for HTML element content and quoted attributes."""
     return html.escape(text, quote=True)

@@ -12,7 +12,7 @@ in the name of the person who asked. From it, the key figures, all from the inci
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from incidentbot.core.identity import is_bot
@@ -60,7 +60,6 @@ class SlackMessage:
     subtype: str | None = None
     bot: bool = False
     thread_ts: str | None = None
-    reply_count: int = 0
     pinned: bool = False
     reactions: tuple[str, ...] = ()
 
@@ -91,7 +90,6 @@ class Figures:
 
     opened: datetime
     acknowledged: datetime | None
-    fixing: datetime | None
     fixed: datetime | None
     closed: datetime | None
     people: tuple[str, ...]
@@ -132,8 +130,8 @@ class Figures:
 
 @dataclass
 class Timeline:
-    entries: list[Entry] = field(default_factory=list)
-    figures: Figures | None = None
+    entries: list[Entry]
+    figures: Figures
 
 
 _NOISE = {"channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
@@ -321,7 +319,6 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
     ends = [t for s, t in status_at.items()
             if s in {Status.POSTMORTEM.value, Status.CLOSED.value}]
     figures = Figures(opened=opened, acknowledged=acknowledged,
-                      fixing=status_at.get(Status.FIXING.value),
                       fixed=status_at.get(Status.FIXED.value), closed=closed,
                       people=tuple(sorted(people)), started=started,
                       resolved=min(ends) if ends else None,

@@ -25,7 +25,6 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     card: CardState | None = None
-    calls_skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -34,7 +33,7 @@ class Outcome:
 
 class Applier:
     def __init__(self, snapshot: Snapshot, chat: Chat, pager: Pager | None, config: Config,
-                 repository: str, tracker: IssueTracker | None = None) -> None:
+                 repository: str, tracker: IssueTracker) -> None:
         self.tracker = tracker
         self.history = snapshot.card.history  # with this run's changes, once planned
         self.snapshot = snapshot
@@ -207,7 +206,6 @@ class Applier:
         """Render and commit the postmortem, then link it in the channel and on the issue."""
         from incidentbot.operations import postmortem
 
-        assert self.tracker is not None
         number = self.snapshot.issue.number
         history = (*self.history, *self.logged)
         facts = postmortem.gather(self.tracker, self.chat, self.config, number,
@@ -230,7 +228,6 @@ class Applier:
     def do_recent_changes(self, action: Action) -> None:
         from incidentbot.operations import changes
 
-        assert self.tracker is not None
         text = changes.for_channel(self.tracker, self.config, self.snapshot.issue,
                                    self.snapshot.fields.services, auto=self.snapshot.fields.auto)
         self.do_post(Action("post", action.effect, key=changes.KEY, text=text))

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from incidentbot.core.config import Config
 from incidentbot.core.errors import AuthFailed, IncidentbotError, MissingSetting, NotFound
@@ -58,11 +59,16 @@ class Check:
 def run(config: Config, settings: Settings, *, fix: bool = False,
         dispatcher_url: str | None = None,
         labels: Callable[[Config], Sequence[tuple[str, str, str]]] | None = None,
-        ) -> Iterator[Check]:
+        root: Path | None = None) -> Iterator[Check]:
+    """Every check, in order; `root`, the repository's folder, adds its files' checks."""
     yield Check("config", True, config.source)
     yield from _secrets(config, settings)
     yield from _slack(config, settings)
     yield from _github(config, settings, fix, labels)
+    if root is not None:
+        from incidentbot.operations import init
+
+        yield from (Check(f.name, f.ok, f.detail, f.fix) for f in init.check(root, config))
     if dispatcher_url:
         yield _dispatcher(settings, dispatcher_url)
 
@@ -114,6 +120,12 @@ def _slack(config: Config, settings: Settings) -> Iterator[Check]:
                     if isinstance(exc, AuthFailed) else _UNREACHABLE.format("SLACK_API_URL"))
         return
     yield Check("Slack token", True, f"bot {who.get('user')} in {who.get('team')}")
+    team = str(who.get("team_id") or "")
+    if config.slack.teams and team not in config.slack.teams:
+        yield Check("Slack workspace accepted", False,
+                    f"the dispatcher accepts only {', '.join(config.slack.teams)}, and this "
+                    f"token is for {team}",
+                    f"add {team} to slack.teams in incidentbot.yml (or remove slack.teams)")
     missing = sorted({scope for scope in SCOPES.values() if scope not in scopes})
     needed_by = {scope: [m for m, s in SCOPES.items() if s == scope] for scope in missing}
     yield Check("Slack scopes", not missing,

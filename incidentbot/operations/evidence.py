@@ -224,5 +224,4 @@ def _message(m: Mapping[str, Any]) -> tl.SlackMessage:
     return tl.SlackMessage(ts=str(m.get("ts", "0")), user=m.get("user"),
                            text=str(m.get("text", "")), subtype=m.get("subtype"),
                            bot=bool(m.get("bot_id")), thread_ts=m.get("thread_ts"),
-                           reply_count=int(m.get("reply_count") or 0),
                            pinned=bool(m.get("pinned_to")), reactions=reactions)

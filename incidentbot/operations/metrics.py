@@ -251,7 +251,6 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
                          is_person=known_person(config),
                          close_reason=issue.state_reason or "")
         figures = built.figures
-        assert figures is not None
         severity = config.severity(fields.severity) if fields.severity else None
         done = False
         if severity is not None and severity.postmortem:

@@ -61,7 +61,6 @@ def context(facts: Facts, config: Config) -> dict[str, Any]:
     severity = config.severity(facts.fields.severity) if facts.fields.severity else None
     services = config.service_names(facts.fields.services)
     figures = facts.timeline.figures
-    assert figures is not None
     front = {
         "number": facts.number, "name": facts.name, "title": one_line(facts.title),
         "severity": severity.name if severity else None, "services": list(facts.fields.services),

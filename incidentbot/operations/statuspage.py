@@ -56,12 +56,10 @@ class _Writer:
     previous: dict[str, str]
     digests: dict[str, str] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
-    skipped: int = 0
 
     def fresh(self, relative: str, digest: str) -> bool:
         self.digests[relative] = digest
         if self.previous.get(relative) == digest and (self.root / relative).exists():
-            self.skipped += 1
             return True
         return False
 

@@ -212,7 +212,9 @@ def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
     for effect in dict.fromkeys(a.effect for a in planned.actions):
         state = state.with_effect(effect, effect not in failed_effects,
                                   failed_effects.get(effect, ""))
-    assert planned.card is not None
+    if planned.card is None:
+        raise ValueError(f"#{snapshot.issue.number}: a plan with actions carries the card's "
+                         "new memory; this one has none (a bug in sync.plan)")
     # What the channel was told only counts as told when the post went through.
     if "changes" in failed_effects:
         state = replace(state, seen_status=snapshot.card.seen_status,

@@ -237,20 +237,6 @@ class Sandbox:
         with self._hub.lock:
             return [d for d in self.github.store.deliveries if d.seq > after]
 
-    def event_payload(self, delivery: Delivery) -> dict[str, Any]:
-        """The webhook payload of `delivery`, as $GITHUB_EVENT_PATH holds it in the run."""
-        from incidentbot.sandbox.github_views import View
-
-        with self._hub.lock:
-            store = self.github.store
-            view = View(self.url, store)
-            payload: dict[str, Any] = {
-                "action": delivery.action, "issue": view.issue(store.issue(delivery.issue)),
-                "repository": view.repository(), "sender": view.user(delivery.actor)}
-            if delivery.comment is not None and delivery.comment in store.comments:
-                payload["comment"] = view.comment(store.comments[delivery.comment])
-            return payload
-
     def reset(self) -> None:
         """Back to the seeded world: no issues, no incident channels, no faults, no calls."""
         self._hub.reset()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentbot.core.config import Config
-from incidentbot.core.health import DEGRADED, DOWN, UP, Sample
+from incidentbot.core.health import DEGRADED, DOWN, UP
 from incidentbot.core.render.daystats import DayStats
 
 if TYPE_CHECKING:
@@ -170,37 +170,3 @@ def indicator(components: Sequence[Mapping[str, Any]], unresolved: Sequence[Publ
     if components and all(c["no_data"] for c in components):
         return "none", "No monitoring data yet"
     return "none", "All Systems Operational"
-
-
-def response_chart(samples: Sequence[Sample], now: datetime, days: int = 30) -> str:
-    """Daily p50 and p95 response times over `days` as a small inline SVG (no script)."""
-    from markupsafe import Markup
-
-    per_day: dict[int, list[int]] = {}
-    for s in samples:
-        back = (now - s.t).days
-        if s.ms is not None and 0 <= back < days:
-            per_day.setdefault(days - 1 - back, []).append(s.ms)
-    if not per_day:
-        return ""
-    points = {}
-    for day, values in per_day.items():
-        values.sort()
-        points[day] = (values[len(values) // 2], values[min(len(values) - 1,
-                                                            int(len(values) * 0.95))])
-    top = max(p95 for _, p95 in points.values()) or 1
-    width, height = 300, 40
-
-    def line(index: int) -> str:
-        return " ".join(f"{day * width / (days - 1):.1f},"
-                        f"{height - 2 - (pair[index] / top) * (height - 4):.1f}"
-                        for day, pair in sorted(points.items()))
-
-    stroke = 'fill="none" stroke="currentColor" vector-effect="non-scaling-stroke"'
-    # Only numbers we computed go into this markup: nothing from an issue or a person.
-    return Markup(  # noqa: S704
-        f'<svg class="chart" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
-        f'role="img" '
-        f'aria-label="Response time, last {days} days: p50 and p95, up to {top} ms">'
-        f'<polyline points="{line(1)}" {stroke} opacity=".35"/>'
-        f'<polyline points="{line(0)}" {stroke}/></svg>')

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,6 +239,3 @@ def help_text(config: Config) -> str:
 def section(text: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
 
-
-def options_of(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-    return [_option(v, label) for v, label in items]

@@ -112,24 +112,50 @@ def doctor(fix: bool, dispatcher_url: str | None, config_path: str | None) -> No
     """Check the whole set-up and say how to fix each problem.
 
     Checks the config, the secrets, the Slack token and its scopes, that the bot is in every
-    announcement channel, the GitHub token's access, the labels, and the dispatcher.
+    announcement channel, the GitHub token's access, the labels, the workflows and issue form
+    next to incidentbot.yml, and the dispatcher.
 
     Example: incidentbot doctor --fix --dispatcher-url https://incidents.example.com
     """
     from incidentbot.core.config import standard_labels
     from incidentbot.core.settings import Settings
     from incidentbot.operations import doctor as preflight
+    from incidentbot.operations.init import root_of
 
     config = load_config(config_path)
     settings = Settings.from_env(repository=config.repository)
     failed = 0
     for check in preflight.run(config, settings, fix=fix, dispatcher_url=dispatcher_url,
-                               labels=standard_labels):
+                               labels=standard_labels, root=root_of(config)):
         click.echo(check.line())
         failed += not check.ok
     click.echo(plural(failed, "problem") if failed else "all good")
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+@main.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--templates", is_flag=True,
+              help="Also copy templates/ to edit (any file left out falls back to ours).")
+@click.option("--force", is_flag=True,
+              help="Replace files that differ (never an existing incidentbot.yml).")
+@click.option("--requirement", metavar="REQ",
+              help="What the workflows pip-install  [default: incidentbot==<this version>]")
+def init_(directory: str, templates: bool, force: bool, requirement: str | None) -> None:
+    """Write what a team's incident repository needs: the workflows, the issue form, the
+    Slack app manifest, a starter incidentbot.yml and incidents/README.md; then say what is
+    left (the manifest paste, the secrets). Refuses to replace a file that differs.
+
+    Example: incidentbot init my-incidents --templates
+    """
+    from pathlib import Path
+
+    from incidentbot.operations import init
+
+    for line in init.run(Path(directory), templates=templates, force=force,
+                         requirement=requirement).lines():
+        click.echo(line)
 
 
 def _cannot_listen(host: str, port: int, exc: OSError, guess: str, hint: str) -> Exception:

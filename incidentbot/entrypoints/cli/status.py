@@ -173,14 +173,14 @@ def status_page() -> None:
 
 
 @status_page.command("build")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="site",
-              show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Where the site is written  [default: status_page.output, else site]")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), default="data",
               show_default=True)
 @click.option("--notify", is_flag=True,
               help="Also post new public updates to status_page.subscribers, once each.")
 @CONFIG_OPTION
-def status_page_build(out_dir: str, data_dir: str, notify: bool,
+def status_page_build(out_dir: str | None, data_dir: str, notify: bool,
                       config_path: str | None) -> None:
     """Write the static status page: HTML, the Statuspage v2 JSON API, badges and a feed.
 
@@ -192,6 +192,7 @@ def status_page_build(out_dir: str, data_dir: str, notify: bool,
     from incidentbot.operations import monitor, periodic
 
     config = load_config(config_path)
+    out_dir = out_dir or config.status_page.output
     c = operations.connect(config, need_chat=False)
     page = periodic.build_page(
         config, c, monitor.DataDir(data_dir), out_dir,
