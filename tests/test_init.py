@@ -242,3 +242,14 @@ def test_the_wheel_ships_every_file_init_copies() -> None:
     assert "incidentbot.starter" in setuptools["packages"]
     assert sorted(setuptools["package-data"]["incidentbot.starter"]) == sorted(
         {*init.COPIED, init.FORM})
+
+
+def test_a_workflow_that_installs_no_incidentbot_is_named(tmp_path: Path) -> None:
+    init_in(tmp_path)
+    drill = tmp_path / ".github" / "workflows" / "drill.yml"
+    drill.write_text(drill.read_text().replace(f'"incidentbot=={__version__}"', "requests")
+                     .replace("python -m pip install --disable-pip-version-check",
+                              "python -m pip install --upgrade pip\n        # pip install"))
+    config = configuration.load(tmp_path / init.CONFIG)
+    (found,) = [f for f in init.check(tmp_path, config) if f.name == "workflows"]
+    assert (found.ok, found.detail) == (False, "drill.yml installs no incidentbot")
