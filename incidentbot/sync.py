@@ -78,7 +78,6 @@ class Snapshot:
         return {*self.writers.logins, *seen}
 
 
-
 # -- what to do ------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Action:
