@@ -243,3 +243,25 @@ def test_the_wheel_ships_every_file_init_copies() -> None:
     assert "incidentbot.starter" in setuptools["packages"]
     assert sorted(setuptools["package-data"]["incidentbot.starter"]) == sorted(
         {*init.COPIED, init.FORM})
+
+
+def test_a_workflow_that_installs_no_incidentbot_is_named(tmp_path: Path) -> None:
+    init_in(tmp_path)
+    drill = tmp_path / ".github" / "workflows" / "drill.yml"
+    drill.write_text(drill.read_text().replace(f'"incidentbot=={__version__}"', "requests")
+                     .replace("python -m pip install --disable-pip-version-check",
+                              "python -m pip install --upgrade pip\n        # pip install"))
+    config = configuration.load(tmp_path / init.CONFIG)
+    (found,) = [f for f in init.check(tmp_path, config) if f.name == "workflows"]
+    assert (found.ok, found.detail) == (False, "drill.yml installs no incidentbot")
+
+
+def test_a_repository_other_than_the_config_s_is_named(sandbox: Sandbox) -> None:
+    config = configuration.parse("repository: acme/incidents\n")
+    settings = Settings.from_env({**sandbox.env(), "GITHUB_REPOSITORY": "team/incidents"})
+    found = {c.name: c for c in doctor.run(config, settings)}
+    assert not found["repository"].ok
+    assert found["repository"].fix == \
+        "set `repository: team/incidents` in incidentbot.yml, or remove it"
+    same = Settings.from_env(sandbox.env())  # acme/incidents, as the config says
+    assert "repository" not in {c.name for c in doctor.run(config, same)}

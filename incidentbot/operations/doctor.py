@@ -74,6 +74,11 @@ def run(config: Config, settings: Settings, *, fix: bool = False,
 
 
 def _secrets(config: Config, settings: Settings) -> Iterator[Check]:
+    if config.repository and settings.repository and settings.repository != config.repository:
+        yield Check("repository", False, f"incidentbot.yml names {config.repository}, "
+                    f"GITHUB_REPOSITORY {settings.repository}: wherever GITHUB_REPOSITORY is "
+                    f"not set (a dispatcher, a laptop), incidentbot acts on {config.repository}",
+                    f"set `repository: {settings.repository}` in incidentbot.yml, or remove it")
     for name in ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "SLACK_BOT_TOKEN",
                  "SLACK_SIGNING_SECRET"):
         try:

@@ -240,14 +240,20 @@ def check(root: Path, config: Config) -> Iterator[Finding]:
     with incidentbot.yml."""
     folder = root / ".github" / "workflows"
     missing = [w for w in WORKFLOWS if not (folder / w).is_file()]
-    installs = {w: _INSTALL.findall((folder / w).read_text("utf-8"))
+    installs = {w: [t for t in _INSTALL.findall((folder / w).read_text("utf-8"))
+                    if t == "." or t.startswith("./") or "incidentbot" in t.lower()]
                 for w in WORKFLOWS if w not in missing}
+    without = sorted(w for w, targets in installs.items() if not targets)
     from_source = sorted(w for w, targets in installs.items()
                          if any(t == "." or t.startswith("./") for t in targets))
     source = (root / "pyproject.toml").is_file() and (root / "incidentbot").is_dir()
     if missing:
         yield Finding("workflows", False, "missing: " + ", ".join(missing),
                       "run `incidentbot init` in the repository to write them")
+    elif without:
+        yield Finding("workflows", False, f"{', '.join(without)} install"
+                      f"{'s' if len(without) == 1 else ''} no incidentbot",
+                      "run `incidentbot init --force` to write them again")
     elif from_source and not source:
         yield Finding("workflows", False, f"{', '.join(from_source)} install incidentbot from "
                       "this repository's source, which is not here",

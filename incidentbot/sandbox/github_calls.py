@@ -15,11 +15,6 @@ from incidentbot.sandbox.http import Request
 
 
 # -- request bodies: GitHub's schema checks, in its words ---------------------------------------
-def kind_of(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(value), "null")
-
-
 def wrong_type(key: str, value: Any, expected: str) -> GitHubError:
     return invalid_request(f"For 'properties/{key}', {json.dumps(value)} is not {expected}.")
 

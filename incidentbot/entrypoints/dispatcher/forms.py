@@ -87,32 +87,31 @@ class Forms(Handlers):
                                       "services": tuple(payload["wanted"]["services"])})
         user, key = str(payload["user"]), str(payload["key"])
         origin, request = payload["origin"], payload["request"]
-        if True:
-            c = self.conn()
+        c = self.conn()
+        try:
+            issue, outcome = operations.open_incident(
+                c, title=wanted.title, severity=wanted.severity, services=wanted.services,
+                description=wanted.description, public=wanted.public, page=wanted.page,
+                drill=wanted.drill, reporter=user, by=Attribution(user, "Slack"),
+                request_id=key, repeat=bool(payload.get("resumed")),
+                roles=wanted.roles or None)
+        except IncidentbotError as exc:
+            self.tell(request, f":warning: The incident could not be opened: {exc}")
+            return
+        channel = outcome.card.channel_id if outcome.card else None
+        where = f" Join <#{channel}>." if channel else ""
+        self.tell(request, f"Opened <{issue.url}|#{issue.number}>.{where}")
+        origin_channel = origin.get("channel_id")
+        announced = {p.channel for k, p in (outcome.card.messages.items()
+                                            if outcome.card else ()) if
+                     k.startswith("announce:")}
+        if origin_channel and channel and origin_channel not in {channel, *announced}:
             try:
-                issue, outcome = operations.open_incident(
-                    c, title=wanted.title, severity=wanted.severity, services=wanted.services,
-                    description=wanted.description, public=wanted.public, page=wanted.page,
-                    drill=wanted.drill, reporter=user, by=Attribution(user, "Slack"),
-                    request_id=key, repeat=bool(payload.get("resumed")),
-                    roles=wanted.roles or None)
+                c.chat.post(origin_channel, f":rotating_light: <@{user}> opened "
+                            f"<{issue.url}|#{issue.number}> {plain(wanted.title)} — "
+                            f"join <#{channel}>", key=f"notice:{issue.number}")
             except IncidentbotError as exc:
-                self.tell(request, f":warning: The incident could not be opened: {exc}")
-                return
-            channel = outcome.card.channel_id if outcome.card else None
-            where = f" Join <#{channel}>." if channel else ""
-            self.tell(request, f"Opened <{issue.url}|#{issue.number}>.{where}")
-            origin_channel = origin.get("channel_id")
-            announced = {p.channel for k, p in (outcome.card.messages.items()
-                                                if outcome.card else ()) if
-                         k.startswith("announce:")}
-            if origin_channel and channel and origin_channel not in {channel, *announced}:
-                try:
-                    c.chat.post(origin_channel, f":rotating_light: <@{user}> opened "
-                                f"<{issue.url}|#{issue.number}> {plain(wanted.title)} — "
-                                f"join <#{channel}>", key=f"notice:{issue.number}")
-                except IncidentbotError as exc:
-                    log.info("no notice in %s: %s", origin_channel, exc)
+                log.info("no notice in %s: %s", origin_channel, exc)
 
     def _submit_update(self, view: Mapping[str, Any], user: str) -> Reply:
         origin = views.metadata(view)
