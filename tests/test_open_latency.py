@@ -1,0 +1,49 @@
+"""`open` until the channel exists: the calls made in turn, with GitHub slow (counted, not
+timed), and GitHub writes spaced only where GitHub asks for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpers import connections
+
+from incidentbot import github, operations, sync
+from incidentbot.sandbox import Sandbox
+from incidentbot.settings import Settings
+
+
+def test_writes_are_not_spaced_unless_github_asks() -> None:
+    assert Settings.from_env({}).write_spacing == 0.0
+
+
+def test_before_the_channel_exists_the_lease_commit_is_made_beside_the_issue(
+        sandbox: Sandbox) -> None:
+    c = connections(sandbox)
+    c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:2", "d93f0b", ""),
+                             ("status:open", "fbca04", "")])
+    sandbox.clear_calls()
+    # The issue's creation is slow: a commit made after it would be logged after it.
+    sandbox.faults.add(kind="latency", seconds=1.0, service="github",
+                       operation="POST /repos/{owner}/{repo}/issues")
+    operations.open_incident(c, title="Checkout returns 502", severity=2,
+                             by=sync.Attribution("carol", "CLI"))
+    calls = [x.operation for x in sandbox.calls]
+    before = calls[:calls.index("conversations.create")]
+    assert before == ["POST /repos/{owner}/{repo}/git/commits",
+                      "POST /repos/{owner}/{repo}/issues",
+                      "POST /repos/{owner}/{repo}/git/refs",
+                      "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"]
+    # One lease commit in all: the lease used the one made ahead.
+    assert calls.count("POST /repos/{owner}/{repo}/git/commits") == 1
+    assert len(sandbox.github.store.issues) == 1
+
+
+def test_a_secondary_limit_on_a_write_is_waited_out_as_github_asks(
+        sandbox: Sandbox, gh: Any) -> None:
+    waits: list[float] = []
+    tracker = github.GitHubTracker(gh, sandbox.repository, sleep=waits.append, backoff=0)
+    sandbox.faults.add(kind="rate_limit", service="github", retry_after=7,
+                       operation="POST /repos/{owner}/{repo}/issues")
+    issue = tracker.create_issue("Slow down", "b", ["incident"], marker="m-1", repeat=False)
+    assert waits[0] == 7.0  # what Retry-After said, and no spacing besides
+    assert [i.number for i in sandbox.github.store.issues.values()] == [issue.number]
