@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,17 +81,20 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
             runs)
 
 
-def sweeps(quiet: int) -> tuple[int, int]:
+def sweeps(quiet: int, history: int = 0) -> tuple[int, int]:
     """GitHub requests of one periodic sweep with `quiet` open incidents that nobody touched
-    for an hour (commanded, not overdue), and then of the pass when all are overdue."""
+    for an hour (commanded, not overdue), and then of the pass when all are overdue;
+    `history` closed incidents filed before them (sandbox.seed_history)."""
     import tempfile
     from dataclasses import replace
 
     from incidentbot import periodic
+    from incidentbot.sandbox.seed_history import seed_past_incidents
 
     config = replace(CONFIG, services=tuple(replace(s, checks=()) for s in CONFIG.services))
     with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
         start = datetime.now(UTC).replace(microsecond=0)
+        seed_past_incidents(sb, history, until=start)
         moment = {"now": start}
         sb.github.clock = lambda: moment["now"]
         c = connect(sb)
@@ -184,15 +187,17 @@ def scenarios(sb: Sandbox, c: operations.Connections,
             ("whole lifecycle open → close", lifecycle)], seed_sweep
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="100 issues, no latency run")
-    args = parser.parse_args()
-    issues = 100 if args.quick else 1000
+def operations_counted(issues: int, latencies: Sequence[float], history: int = 0,
+                       ) -> tuple[dict[str, dict[str, int]], dict[str, list[float]]]:
+    """Each scenario's request counts (from the first latency's run) and wall times (one per
+    latency); `history` past incidents seeded first (sandbox.seed_history)."""
+    from incidentbot.sandbox.seed_history import seed_past_incidents
+
     counted: dict[str, dict[str, int]] = {}
     walls: dict[str, list[float]] = {}
-    for latency in ([0.0] if args.quick else [0.0, 0.1]):
+    for latency in latencies:
         with Sandbox() as sb:
+            seed_past_incidents(sb, history)
             c = connect(sb)
             c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:1", "d93f0b", ""),
                                      ("sev:2", "d93f0b", ""), ("sev:4", "d93f0b", ""),
@@ -209,6 +214,15 @@ def main() -> int:
                 counts, elapsed = measure(sb, run)
                 counted.setdefault(name, counts)
                 walls.setdefault(name, []).append(elapsed)
+    return counted, walls
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="100 issues, no latency run")
+    args = parser.parse_args()
+    issues = 100 if args.quick else 1000
+    counted, walls = operations_counted(issues, [0.0] if args.quick else [0.0, 0.1])
     print(f"{'operation':<42} {'GH reads':>8} {'304 free':>8} {'GH writes':>9} {'Slack':>6} "
           f"{'PD':>3} {'wall':>8} {'wall @100ms':>12}")
     for name, counts in counted.items():
