@@ -42,6 +42,25 @@ def connect_as(sb: Sandbox, identity: str) -> operations.Connections:
                                   pagerduty.connect(settings), CONFIG)
 
 
+def run_workflows(sb: Sandbox, seen: int, config: configuration.Config = CONFIG,
+                  now: datetime | None = None) -> tuple[int, int]:
+    """The incident workflow's runs for the deliveries after `seen`, with the Actions token,
+    as incident.yml's `if:` lets them start (not for a bot's events nor the card's own
+    edits); returns (the last delivery seen, runs)."""
+    runs = 0
+    store = sb.github.store
+    for d in sb.deliveries(seen):
+        seen = d.seq
+        card = d.comment is not None and d.comment in store.comments and \
+            store.comments[d.comment].body.startswith("### Incident card")
+        bot = store.users[d.actor.lower()].type == "Bot"
+        if d.starts_workflows and not card and not bot:
+            runs += 1
+            run = connect_as(sb, "actions")  # every run is a new process: no ETag cache
+            sync.sync(run.tracker, run.chat, run.pager, config, d.issue, now=now)
+    return seen, runs
+
+
 def deployment(sb: Sandbox) -> tuple[int, int, int]:
     """The lifecycle as a real deployment runs it: the dispatcher writes as a GitHub App, and
     a write GitHub delivers starts the incident workflow (the Actions token) unless a bot
@@ -58,16 +77,8 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
 
     def workflows() -> None:
         nonlocal seen, runs
-        store = sb.github.store
-        for d in sb.deliveries(seen):
-            seen = d.seq
-            card = d.comment is not None and d.comment in store.comments and \
-                store.comments[d.comment].body.startswith("### Incident card")
-            bot = store.users[d.actor.lower()].type == "Bot"
-            if d.starts_workflows and not card and not bot:
-                runs += 1
-                run = connect_as(sb, "actions")  # every run is a new process: no ETag cache
-                sync.sync(run.tracker, run.chat, run.pager, CONFIG, d.issue)
+        seen, started = run_workflows(sb, seen)
+        runs += started
 
     issue, _ = operations.open_incident(app, title="Checkout returns 502", severity=2,
                                         services=["checkout"], reporter=ALICE, by=by)
