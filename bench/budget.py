@@ -35,6 +35,7 @@ from bench import cold_start, lifecycle  # noqa: E402
 from bench import dispatcher as dispatcher_bench  # noqa: E402
 from incidentbot import operations, periodic, sync  # noqa: E402
 from incidentbot.commands import Change  # noqa: E402
+from incidentbot.errors import IncidentbotError  # noqa: E402
 from incidentbot.model import Status  # noqa: E402
 from incidentbot.sandbox import Sandbox  # noqa: E402
 from incidentbot.sandbox.seed_history import seed_past_incidents  # noqa: E402
@@ -112,6 +113,7 @@ class Hour:
     refused: int   # requests GitHub refused for the budget (403)
     periodic: int  # of `used`: the 12 periodic passes (checks, sweep, page)
     runs: int      # incident workflow runs the lifecycles' writes started
+    failed: int    # passes and lifecycle steps that failed (a spent budget)
 
 
 def hour(lifecycles: int, history: int, *, public_every: int = 5) -> Hour:
@@ -131,7 +133,7 @@ def hour(lifecycles: int, history: int, *, public_every: int = 5) -> Hour:
         token = sb.env("actions")["GITHUB_TOKEN"]
         options = periodic.Options(data=Path(tmp) / "data", site=Path(tmp) / "site")
         seen = sb.deliveries()[-1].seq if sb.deliveries() else 0
-        spent = {"periodic": 0, "runs": 0}
+        spent = {"periodic": 0, "runs": 0, "failed": 0}
 
         def periodic_pass(identity: str = "actions") -> None:
             before = sb.github.used(token)
@@ -147,6 +149,8 @@ def hour(lifecycles: int, history: int, *, public_every: int = 5) -> Hour:
         numbers: dict[int, int] = {}
 
         def step(k: int, j: int) -> None:
+            if j and k not in numbers:
+                raise IncidentbotError("never opened")
             if j == 0:
                 conns[k] = c = clocked(sb, "actions", clock)
                 issue, _ = operations.open_incident(
@@ -167,32 +171,48 @@ def hour(lifecycles: int, history: int, *, public_every: int = 5) -> Hour:
         sb.clear_calls()
         for when, kind, k, j in sorted(events):
             moment["now"] = when
-            if kind == 0:
-                periodic_pass()
-            else:
-                step(k, j)
-            seen, started = lifecycle.run_workflows(sb, seen, CONFIG, now=when)
-            spent["runs"] += started
+            try:
+                if kind == 0:
+                    periodic_pass()
+                else:
+                    step(k, j)
+                seen, started = lifecycle.run_workflows(sb, seen, CONFIG, now=when)
+                spent["runs"] += started
+            except IncidentbotError:  # the budget spent (counted below), or what follows it
+                spent["failed"] += 1
+                seen = sb.deliveries()[-1].seq if sb.deliveries() else seen
         used = sb.github.used(token)
         refused = sum(1 for c in sb.calls_to("github") if c.status == 403)
-    return Hour(lifecycles, used, refused, spent["periodic"], spent["runs"])
+    return Hour(lifecycles, used, refused, spent["periodic"], spent["runs"], spent["failed"])
 
 
 def lifecycles_an_hour(history: int, probe: int, confirm: bool) -> tuple[int, list[Hour]]:
-    """The most lifecycles that fit the hour: the periodic cost with none and the marginal
-    cost per lifecycle from `probe` of them give a first answer; simulated hours confirm it
-    (one fewer each time one does not fit: at most four tries)."""
+    """The most lifecycles that fit the hour. The periodic cost with none and the marginal
+    cost per lifecycle from `probe` of them give an estimate; simulated hours confirm it,
+    bisecting below it when it does not fit (at most four more hours)."""
+    def fits(h: Hour) -> bool:
+        return h.used <= BUDGET and not h.refused and not h.failed
+
     empty, some = hour(0, history), hour(probe, history)
+    tried = [empty, some]
+    if not fits(empty):
+        return 0, tried
     per = max(1.0, (some.used - empty.used) / probe)
     best = max(0, int((BUDGET - empty.used) // per))
-    tried = [empty, some]
-    for _ in range(4 if confirm else 0):
+    if not confirm:
+        return best, tried
+    low, high = (probe, None) if fits(some) else (0, probe)
+    for _ in range(4):
         h = hour(best, history)
         tried.append(h)
-        if h.used <= BUDGET and not h.refused:
+        if fits(h):
+            low = best
             break
-        best = max(0, best - max(1, int((h.used - BUDGET) // per) + 1))
-    return best, tried
+        high = best
+        best = (low + high) // 2
+        if best <= low:
+            break
+    return low, tried
 
 
 # -- latency and start-up --------------------------------------------------------------------
@@ -309,7 +329,8 @@ def main() -> int:
           "the hour, all on the Actions token, the incident workflow runs they start included:")
     for h in hours:
         print(f"    {h.lifecycles:>3} lifecycles: {h.used:>5} requests ({h.periodic} by the "
-              f"periodic passes, {h.runs} workflow runs), {h.refused} refused")
+              f"periodic passes, {h.runs} workflow runs), {h.refused} refused, "
+              f"{h.failed} steps or passes failed")
     empty, some = hours[0], hours[1]
     per = (some.used - empty.used) / max(some.lifecycles, 1)
     print(f"    marginal cost {per:.1f} requests a lifecycle; ({BUDGET:,} − {empty.used}) / "

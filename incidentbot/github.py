@@ -38,7 +38,9 @@ def connect(settings: Settings) -> GitHubTracker:
         # Reads retry on 5xx and rate limits (honouring Retry-After); POST and PATCH do not,
         # because a retried create can duplicate: create_issue retries itself, by marker.
         retry=GithubRetry(total=_ATTEMPTS - 1, connect=1, backoff_factor=settings.retry_backoff,
-                          allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET"}),
+                          allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET"},
+                          # A spent hourly budget is reported, not slept out until its reset.
+                          max_rate_limit_wait=_MAX_WAIT),
         seconds_between_requests=None,
         seconds_between_writes=spacing,
         per_page=100,

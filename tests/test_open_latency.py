@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from helpers import connections
 
 from incidentbot import github, operations, sync
@@ -47,3 +48,18 @@ def test_a_secondary_limit_on_a_write_is_waited_out_as_github_asks(
     issue = tracker.create_issue("Slow down", "b", ["incident"], marker="m-1", repeat=False)
     assert waits[0] == 7.0  # what Retry-After said, and no spacing besides
     assert [i.number for i in sandbox.github.store.issues.values()] == [issue.number]
+
+
+def test_a_spent_hourly_budget_is_reported_not_slept_out(sandbox: Sandbox) -> None:
+    from datetime import UTC, datetime
+
+    from incidentbot.errors import RateLimited
+
+    token = sandbox.env("actions")["GITHUB_TOKEN"]
+    reset = int(datetime.now(UTC).timestamp()) + 3600
+    with sandbox._hub.lock:
+        sandbox.github._used[token] = (1000, reset)  # the Actions token's hour, all spent
+    settings = Settings.from_env({**sandbox.env("actions"), "INCIDENTBOT_RETRY_BACKOFF": "0"})
+    with pytest.raises(RateLimited):
+        github.connect(settings).list_incidents(state="open")
+    assert [c.status for c in sandbox.calls_to("github")] == [403]
