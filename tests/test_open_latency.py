@@ -63,3 +63,25 @@ def test_a_spent_hourly_budget_is_reported_not_slept_out(sandbox: Sandbox) -> No
     with pytest.raises(RateLimited):
         github.connect(settings).list_incidents(state="open")
     assert [c.status for c in sandbox.calls_to("github")] == [403]
+
+
+def test_a_write_on_a_spent_budget_fails_at_once(sandbox: Sandbox) -> None:
+    from datetime import UTC, datetime
+
+    from github import Auth, Github
+
+    from incidentbot.errors import RateLimited
+
+    token = sandbox.env("actions")["GITHUB_TOKEN"]
+    reset = int(datetime.now(UTC).timestamp()) + 3600
+    with sandbox._hub.lock:
+        sandbox.github._used[token] = (1000, reset)
+    client = Github(base_url=sandbox.github_url, auth=Auth.Token(token), retry=None,
+                    seconds_between_requests=None, seconds_between_writes=None, lazy=True)
+    waits: list[float] = []
+    tracker = github.GitHubTracker(client, sandbox.repository, sleep=waits.append, backoff=0)
+    with pytest.raises(RateLimited) as caught:
+        tracker.create_issue("Spent", "b", ["incident"], marker="m-2", repeat=False)
+    assert waits == []  # the hour's reset is far beyond a minute: reported, not waited for
+    assert caught.value.retry_after > 3000
+    assert not sandbox.github.store.issues
