@@ -302,6 +302,9 @@ def main() -> int:
     base = ms.pop("python -c pass")
     ratios = [v / base for v in ms.values()]
     burst = dispatcher_bench.open_burst(100, 1.0, CALL)
+    with Sandbox() as sb:
+        seed_past_incidents(sb, history)
+        app_requests, actions_requests, workflow_runs = lifecycle.deployment(sb)
 
     rows = [
         ("lifecycle open → fixing → fixed → close", f"{gh} GitHub / {slack} Slack",
@@ -343,6 +346,9 @@ def main() -> int:
     print(f"    marginal cost {per:.1f} requests a lifecycle; ({BUDGET:,} − {empty.used}) / "
           f"{per:.1f} = {int((BUDGET - empty.used) // max(per, 1))}; the largest hour that "
           f"fit: {best}")
+    print(f"    (a lifecycle opened from Slack through the dispatcher's GitHub App instead: "
+          f"{app_requests} requests on the App's own budget, {workflow_runs} workflow runs "
+          f"and {actions_requests} Actions-token requests, the sweeps aside)")
     print(f"- sweep: bench/lifecycle.py's periodic pass an hour after the quiet incidents "
           f"opened, {history:,} past incidents beside them.")
     print(f"- page build: a pass that rebuilds the page (hourly) less the same pass unrebuilt, "
