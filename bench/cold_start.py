@@ -14,17 +14,24 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
-def _median_ms(argv: Sequence[str], runs: int) -> float:
+def _median_ms(argv: Sequence[str], runs: int, env: Mapping[str, str] | None = None) -> float:
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=env)
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
+
+
+def console_script() -> str:
+    """The console script of this interpreter's environment, whether or not it is on PATH."""
+    beside = Path(sys.executable).parent / "incidentbot"
+    return str(beside) if beside.exists() else shutil.which("incidentbot") or "incidentbot"
 
 
 def main() -> None:
@@ -32,9 +39,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
     python = sys.executable
-    # The console script of this interpreter's environment, whether or not it is on PATH.
-    beside = Path(sys.executable).parent / "incidentbot"
-    script = str(beside) if beside.exists() else shutil.which("incidentbot") or "incidentbot"
+    script = console_script()
     cases = {
         "python -c pass": [python, "-c", "pass"],
         "python -c 'import click'": [python, "-c", "import click"],

@@ -302,6 +302,47 @@ def help_throughput(sends: SlackRequests, seconds: float, prebuilt: int, clients
           "(near 100% means the Python client, not the server, is the limit)")
 
 
+# -- 4. a burst of /incident open ---------------------------------------------------------
+def open_burst(count: int = 100, seconds: float = 1.0, latency: float = LATENCY,
+               modal_workers: int | None = None) -> dict[str, int]:
+    """`count` `/incident open` commands spread over `seconds`, each over its own connection,
+    every GitHub and Slack call `latency` slow: the forms shown, and the people told theirs
+    could not open (Slack's trigger_id is good for 3 s after the command)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = configuration.load(ROOT / "incidentbot.yml")
+    with Sandbox() as sandbox:
+        disp = Dispatcher(config, SECRET, _connect(sandbox, config), allowed_teams=TEAMS,
+                          **({"modal_workers": modal_workers} if modal_workers else {}))
+        server, thread, base = _serve_in_thread(disp)
+        sends = SlackRequests(sandbox.slack, sandbox.url, SECRET)
+        for service in ("github", "slack"):
+            sandbox.faults.add(kind="latency", seconds=latency, service=service, times=None)
+        start = time.perf_counter()
+
+        def send(i: int) -> int:
+            wait = start + i * seconds / count - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            request = sends.command(f"open Burst {i}")  # Slack issues the trigger_id now
+            with requests.Session() as session:
+                return _post(session, base, request).status_code
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(count, 32)) as clients:
+                statuses = list(clients.map(send, range(count)))
+            sent = time.perf_counter() - start
+            disp.drain(timeout=120)
+        finally:
+            disp.close()
+            server.close()
+            thread.join(timeout=5)
+        told = sum("could not open in time" in e["text"] for e in sandbox.slack.ephemerals)
+        return {"sent": count, "acked": statuses.count(200), "shown": len(sandbox.slack.views),
+                "expired": told, "views_open": len(sandbox.calls_to("slack", "views.open")),
+                "sent_ms": round(sent * 1000)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests, shorter runs")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # seed_history: past incidents as the product wrote them
 
 from incidentbot.adapters import github, pagerduty, slack
 from incidentbot.core import config as configuration
@@ -45,6 +46,25 @@ def connect_as(sb: Sandbox, identity: str) -> operations.Connections:
                                   pagerduty.connect(settings), CONFIG)
 
 
+def run_workflows(sb: Sandbox, seen: int, config: configuration.Config = CONFIG,
+                  now: datetime | None = None) -> tuple[int, int]:
+    """The incident workflow's runs for the deliveries after `seen`, with the Actions token,
+    as incident.yml's `if:` lets them start (not for a bot's events nor the card's own
+    edits); returns (the last delivery seen, runs)."""
+    runs = 0
+    store = sb.github.store
+    for d in sb.deliveries(seen):
+        seen = d.seq
+        card = d.comment is not None and d.comment in store.comments and \
+            store.comments[d.comment].body.startswith("### Incident card")
+        bot = store.users[d.actor.lower()].type == "Bot"
+        if d.starts_workflows and not card and not bot:
+            runs += 1
+            run = connect_as(sb, "actions")  # every run is a new process: no ETag cache
+            sync.sync(run.tracker, run.chat, run.pager, config, d.issue, now=now)
+    return seen, runs
+
+
 def deployment(sb: Sandbox) -> tuple[int, int, int]:
     """The lifecycle as a real deployment runs it: the dispatcher writes as a GitHub App, and
     a write GitHub delivers starts the incident workflow (the Actions token) unless a bot
@@ -61,16 +81,8 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
 
     def workflows() -> None:
         nonlocal seen, runs
-        store = sb.github.store
-        for d in sb.deliveries(seen):
-            seen = d.seq
-            card = d.comment is not None and d.comment in store.comments and \
-                store.comments[d.comment].body.startswith("### Incident card")
-            bot = store.users[d.actor.lower()].type == "Bot"
-            if d.starts_workflows and not card and not bot:
-                runs += 1
-                run = connect_as(sb, "actions")  # every run is a new process: no ETag cache
-                sync.sync(run.tracker, run.chat, run.pager, CONFIG, d.issue)
+        seen, started = run_workflows(sb, seen)
+        runs += started
 
     issue, _ = operations.open_incident(app, title="Checkout returns 502", severity=2,
                                         services=["checkout"], reporter=ALICE, by=by)
@@ -84,17 +96,21 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
             runs)
 
 
-def sweeps(quiet: int) -> tuple[int, int]:
+def sweeps(quiet: int, history: int = 0) -> tuple[int, int]:
     """GitHub requests of one periodic sweep with `quiet` open incidents that nobody touched
-    for an hour (commanded, not overdue), and then of the pass when all are overdue."""
+    for an hour (commanded, not overdue), and then of the pass when all are overdue;
+    `history` closed incidents filed before them (tests/seed_history.py)."""
     import tempfile
     from dataclasses import replace
+
+    from seed_history import seed_past_incidents
 
     from incidentbot.operations import periodic
 
     config = replace(CONFIG, services=tuple(replace(s, checks=()) for s in CONFIG.services))
     with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
         start = datetime.now(UTC).replace(microsecond=0)
+        seed_past_incidents(sb, history, until=start)
         moment = {"now": start}
         sb.github.clock = lambda: moment["now"]
         c = connect(sb)
@@ -187,15 +203,17 @@ def scenarios(sb: Sandbox, c: operations.Connections,
             ("whole lifecycle open → close", lifecycle)], seed_sweep
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="100 issues, no latency run")
-    args = parser.parse_args()
-    issues = 100 if args.quick else 1000
+def operations_counted(issues: int, latencies: Sequence[float], history: int = 0,
+                       ) -> tuple[dict[str, dict[str, int]], dict[str, list[float]]]:
+    """Each scenario's request counts (from the first latency's run) and wall times (one per
+    latency); `history` past incidents seeded first (tests/seed_history.py)."""
+    from seed_history import seed_past_incidents
+
     counted: dict[str, dict[str, int]] = {}
     walls: dict[str, list[float]] = {}
-    for latency in ([0.0] if args.quick else [0.0, 0.1]):
+    for latency in latencies:
         with Sandbox() as sb:
+            seed_past_incidents(sb, history)
             c = connect(sb)
             c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:1", "d93f0b", ""),
                                      ("sev:2", "d93f0b", ""), ("sev:4", "d93f0b", ""),
@@ -212,6 +230,15 @@ def main() -> int:
                 counts, elapsed = measure(sb, run)
                 counted.setdefault(name, counts)
                 walls.setdefault(name, []).append(elapsed)
+    return counted, walls
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="100 issues, no latency run")
+    args = parser.parse_args()
+    issues = 100 if args.quick else 1000
+    counted, walls = operations_counted(issues, [0.0] if args.quick else [0.0, 0.1])
     print(f"{'operation':<42} {'GH reads':>8} {'304 free':>8} {'GH writes':>9} {'Slack':>6} "
           f"{'PD':>3} {'wall':>8} {'wall @100ms':>12}")
     for name, counts in counted.items():

@@ -28,6 +28,48 @@ for package, names in LAYOUT.items():
     for name in names.split():
         NEW[name] = f"{package}.{name}"
 
+# Names that left their module when it was split: `module.name` -> (import line, new spelling).
+MOVED = {
+    ("sync", "Attribution"): ("from incidentbot.core.snapshot import Attribution", "Attribution"),
+    ("sync", "Snapshot"): ("from incidentbot.core.snapshot import Snapshot", "Snapshot"),
+    ("sync", "Outcome"): ("from incidentbot.operations.apply import Outcome", "Outcome"),
+    ("sync", "read"): ("from incidentbot.operations import reading", "reading.read"),
+    ("sync", "writers_of"): ("from incidentbot.operations import reading", "reading.writers_of"),
+    ("sync", "run_commands"): ("from incidentbot.operations import comment_commands",
+                               "comment_commands.run_commands"),
+    ("sync", "write_fields"): ("from incidentbot.operations import comment_commands",
+                               "comment_commands.write_fields"),
+    ("sync", "role_label"): ("from incidentbot.core import plan as planner", "planner.role_label"),
+    ("sync", "is_private"): ("from incidentbot.core import plan as planner", "planner.is_private"),
+    **{("monitor", n): ("from incidentbot.core import health", f"health.{n}") for n in (
+        "UP", "DOWN", "DEGRADED", "INTERVAL", "FAIL_AFTER", "RECOVER_AFTER", "Sample", "Probe",
+        "ServiceState", "Transition", "advance", "uptime", "Uptime", "coverage",
+        "parse_samples")},
+    **{("monitor", n): ("from incidentbot.adapters import probes", f"probes.{n}") for n in (
+        "probe_http", "probe_tcp", "probe_tls", "run_checks", "check_service", "expand")},
+}
+MOVED_USE = re.compile(r"(?<![\w.])(?:sync|reconciler|monitor)\.([A-Za-z_]+)\b(?!\.py)")
+
+
+def _moved(text: str) -> str:
+    added: set[str] = set()
+
+    def use(match: re.Match[str]) -> str:
+        module = "monitor" if match[0].startswith("monitor") else "sync"
+        found = MOVED.get((module, match[1]))
+        if found is None:
+            return match[0]
+        added.add(found[0])
+        return found[1]
+
+    text = MOVED_USE.sub(use, text)
+    first = re.search(r"^from incidentbot[^\n]*\n", text, re.M)
+    if added and first:
+        text = text[:first.start()] + "".join(f"{a}\n" for a in sorted(added)) + \
+            text[first.start():]
+    return text
+
+
 IMPORT_FROM_PACKAGE = re.compile(
     r"^(?P<indent>[ \t]*)from incidentbot import (?P<names>\([^)]*\)|[^\n]*)", re.M)
 DOTTED = re.compile(r"\bincidentbot\.(?P<mod>[a-z_]+)\b(?!\.(?:py|yml|json))")
@@ -71,7 +113,7 @@ def _dotted(match: re.Match[str]) -> str:
 
 def rewrite(text: str) -> str:
     text = DOTTED.sub(_dotted, text)
-    return IMPORT_FROM_PACKAGE.sub(_from_package, text)
+    return _moved(IMPORT_FROM_PACKAGE.sub(_from_package, text))
 
 
 def main(paths: list[str]) -> None:

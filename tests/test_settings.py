@@ -14,7 +14,7 @@ def test_defaults_point_at_the_public_services() -> None:
     assert settings.github_api_url == GITHUB_API_DEFAULT
     assert settings.slack_api_url == SLACK_API_DEFAULT
     assert settings.repository is None
-    assert settings.write_spacing == 1.0
+    assert settings.write_spacing == 0.0  # spacing only where GitHub asks (Retry-After)
 
 
 def test_enterprise_urls_are_normalised() -> None:

@@ -38,7 +38,9 @@ def connect(settings: Settings) -> GitHubTracker:
         # Reads retry on 5xx and rate limits (honouring Retry-After); POST and PATCH do not,
         # because a retried create can duplicate: create_issue retries itself, by marker.
         retry=GithubRetry(total=_ATTEMPTS - 1, connect=1, backoff_factor=settings.retry_backoff,
-                          allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET"}),
+                          allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET"},
+                          # A spent hourly budget is reported, not slept out until its reset.
+                          max_rate_limit_wait=_MAX_WAIT),
         seconds_between_requests=None,
         seconds_between_writes=spacing,
         per_page=100,
@@ -54,7 +56,7 @@ def _error(exc: Exception, what: str) -> ServiceError:
     url = _url_of(exc)
     at = f" ({url})" if url else ""
     if isinstance(exc, RateLimitExceededException):
-        return RateLimited(SERVICE, float((exc.headers or {}).get("retry-after", 60)))
+        return RateLimited(SERVICE, _rate_wait(exc))
     if isinstance(exc, GithubException):
         message = exc.data.get("message") if isinstance(exc.data, dict) else str(exc.data)
         if exc.status == 401:
@@ -80,6 +82,17 @@ def _error(exc: Exception, what: str) -> ServiceError:
                                 " (a sandbox: is `incidentbot sandbox` running on that port?)"
                                 if local else ""), transient=True)
     return ServiceError(SERVICE, f"{what}: {type(exc).__name__}{at}: {exc}")
+
+
+def _rate_wait(exc: RateLimitExceededException) -> float:
+    """Seconds GitHub asks for: Retry-After (a secondary limit), else until the hourly
+    budget resets (a primary limit: X-RateLimit-Remaining 0), else a minute."""
+    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+    if "retry-after" in headers:
+        return float(headers["retry-after"])
+    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+        return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
+    return 60.0
 
 
 # Attempts a read makes before a 5xx is reported (GithubRetry's total, plus the first).
@@ -550,7 +563,7 @@ class GitHubTracker:
             except RateLimitExceededException as exc:
                 # Secondary limits answer writes with Retry-After: wait that long, within
                 # reason (a run that would wait minutes reports it instead).
-                wait = float((exc.headers or {}).get("retry-after", 60))
+                wait = _rate_wait(exc)
                 if wait > _MAX_WAIT:
                     raise _error(exc, what) from None
                 self._sleep(wait)

@@ -63,10 +63,11 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "incidentbot@localhost"
-    # Seconds between GitHub writes. GitHub's secondary limits allow about 80 content-creating
-    # requests a minute (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api),
-    # so production spaces writes by a second; the sandbox sets 0.
-    write_spacing: float = 1.0
+    # Seconds between GitHub writes: none by default. GitHub's secondary limits (about 80
+    # content-creating requests a minute) answer a burst with Retry-After, which the adapter
+    # waits out (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api);
+    # spacing every write would make each person wait for nothing GitHub asked.
+    write_spacing: float = 0.0
     # The login our GitHub token writes as, when known in advance (saves a GET /user);
     # cards written by other logins are not trusted.
     github_login: str | None = None
@@ -103,7 +104,7 @@ class Settings:
             smtp_host=get("INCIDENTBOT_SMTP_HOST"),
             smtp_port=int(get("INCIDENTBOT_SMTP_PORT") or 25),
             smtp_from=get("INCIDENTBOT_SMTP_FROM") or "incidentbot@localhost",
-            write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 1.0,
+            write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 0.0,
                                    "INCIDENTBOT_WRITE_SPACING"),
             github_login=get("INCIDENTBOT_GITHUB_LOGIN"),
             retry_backoff=_seconds(get("INCIDENTBOT_RETRY_BACKOFF"), 0.5,

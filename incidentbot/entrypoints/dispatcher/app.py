@@ -33,6 +33,9 @@ class Dispatcher(SlashCommands, Forms, ChannelEvents):
     signing_secret: str
     connect: Callable[[], operations.Connections]
     workers: int = 4
+    # Forms only (a modal is one views.open): a trigger_id is good for 3 s, so a burst of
+    # commands must not queue behind a few threads. Threads start only when needed.
+    modal_workers: int = 32
     clock: Callable[[], float] = time.time
     allowed_teams: frozenset[str] = frozenset()
     # Where acknowledged work waits until done (journal.py); None keeps it in memory only.
@@ -53,7 +56,8 @@ class Dispatcher(SlashCommands, Forms, ChannelEvents):
         self._pool = ThreadPoolExecutor(max_workers=self.workers,
                                         thread_name_prefix="incidentbot")
         # Modals only: never queued behind GitHub work, so a trigger_id is used in time.
-        self._fast = ThreadPoolExecutor(max_workers=4, thread_name_prefix="incidentbot-modal")
+        self._fast = ThreadPoolExecutor(max_workers=self.modal_workers,
+                                        thread_name_prefix="incidentbot-modal")
         self.resume()
 
     # -- acknowledged work, durable -------------------------------------------------------

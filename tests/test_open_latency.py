@@ -1,0 +1,89 @@
+"""`open` until the channel exists: the calls made in turn, with GitHub slow (counted, not
+timed), and GitHub writes spaced only where GitHub asks for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from helpers import connections
+
+from incidentbot.adapters import github
+from incidentbot.core.settings import Settings
+from incidentbot.core.snapshot import Attribution
+from incidentbot.operations import incidents as operations
+from incidentbot.sandbox import Sandbox
+
+
+def test_writes_are_not_spaced_unless_github_asks() -> None:
+    assert Settings.from_env({}).write_spacing == 0.0
+
+
+def test_before_the_channel_exists_the_lease_commit_is_made_beside_the_issue(
+        sandbox: Sandbox) -> None:
+    c = connections(sandbox)
+    c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:2", "d93f0b", ""),
+                             ("status:open", "fbca04", "")])
+    sandbox.clear_calls()
+    # The issue's creation is slow: a commit made after it would be logged after it.
+    sandbox.faults.add(kind="latency", seconds=1.0, service="github",
+                       operation="POST /repos/{owner}/{repo}/issues")
+    operations.open_incident(c, title="Checkout returns 502", severity=2,
+                             by=Attribution("carol", "CLI"))
+    calls = [x.operation for x in sandbox.calls]
+    before = calls[:calls.index("conversations.create")]
+    assert before == ["POST /repos/{owner}/{repo}/git/commits",
+                      "POST /repos/{owner}/{repo}/issues",
+                      "POST /repos/{owner}/{repo}/git/refs",
+                      "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"]
+    # One lease commit in all: the lease used the one made ahead.
+    assert calls.count("POST /repos/{owner}/{repo}/git/commits") == 1
+    assert len(sandbox.github.store.issues) == 1
+
+
+def test_a_secondary_limit_on_a_write_is_waited_out_as_github_asks(
+        sandbox: Sandbox, gh: Any) -> None:
+    waits: list[float] = []
+    tracker = github.GitHubTracker(gh, sandbox.repository, sleep=waits.append, backoff=0)
+    sandbox.faults.add(kind="rate_limit", service="github", retry_after=7,
+                       operation="POST /repos/{owner}/{repo}/issues")
+    issue = tracker.create_issue("Slow down", "b", ["incident"], marker="m-1", repeat=False)
+    assert waits[0] == 7.0  # what Retry-After said, and no spacing besides
+    assert [i.number for i in sandbox.github.store.issues.values()] == [issue.number]
+
+
+def test_a_spent_hourly_budget_is_reported_not_slept_out(sandbox: Sandbox) -> None:
+    from datetime import UTC, datetime
+
+    from incidentbot.core.errors import RateLimited
+
+    token = sandbox.env("actions")["GITHUB_TOKEN"]
+    reset = int(datetime.now(UTC).timestamp()) + 3600
+    with sandbox._hub.lock:
+        sandbox.github._used[token] = (1000, reset)  # the Actions token's hour, all spent
+    settings = Settings.from_env({**sandbox.env("actions"), "INCIDENTBOT_RETRY_BACKOFF": "0"})
+    with pytest.raises(RateLimited):
+        github.connect(settings).list_incidents(state="open")
+    assert [c.status for c in sandbox.calls_to("github")] == [403]
+
+
+def test_a_write_on_a_spent_budget_fails_at_once(sandbox: Sandbox) -> None:
+    from datetime import UTC, datetime
+
+    from github import Auth, Github
+
+    from incidentbot.core.errors import RateLimited
+
+    token = sandbox.env("actions")["GITHUB_TOKEN"]
+    reset = int(datetime.now(UTC).timestamp()) + 3600
+    with sandbox._hub.lock:
+        sandbox.github._used[token] = (1000, reset)
+    client = Github(base_url=sandbox.github_url, auth=Auth.Token(token), retry=None,
+                    seconds_between_requests=None, seconds_between_writes=None, lazy=True)
+    waits: list[float] = []
+    tracker = github.GitHubTracker(client, sandbox.repository, sleep=waits.append, backoff=0)
+    with pytest.raises(RateLimited) as caught:
+        tracker.create_issue("Spent", "b", ["incident"], marker="m-2", repeat=False)
+    assert waits == []  # the hour's reset is far beyond a minute: reported, not waited for
+    assert caught.value.retry_after > 3000
+    assert not sandbox.github.store.issues
