@@ -3,53 +3,113 @@
     .venv/bin/python bench/cold_start.py [--runs 15]
 
 Every GitHub Actions run is a cold start, so this is what each workflow pays before doing
-anything. It prints medians and ratios; it asserts nothing (timings here are noisy).
+anything. `list` and `sync N` run against a sandbox started here (real HTTP on 127.0.0.1, so
+the time includes their requests): `sync N` once with nothing to do (the sweep's usual case)
+and once with work (the severity changed on GitHub before each run: a Slack message, the
+card rewritten). It prints medians and ratios; it asserts nothing (timings here are noisy).
+bench/budget.py imports `rows`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-def _median_ms(argv: Sequence[str], runs: int) -> float:
+from incidentbot.sandbox import Sandbox
+
+BASE = "python -c pass"
+Row = tuple[str, float, float]  # (command, median ms, ratio to `python -c pass`)
+
+
+def _script() -> str:
+    """The console script of this interpreter's environment, whether or not it is on PATH."""
+    beside = Path(sys.executable).parent / "incidentbot"
+    return str(beside) if beside.exists() else shutil.which("incidentbot") or "incidentbot"
+
+
+def _median_ms(argv: Sequence[str], runs: int, *, env: dict[str, str] | None = None,
+               before: Callable[[int], None] | None = None) -> float:
+    """The median wall time of `argv`, each run from a new process; `before(n)` (untimed)
+    prepares run n."""
     samples = []
-    for _ in range(runs):
+    for n in range(runs):
+        if before is not None:
+            before(n)
         start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=env, cwd=ROOT)
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
-    python = sys.executable
-    # The console script of this interpreter's environment, whether or not it is on PATH.
-    beside = Path(sys.executable).parent / "incidentbot"
-    script = str(beside) if beside.exists() else shutil.which("incidentbot") or "incidentbot"
-    cases = {
-        "python -c pass": [python, "-c", "pass"],
+def rows(runs: int = 15) -> list[Row]:
+    """(command, median ms, ratio to `python -c pass`) for each case, all in this one run."""
+    python, script = sys.executable, _script()
+    plain: dict[str, list[str]] = {
+        BASE: [python, "-c", "pass"],
         "python -c 'import click'": [python, "-c", "import click"],
         "incidentbot --help": [script, "--help"],
         "incidentbot config check": [script, "config", "check"],
-        "python -c 'import github, slack_sdk'": [python, "-c", "import github, slack_sdk"],
     }
-    for argv in cases.values():  # warm the page cache once, not timed
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    base = _median_ms(cases["python -c pass"], runs)
+    with Sandbox() as sandbox:
+        env = {**os.environ, **sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"}
+        number = _seed(script, env, sandbox)
+
+        def change_severity(n: int) -> None:  # on GitHub, as a person: the sync has work
+            old, new = ("sev:3", "sev:4") if n % 2 == 0 else ("sev:4", "sev:3")
+            sandbox.github_relabel("alice", number, add=[new], remove=[old])
+
+        against: dict[str, tuple[list[str], Callable[[int], None] | None]] = {
+            "incidentbot list": ([script, "list"], None),
+            f"incidentbot sync {number} (nothing to do)": ([script, "sync", str(number)], None),
+            f"incidentbot sync {number} (severity changed)":
+                ([script, "sync", str(number)], change_severity),
+        }
+        for argv in [*plain.values(), *(a for a, _ in against.values())]:
+            # Warm the page cache once, not timed (the sync also settles the incident).
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=False, env=env, cwd=ROOT)
+        base = _median_ms(plain[BASE], runs)
+        out: list[Row] = [(BASE, base, 1.0)]
+        for label, argv in list(plain.items())[1:]:
+            ms = _median_ms(argv, runs)
+            out.append((label, ms, ms / base))
+        for label, (argv, before) in against.items():
+            ms = _median_ms(argv, runs, env=env, before=before)
+            out.append((label, ms, ms / base))
+    ms = _median_ms([python, "-c", "import github, slack_sdk"], runs)
+    out.append(("python -c 'import github, slack_sdk'", ms, ms / base))
+    return out
+
+
+def _seed(script: str, env: dict[str, str], sandbox: Sandbox) -> int:
+    """One open incident with its channel, synced once: the state a sweep finds."""
+    subprocess.run([script, "open", "--title", "Checkout returns 502"], check=True, env=env,
+                   cwd=ROOT, stdout=subprocess.DEVNULL)
+    number = max(i.number for i in sandbox.github.store.issues.values())
+    subprocess.run([script, "sync", str(number)], check=True, env=env, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    return number
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
     print(f"cold start, median of {runs} runs (same machine, same run)")
-    print(f"{'command':40} {'ms':>8} {'x python -c pass':>18}")
-    for label, argv in cases.items():
-        ms = base if label == "python -c pass" else _median_ms(argv, runs)
-        print(f"{label:40} {ms:8.1f} {ms / base:18.2f}")
+    print(f"{'command':44} {'ms':>8} {'x python -c pass':>18}")
+    for label, ms, ratio in rows(runs):
+        print(f"{label:44} {ms:8.1f} {ratio:18.2f}")
 
 
 if __name__ == "__main__":
