@@ -6,14 +6,18 @@ Every GitHub Actions run is a cold start, so this is what each workflow pays bef
 anything. `list` and `sync N` run against a sandbox started here (real HTTP on 127.0.0.1, so
 the time includes their requests): `sync N` once with nothing to do (the sweep's usual case)
 and once with work (the severity changed on GitHub before each run: a Slack message, the
-card rewritten). It prints medians and ratios; it asserts nothing (timings here are noisy).
-bench/budget.py imports `rows`.
+card rewritten). The package's bytecode is compiled first, as `pip install` does (an editable
+checkout under PYTHONDONTWRITEBYTECODE would otherwise compile every module on every run).
+It prints medians and ratios; it asserts nothing (timings here are noisy). bench/budget.py
+imports `rows`.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,22 +42,28 @@ def _script() -> str:
 
 
 def _median_ms(argv: Sequence[str], runs: int, *, env: dict[str, str] | None = None,
-               before: Callable[[int], None] | None = None) -> float:
-    """The median wall time of `argv`, each run from a new process; `before(n)` (untimed)
+               before: Callable[[int], None] | None = None) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system, of the child alone: less moved
+    by other load on the machine) of `argv`, each run a new process; `before(n)` (untimed)
     prepares run n."""
-    samples = []
+    walls, cpus = [], []
     for n in range(runs):
         if before is not None:
             before(n)
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        env=env, cwd=ROOT)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        walls.append((time.perf_counter() - start) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
 
 
-def rows(runs: int = 15) -> list[Row]:
-    """(command, median ms, ratio to `python -c pass`) for each case, all in this one run."""
+def measure(runs: int = 15) -> list[tuple[str, float, float, float, float]]:
+    """(command, wall ms, wall ratio, CPU ms, CPU ratio) for each case, the ratios to
+    `python -c pass` measured in this same run."""
+    compileall.compile_dir(ROOT / "incidentbot", quiet=1)
     python, script = sys.executable, _script()
     plain: dict[str, list[str]] = {
         BASE: [python, "-c", "pass"],
@@ -61,6 +71,7 @@ def rows(runs: int = 15) -> list[Row]:
         "incidentbot --help": [script, "--help"],
         "incidentbot config check": [script, "config", "check"],
     }
+    found: dict[str, tuple[float, float]] = {}
     with Sandbox() as sandbox:
         env = {**os.environ, **sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"}
         number = _seed(script, env, sandbox)
@@ -79,17 +90,19 @@ def rows(runs: int = 15) -> list[Row]:
             # Warm the page cache once, not timed (the sync also settles the incident).
             subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            check=False, env=env, cwd=ROOT)
-        base = _median_ms(plain[BASE], runs)
-        out: list[Row] = [(BASE, base, 1.0)]
-        for label, argv in list(plain.items())[1:]:
-            ms = _median_ms(argv, runs)
-            out.append((label, ms, ms / base))
+        for label, argv in plain.items():
+            found[label] = _median_ms(argv, runs)
         for label, (argv, before) in against.items():
-            ms = _median_ms(argv, runs, env=env, before=before)
-            out.append((label, ms, ms / base))
-    ms = _median_ms([python, "-c", "import github, slack_sdk"], runs)
-    out.append(("python -c 'import github, slack_sdk'", ms, ms / base))
-    return out
+            found[label] = _median_ms(argv, runs, env=env, before=before)
+    found["python -c 'import github, slack_sdk'"] = _median_ms(
+        [python, "-c", "import github, slack_sdk"], runs)
+    wall, cpu = found[BASE]
+    return [(label, w, w / wall, c, c / cpu) for label, (w, c) in found.items()]
+
+
+def rows(runs: int = 15) -> list[Row]:
+    """(command, median wall ms, ratio to `python -c pass`) for each case, all in this run."""
+    return [(label, wall, ratio) for label, wall, ratio, _cpu, _cpu_ratio in measure(runs)]
 
 
 def _seed(script: str, env: dict[str, str], sandbox: Sandbox) -> int:
@@ -106,10 +119,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
-    print(f"cold start, median of {runs} runs (same machine, same run)")
-    print(f"{'command':44} {'ms':>8} {'x python -c pass':>18}")
-    for label, ms, ratio in rows(runs):
-        print(f"{label:44} {ms:8.1f} {ratio:18.2f}")
+    print(f"cold start, median of {runs} runs (same machine, same run; CPU: the child's "
+          "user + system time)")
+    print(f"{'command':44} {'wall ms':>8} {'x pass':>7} {'CPU ms':>8} {'x pass':>7}")
+    for label, wall, ratio, cpu, cpu_ratio in measure(runs):
+        print(f"{label:44} {wall:8.1f} {ratio:7.2f} {cpu:8.1f} {cpu_ratio:7.2f}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ cost more than Python's start: every Actions run is a cold start)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -178,7 +178,7 @@ class PullsAndFiles:
                             merged_at=p.merged_at)
         return None
 
-    def request_reviewers(self, number: int, logins: list[str] | tuple[str, ...]) -> None:
+    def request_reviewers(self, number: int, logins: Sequence[str]) -> None:
         """Ask for reviews on pull request `number` (asking twice is harmless)."""
         if logins:
             def ask() -> None:
