@@ -3,29 +3,36 @@
     .venv/bin/python bench/cold_start.py [--runs 15]
 
 Every GitHub Actions run is a cold start, so this is what each workflow pays before doing
-anything. It prints medians and ratios; it asserts nothing (timings here are noisy).
+anything. `list` and `sync N` run against a sandbox started here (real HTTP on 127.0.0.1, so
+the time includes their requests): `sync N` once with nothing to do (the sweep's usual case)
+and once with work (the severity changed on GitHub before each run: a Slack message, the
+card rewritten). The package's bytecode is compiled first, as `pip install` does (an editable
+checkout under PYTHONDONTWRITEBYTECODE would otherwise compile every module on every run).
+It prints medians and ratios; it asserts nothing (timings here are noisy). bench/budget.py
+imports `rows`.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-def _median_ms(argv: Sequence[str], runs: int, env: Mapping[str, str] | None = None) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env=env)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+from incidentbot.sandbox import Sandbox
+
+BASE = "python -c pass"
+Row = tuple[str, float, float]  # (command, median ms, ratio to `python -c pass`)
 
 
 def console_script() -> str:
@@ -34,27 +41,89 @@ def console_script() -> str:
     return str(beside) if beside.exists() else shutil.which("incidentbot") or "incidentbot"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
-    python = sys.executable
-    script = console_script()
-    cases = {
-        "python -c pass": [python, "-c", "pass"],
+def _median_ms(argv: Sequence[str], runs: int, *, env: dict[str, str] | None = None,
+               before: Callable[[int], None] | None = None) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system, of the child alone: less moved
+    by other load on the machine) of `argv`, each run a new process; `before(n)` (untimed)
+    prepares run n."""
+    walls, cpus = [], []
+    for n in range(runs):
+        if before is not None:
+            before(n)
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=env, cwd=ROOT)
+        walls.append((time.perf_counter() - start) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def measure(runs: int = 15) -> list[tuple[str, float, float, float, float]]:
+    """(command, wall ms, wall ratio, CPU ms, CPU ratio) for each case, the ratios to
+    `python -c pass` measured in this same run."""
+    compileall.compile_dir(ROOT / "incidentbot", quiet=1)
+    python, script = sys.executable, console_script()
+    plain: dict[str, list[str]] = {
+        BASE: [python, "-c", "pass"],
         "python -c 'import click'": [python, "-c", "import click"],
         "incidentbot --help": [script, "--help"],
         "incidentbot config check": [script, "config", "check"],
-        "python -c 'import github, slack_sdk'": [python, "-c", "import github, slack_sdk"],
     }
-    for argv in cases.values():  # warm the page cache once, not timed
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    base = _median_ms(cases["python -c pass"], runs)
-    print(f"cold start, median of {runs} runs (same machine, same run)")
-    print(f"{'command':40} {'ms':>8} {'x python -c pass':>18}")
-    for label, argv in cases.items():
-        ms = base if label == "python -c pass" else _median_ms(argv, runs)
-        print(f"{label:40} {ms:8.1f} {ms / base:18.2f}")
+    found: dict[str, tuple[float, float]] = {}
+    with Sandbox() as sandbox:
+        env = {**os.environ, **sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"}
+        number = _seed(script, env, sandbox)
+
+        def change_severity(n: int) -> None:  # on GitHub, as a person: the sync has work
+            old, new = ("sev:3", "sev:4") if n % 2 == 0 else ("sev:4", "sev:3")
+            sandbox.github_relabel("alice", number, add=[new], remove=[old])
+
+        against: dict[str, tuple[list[str], Callable[[int], None] | None]] = {
+            "incidentbot list": ([script, "list"], None),
+            f"incidentbot sync {number} (nothing to do)": ([script, "sync", str(number)], None),
+            f"incidentbot sync {number} (severity changed)":
+                ([script, "sync", str(number)], change_severity),
+        }
+        for argv in [*plain.values(), *(a for a, _ in against.values())]:
+            # Warm the page cache once, not timed (the sync also settles the incident).
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=False, env=env, cwd=ROOT)
+        for label, argv in plain.items():
+            found[label] = _median_ms(argv, runs)
+        for label, (argv, before) in against.items():
+            found[label] = _median_ms(argv, runs, env=env, before=before)
+    found["python -c 'import github, slack_sdk'"] = _median_ms(
+        [python, "-c", "import github, slack_sdk"], runs)
+    wall, cpu = found[BASE]
+    return [(label, w, w / wall, c, c / cpu) for label, (w, c) in found.items()]
+
+
+def rows(runs: int = 15) -> list[Row]:
+    """(command, median wall ms, ratio to `python -c pass`) for each case, all in this run."""
+    return [(label, wall, ratio) for label, wall, ratio, _cpu, _cpu_ratio in measure(runs)]
+
+
+def _seed(script: str, env: dict[str, str], sandbox: Sandbox) -> int:
+    """One open incident with its channel, synced once: the state a sweep finds."""
+    subprocess.run([script, "open", "--title", "Checkout returns 502"], check=True, env=env,
+                   cwd=ROOT, stdout=subprocess.DEVNULL)
+    number = max(i.number for i in sandbox.github.store.issues.values())
+    subprocess.run([script, "sync", str(number)], check=True, env=env, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    return number
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
+    print(f"cold start, median of {runs} runs (same machine, same run; CPU: the child's "
+          "user + system time)")
+    print(f"{'command':44} {'wall ms':>8} {'x pass':>7} {'CPU ms':>8} {'x pass':>7}")
+    for label, wall, ratio, cpu, cpu_ratio in measure(runs):
+        print(f"{label:44} {wall:8.1f} {ratio:7.2f} {cpu:8.1f} {cpu_ratio:7.2f}")
 
 
 if __name__ == "__main__":

@@ -137,26 +137,50 @@ def test_a_refused_slack_token_says_so_without_the_token(sandbox: Sandbox) -> No
 
 
 def test_github_s_reasons_reach_the_error_without_a_server() -> None:
-    """An adapter test needing no sandbox: `responses` plays GitHub's 422 with its reasons
-    (here a GitHub Enterprise Server URL), and the error says what GitHub said."""
-    import responses
+    """An adapter test needing no sandbox: a bare local server plays a GitHub Enterprise
+    Server's 422 with its reasons (under /api/v3), and the error says what GitHub said and
+    where, once (a 422 is not retried), without the token."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from incidentbot.adapters import github
     from incidentbot.core.errors import ServiceError
     from incidentbot.core.settings import Settings
 
-    api = "https://ghe.example/api/v3"
+    seen: list[tuple[str, str, str]] = []
+
+    class Ghe(BaseHTTPRequestHandler):
+        def do_PATCH(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append((self.command, self.path, self.headers.get("Authorization", "")))
+            body = json.dumps({"message": "Validation Failed", "errors": [
+                {"resource": "Issue", "code": "custom", "field": "body",
+                 "message": "body is too long (maximum is 65536 characters)"}]}).encode()
+            self.send_response(422)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ghe)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    api = f"http://127.0.0.1:{server.server_address[1]}/api/v3"
     settings = Settings.from_env({"GITHUB_API_URL": api, "GITHUB_REPOSITORY": "acme/incidents",
                                   "GITHUB_TOKEN": "test-token", "INCIDENTBOT_RETRY_BACKOFF": "0"})
-    with responses.RequestsMock() as mock:
-        # PyGithub names the port of an https base URL in the URLs it builds.
-        url = "https://ghe.example:443/api/v3/repos/acme/incidents/issues/7"
-        mock.add(responses.PATCH, url, status=422, json={
-            "message": "Validation Failed",
-            "errors": [{"resource": "Issue", "code": "custom", "field": "body",
-                        "message": "body is too long (maximum is 65536 characters)"}]})
-        tracker = github.connect(settings)
+    tracker = github.connect(settings)
+    try:
         with pytest.raises(ServiceError, match="body is too long") as caught:
             tracker.update_issue(7, labels=["incident"])
-        assert "test-token" not in str(caught.value)
-        assert len(mock.calls) == 1  # a 422 is not retried
+    finally:
+        tracker.close()
+        server.shutdown()
+        server.server_close()
+    text = str(caught.value)
+    assert "test-token" not in text
+    assert f"(PATCH {api}/repos/acme/incidents/issues/7)" in text
+    assert seen == [("PATCH", "/api/v3/repos/acme/incidents/issues/7", "token test-token")]

@@ -4,6 +4,7 @@ cheap: the CLI's help loads neither PyGithub nor slack-sdk."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,63 @@ def test_help_does_not_import_heavy_modules(argv: list[str]) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _modules_after(argv: list[str], env: dict[str, str]) -> tuple[str, list[str]]:
+    """(what the command printed, which of the libraries it imported), run in a new process."""
+    code = (
+        "import sys\n"
+        "from incidentbot.entrypoints.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit as exit:\n    assert not exit.code\n"
+        f"print(sorted(m for m in {LIBRARIES!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False, env={**os.environ, **env}, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    *said, last = out.stdout.strip().splitlines()
+    return "\n".join(said), ast.literal_eval(last)
+
+
+# What every Actions run would otherwise pay before its first request (issue 12).
+LIBRARIES = ("github", "slack_sdk", "requests", "urllib3", "jwt", "cryptography")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_list_and_a_sync_with_nothing_to_do_import_no_client_library(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """`list` and a sync with nothing to do (the sweep's usual case) talk to GitHub through
+    our REST client and to no one else: neither PyGithub nor slack-sdk nor requests loads."""
+    from tests.helpers import connections
+
+    c = connections(sandbox)
+    from incidentbot.operations import incidents as operations
+
+    issue, _ = operations.open_incident(c, title="Checkout returns 502", severity=2)
+    env = {**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"}
+    said, loaded = _modules_after(["list"], env)
+    assert f"#{issue.number}" in said and "Checkout returns 502" in said
+    assert loaded == []
+    _modules_after(["sync", str(issue.number)], env)  # settles the card
+    sandbox.clear_calls()
+    said, loaded = _modules_after(["sync", str(issue.number)], env)
+    assert said == f"#{issue.number}: ok (0 actions)"
+    assert loaded == []
+    assert sandbox.calls_to("slack") == []
+    assert sandbox.calls_to("github") != []  # it did read the issue: through our client
+
+
+def test_a_sync_with_work_loads_slack_sdk_only_then(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """The check above is not vacuous: a sync that must tell Slack imports slack-sdk."""
+    from tests.helpers import connections
+
+    c = connections(sandbox)
+    from incidentbot.operations import incidents as operations
+
+    issue, _ = operations.open_incident(c, title="Checkout returns 502", severity=2)
+    sandbox.github_relabel("alice", issue.number, add=["sev:3"], remove=["sev:2"])
+    said, loaded = _modules_after(["sync", str(issue.number)],
+                                  {**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
+    assert said.startswith(f"#{issue.number}: ok (") and "(0 actions)" not in said
+    assert "slack_sdk" in loaded and "github" not in loaded
 
 
 PACKAGE = Path(__file__).resolve().parent.parent / "incidentbot"

@@ -3,8 +3,6 @@ timed), and GitHub writes spaced only where GitHub asks for it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from helpers import connections
 
@@ -41,10 +39,10 @@ def test_before_the_channel_exists_the_lease_commit_is_made_beside_the_issue(
     assert len(sandbox.github.store.issues) == 1
 
 
-def test_a_secondary_limit_on_a_write_is_waited_out_as_github_asks(
-        sandbox: Sandbox, gh: Any) -> None:
+def test_a_secondary_limit_on_a_write_is_waited_out_as_github_asks(sandbox: Sandbox) -> None:
     waits: list[float] = []
-    tracker = github.GitHubTracker(gh, sandbox.repository, sleep=waits.append, backoff=0)
+    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"})
+    tracker = github.GitHubTracker(settings, sleep=waits.append, backoff=0)
     sandbox.faults.add(kind="rate_limit", service="github", retry_after=7,
                        operation="POST /repos/{owner}/{repo}/issues")
     issue = tracker.create_issue("Slow down", "b", ["incident"], marker="m-1", repeat=False)
@@ -70,18 +68,15 @@ def test_a_spent_hourly_budget_is_reported_not_slept_out(sandbox: Sandbox) -> No
 def test_a_write_on_a_spent_budget_fails_at_once(sandbox: Sandbox) -> None:
     from datetime import UTC, datetime
 
-    from github import Auth, Github
-
     from incidentbot.core.errors import RateLimited
 
     token = sandbox.env("actions")["GITHUB_TOKEN"]
     reset = int(datetime.now(UTC).timestamp()) + 3600
     with sandbox._hub.lock:
         sandbox.github._used[token] = (1000, reset)
-    client = Github(base_url=sandbox.github_url, auth=Auth.Token(token), retry=None,
-                    seconds_between_requests=None, seconds_between_writes=None, lazy=True)
+    settings = Settings.from_env({**sandbox.env("actions"), "INCIDENTBOT_RETRY_BACKOFF": "0"})
     waits: list[float] = []
-    tracker = github.GitHubTracker(client, sandbox.repository, sleep=waits.append, backoff=0)
+    tracker = github.GitHubTracker(settings, sleep=waits.append, backoff=0)
     with pytest.raises(RateLimited) as caught:
         tracker.create_issue("Spent", "b", ["incident"], marker="m-2", repeat=False)
     assert waits == []  # the hour's reset is far beyond a minute: reported, not waited for

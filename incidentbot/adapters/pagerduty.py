@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from incidentbot.core.errors import AuthFailed, MissingSetting, RateLimited, ServiceError
 from incidentbot.core.oncall import OnCall
 from incidentbot.core.settings import PURPOSE, Settings
 from incidentbot.core.text import truncate
+
+if TYPE_CHECKING:
+    import requests
 
 SERVICE = "PagerDuty"
 SUMMARY_MAX = 1024
@@ -44,7 +45,17 @@ class PagerDuty:
         self._backoff = backoff
         self._attempts = attempts
         self._sleep = sleep
-        self._session = requests.Session()
+        self._made: requests.Session | None = None
+
+    @property
+    def _session(self) -> requests.Session:
+        """requests, imported on the first page or lookup: a sync that pages no one (the
+        usual one) does not pay its import on a cold start."""
+        if self._made is None:
+            import requests
+
+            self._made = requests.Session()
+        return self._made
 
     def trigger(self, dedup_key: str, summary: str, severity: str,
                 details: Mapping[str, Any]) -> None:
@@ -87,6 +98,8 @@ class PagerDuty:
     def _get(self, path: str, params: list[tuple[str, str]], what: str) -> dict[str, Any]:
         headers = {"Authorization": f"Token token={self._api_key}",
                    "Accept": "application/vnd.pagerduty+json;version=2"}
+        import requests
+
         last = "no attempt made"
         for attempt in range(self._attempts):
             if attempt:
@@ -116,6 +129,8 @@ class PagerDuty:
             raise MissingSetting("PAGERDUTY_ROUTING_KEY", PURPOSE["PAGERDUTY_ROUTING_KEY"])
         body = {"routing_key": self._key, **event}
         what = f"{event['event_action']} {event['dedup_key']}"
+        import requests
+
         last = "no attempt made"
         for attempt in range(self._attempts):
             if attempt:

@@ -7,27 +7,15 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.builtin_interval_calculators import (
-    BackoffRetryIntervalCalculator,
-    FixedValueRetryIntervalCalculator,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
+from typing import TYPE_CHECKING, Any
 
 from incidentbot.core.errors import AuthFailed, Conflict, NotFound, RateLimited, ServiceError
 from incidentbot.core.ports import Channel, Message
 from incidentbot.core.settings import Settings
 from incidentbot.core.text import truncate
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 SERVICE = "Slack"
 _AUTH = {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired"}
@@ -35,47 +23,71 @@ _MISSING = {"channel_not_found", "user_not_found", "users_not_found", "message_n
 
 
 def connect(settings: Settings) -> SlackChat:
-    """A chat client; raises MissingSetting if the bot token is unset."""
+    """A chat client; raises MissingSetting if the bot token is unset. slack-sdk is imported
+    on the first call to Slack: a command that makes none (`list`, a sync with nothing to do)
+    does not pay its import on a cold start."""
     settings.require("SLACK_BOT_TOKEN")
+    return SlackChat(lambda: _clients(settings), backoff=settings.retry_backoff)
+
+
+def _clients(settings: Settings) -> tuple[WebClient, WebClient]:
+    """The client that retries, and the one for writes that must not repeat."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+    from slack_sdk.http_retry.builtin_interval_calculators import (
+        BackoffRetryIntervalCalculator,
+        FixedValueRetryIntervalCalculator,
+    )
+
     # slack-sdk's backoff adds up to a second of random jitter; a backoff of 0 means none.
     backoff = (BackoffRetryIntervalCalculator(backoff_factor=settings.retry_backoff)
                if settings.retry_backoff > 0 else FixedValueRetryIntervalCalculator(0))
+    connection, server = _retries(backoff)
     client = WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
         # slack-sdk retries only connection errors by default; Slack asks clients to honour
         # Retry-After on 429 (https://api.slack.com/apis/rate-limits).
-        retry_handlers=[
-            _ConnectionRetry(max_retry_count=2, interval_calculator=backoff),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
-        ],
+        retry_handlers=[connection, RateLimitErrorRetryHandler(max_retry_count=3), server],
     )
     # Writes that would duplicate if repeated blindly (a post whose answer was lost was still
     # posted) retry only 429s, which Slack did not process; SlackChat retries the rest itself,
     # after looking for the post it may already have made.
     once = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
                      timeout=15, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
-    return SlackChat(client, once, backoff=settings.retry_backoff)
+    return client, once
 
 
-class _ConnectionRetry(ConnectionErrorRetryHandler):
-    """Retries a dropped connection, but not one that was never made (refused, no such
-    host): nothing was sent, and waiting only keeps a person from the error."""
+def _retries(backoff: Any) -> tuple[Any, Any]:
+    """Retry a dropped connection, but not one that was never made (refused, no such host):
+    nothing was sent, and waiting only keeps a person from the error; and 5xx answers."""
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+    from slack_sdk.http_retry.request import HttpRequest
+    from slack_sdk.http_retry.response import HttpResponse
+    from slack_sdk.http_retry.state import RetryState
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest,
-                   response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
-        reason = getattr(error, "reason", None)
-        if isinstance(reason, ConnectionRefusedError | socket.gaierror):
-            return False
-        return super()._can_retry(state=state, request=request, response=response,
-                                  error=error)
+    class ConnectionRetry(ConnectionErrorRetryHandler):
+        def _can_retry(self, *, state: RetryState, request: HttpRequest,
+                       response: HttpResponse | None = None,
+                       error: Exception | None = None) -> bool:
+            reason = getattr(error, "reason", None)
+            if isinstance(reason, ConnectionRefusedError | socket.gaierror):
+                return False
+            return super()._can_retry(state=state, request=request, response=response,
+                                      error=error)
+
+    return (ConnectionRetry(max_retry_count=2, interval_calculator=backoff),
+            ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff))
 
 
 @contextmanager
 def _translated(what: str) -> Iterator[None]:
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     try:
         yield
     except SlackApiError as exc:
@@ -149,15 +161,30 @@ TEXT_MAX = 40_000
 class SlackChat:
     """Channels, members and messages of one workspace, as the bot."""
 
-    def __init__(self, client: WebClient, once: WebClient | None = None, *,
+    def __init__(self, clients: Callable[[], tuple[WebClient, WebClient]], *,
                  backoff: float = 0.5, attempts: int = 3,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self._client = client
-        self._once = once or client
+        self._clients = clients
+        self._made: tuple[WebClient, WebClient] | None = None
         self._backoff = backoff
         self._attempts = attempts
         self._sleep = sleep
         self._user_id: str | None = None
+
+    def _both(self) -> tuple[WebClient, WebClient]:
+        if self._made is None:
+            self._made = self._clients()
+        return self._made
+
+    @property
+    def _client(self) -> WebClient:
+        """The client that retries, made (and slack-sdk imported) on the first call."""
+        return self._both()[0]
+
+    @property
+    def _once(self) -> WebClient:
+        """The client for writes that must not repeat (it retries only 429s)."""
+        return self._both()[1]
 
     def user_id(self) -> str:
         """The bot's own user id (asked once)."""
@@ -230,6 +257,8 @@ class SlackChat:
         Slack refuses a whole batch for one bad user, so a refused batch is retried one user
         at a time: one deactivated account never keeps the others out.
         """
+        from slack_sdk.errors import SlackApiError
+
         if not users:
             return {}
         members: set[str] = set()
@@ -439,6 +468,7 @@ class SlackChat:
                 blocks: Sequence[Mapping[str, Any]] | None = None, *,
                 in_channel: bool = False) -> None:
         """Answer through a slash command's or interaction's response_url."""
+        from slack_sdk.errors import SlackClientError
         from slack_sdk.webhook import WebhookClient
 
         try:
@@ -493,6 +523,7 @@ def run_socket_mode(app_token: str, bot_token: str, handle: Callable[[str, Any],
     `handle(kind, payload)` returns a Reply; its body becomes the acknowledgement's payload
     (for a slash command, the ephemeral answer; for a modal, its errors).
     """
+    from slack_sdk import WebClient
     from slack_sdk.socket_mode.builtin import SocketModeClient
     from slack_sdk.socket_mode.client import BaseSocketModeClient
     from slack_sdk.socket_mode.request import SocketModeRequest

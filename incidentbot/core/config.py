@@ -126,7 +126,11 @@ def _expanded(node: yaml.Node, source: str) -> None:
 def compose(text: str, *, source: str) -> yaml.Node | None:
     """The YAML document's node tree, refusing invalid YAML and alias bombs with file:line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # libyaml's parser when PyYAML has it: ten times faster than the pure-Python one on
+        # every start, with the same nodes and line numbers.
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        if node is not None:
+            _expanded(node, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
@@ -134,8 +138,6 @@ def compose(text: str, *, source: str) -> yaml.Node | None:
                           line=mark.line + 1 if mark else None) from None
     except RecursionError:
         raise ConfigError("not valid YAML: nested too deeply", path=source) from None
-    if node is not None:
-        _expanded(node, source)
     return node
 
 

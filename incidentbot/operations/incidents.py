@@ -8,31 +8,25 @@ here, so the same command does the same thing wherever it was typed. Each operat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 
 from incidentbot.core import commands, markers
 from incidentbot.core.config import Config
 from incidentbot.core.errors import AuthFailed, InvalidInput
 from incidentbot.core.model import LabelFields, Status, labels_for, read_labels
-from incidentbot.core.ports import Chat, Issue, IssueTracker, Pager
+from incidentbot.core.ports import Issue
 from incidentbot.core.snapshot import Attribution
 from incidentbot.core.text import markdown
 from incidentbot.operations import comment_commands, lease, sync
 from incidentbot.operations.apply import Outcome
 
+# Re-exported: callers know them from here.
+from incidentbot.operations.connections import Connections as Connections
+from incidentbot.operations.connections import connect as connect
+
 TITLE_MAX = 256  # GitHub's limit on issue titles
-
-
-@dataclass
-class Connections:
-    tracker: IssueTracker
-    chat: Chat
-    pager: Pager | None
-    config: Config
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def open_incident(c: Connections, *, title: str, severity: int | None = None,
@@ -168,17 +162,3 @@ def change_from_options(config: Config, *, status: str | None = None,
             merged.update(commands.parse(f"/role {role} {who}", config).roles)
         change = replace(change, roles=merged)
     return change
-
-
-def connect(config: Config, *, need_chat: bool = True) -> Connections:
-    """Adapters for the environment's GitHub, Slack and PagerDuty (PagerDuty only when a
-    routing key is set: paging is optional)."""
-    from incidentbot.adapters import github, pagerduty, slack
-    from incidentbot.core.settings import Settings
-
-    settings = Settings.from_env(repository=config.repository)
-    tracker = github.connect(settings)
-    chat = slack.connect(settings) if need_chat else None
-    pager = pagerduty.connect(settings) \
-        if settings.pagerduty_routing_key or settings.pagerduty_api_key else None
-    return Connections(tracker, chat, pager, config)  # type: ignore[arg-type]

@@ -184,10 +184,10 @@ def list_(everything: bool, config_path: str | None) -> None:
     Example: incidentbot list --all
     """
     from incidentbot.core.model import read_labels
-    from incidentbot.operations import incidents as operations
+    from incidentbot.operations.connections import connect
 
     config = load_config(config_path)
-    c = operations.connect(config, need_chat=False)
+    c = connect(config, need_chat=False)
     issues = c.tracker.list_incidents(state="all" if everything else "open")
     if not issues:
         click.echo("no incidents" if everything else "no open incidents")
@@ -258,8 +258,8 @@ def sync_(number: int | None, everything: bool, since_minutes: int, from_event: 
     from datetime import UTC, datetime, timedelta
 
     from incidentbot.core.errors import InvalidInput
-    from incidentbot.operations import incidents as operations
     from incidentbot.operations import sync as reconciler
+    from incidentbot.operations.connections import connect
 
     if from_event:
         number = _event_issue()
@@ -268,7 +268,7 @@ def sync_(number: int | None, everything: bool, since_minutes: int, from_event: 
     if (number is None) == (not everything):
         raise InvalidInput("give an issue number, --all or --from-event (one of them)")
     config = load_config(config_path)
-    c = operations.connect(config)
+    c = connect(config)
     if number is not None:
         outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, repair=repair)
         outcomes = [outcome]
