@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from incidentbot import config as configuration  # noqa: E402
+from incidentbot import datastore  # noqa: E402
 from incidentbot import statuspage  # noqa: E402
 from incidentbot.model import Service  # noqa: E402
 from incidentbot.ports import Issue  # noqa: E402
@@ -48,13 +49,14 @@ def main() -> int:
         while t < NOW:
             state = "down" if (t.hour == i % 24 and t.day % 7 == 0) else "up"
             stamp = t.isoformat().replace("+00:00", "Z")
-            lines.setdefault(f"{t:%Y-%m}", []).append(json.dumps(
+            lines.setdefault(f"{t:%Y-%m-%d}", []).append(json.dumps(
                 {"t": stamp, "state": state, "code": 200, "ms": 100 + t.minute, "run": "r",
                  "where": "bench"}))
             t += timedelta(minutes=5)
             samples += 1
-        for month, rows in lines.items():
-            (data / service.slug / f"{month}.ndjson").write_text("\n".join(rows) + "\n")
+        for day, rows in lines.items():  # the monitor's layout: a file per day...
+            (data / service.slug / f"{day}.ndjson").write_text("\n".join(rows) + "\n")
+    datastore.compact(data, NOW)  # ...and one per finished month, as its runs leave them
     seeded = time.perf_counter() - started
     issues = []
     for n in range(1, incidents_n + 1):

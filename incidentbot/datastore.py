@@ -26,8 +26,9 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,24 @@ def _columns(path: Path) -> Iterator[dict[str, Any]]:
 def read(path: Path) -> Iterator[dict[str, Any]]:
     """The records of one month file, either form."""
     return _columns(path) if path.name.endswith(".json.gz") else _lines(path)
+
+
+def timed(path: Path, keep: Callable[[float], bool] | None = None,
+          ) -> list[tuple[float, dict[str, Any]]]:
+    """The records of one month or day file with their times as epoch seconds, in the
+    file's order (only those whose time `keep` accepts); a compacted month is read column
+    by column, making a record only for the times kept."""
+    if not path.name.endswith(".json.gz"):
+        rows = [(parse_stamp(r["t"]).timestamp(), r) for r in _lines(path)]
+        return rows if keep is None else [row for row in rows if keep(row[0])]
+    document = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+    if document.get("v") != VERSION:
+        raise ValueError(f"{path}: unknown compacted format {document.get('v')!r}")
+    names = [n for n in document if n not in {"v", "kind", "month", "t0", "dt"}]
+    columns = [document[n] for n in names]
+    times = list(accumulate(document["dt"], initial=int(document["t0"])))[1:]
+    return [(float(t), {n: c[i] for n, c in zip(names, columns, strict=True)})
+            for i, t in enumerate(times) if keep is None or keep(t)]
 
 
 def records(directory: Path, since: datetime | None = None) -> Iterator[dict[str, Any]]:

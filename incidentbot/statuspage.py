@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from incidentbot import statusapi, statusbars, upptimeapi
+from incidentbot import daycache, statusapi, statusbars, upptimeapi
 from incidentbot.config import Config
-from incidentbot.daystats import DayStats, day_stats
+from incidentbot.daystats import DayStats
 from incidentbot.monitor import DataDir, coverage
 from incidentbot.ports import Issue
 from incidentbot.publicincidents import (
@@ -152,9 +152,11 @@ def _logo(config: Config, writer: _Writer) -> str | None:
 def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Path, *,
           now: datetime | None = None,
           updates: Mapping[int, Sequence[Update]] | None = None,
-          maintenances: Sequence[Maintenance] = ()) -> list[Path]:
+          maintenances: Sequence[Maintenance] = (),
+          reads: daycache.Reads | None = None) -> list[Path]:
     """Write the site under `out`; the files written (unchanged pages are not rewritten)."""
     now = now or datetime.now(UTC)
+    reads = reads if reads is not None else daycache.Reads()
     root = Path(out)
     try:
         previous = json.loads((root / MANIFEST).read_text("utf-8"))
@@ -167,10 +169,15 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     states = {slug: s.state for slug, s in data.states().items()}
     stats: dict[str, DayStats] = {}
     components = []
+    # Each window's first day is read sample by sample; every other day is its kept sum.
+    cuts = [now - span for _, span in statusbars.WINDOWS] + \
+        [now - span for _, _, span in upptimeapi.SPANS if span is not None]
     for position, service in enumerate(services, start=1):
-        mine = data.samples(service.slug, now - timedelta(days=YEAR + 1))
-        stats[service.slug] = day_stats(mine, now, YEAR)
-        check_state = states.get(service.slug) or (mine[-1].state if mine else None)
+        stats[service.slug] = daycache.service_stats(
+            data.root, service.slug, now, YEAR, cuts=cuts, reads=reads,
+            excluded=[(m.start, m.end) for m in maintenances if service.slug in m.services])
+        latest = stats[service.slug].latest
+        check_state = states.get(service.slug) or (latest.state if latest else None)
         components.append(statusbars.component(
             config, position, service.slug, service.name, service.group,
             stats[service.slug], check_state, now, incidents, maintenances))

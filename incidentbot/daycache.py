@@ -1,0 +1,157 @@
+"""Each service's day sums kept beside the monitor's data, so a page build reads samples
+only for the days a figure cuts into, whatever the history kept.
+
+`<data>/.pagecache/days/<slug>.json` holds, for each data file the sums were made from (by
+name and size: a finished day's file and a compacted month never change, today's file
+grows), the `DaySum` of each finished day in it. A build reads the files that changed since
+(today's, a newly compacted month) and, sample by sample, only today, yesterday, the first
+day of each window and days with maintenance (daystats.cut_days); every other day is its
+sum. The file is rewritten only when a sum was added or dropped (about once a day), so the
+data branch's pushes stay small; a missing or unreadable cache is rebuilt from the data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from incidentbot import datastore
+from incidentbot.daystats import DAY, DayStats, DaySum, assemble, cut_days, day_sum, window_start
+from incidentbot.monitor import Sample
+
+CACHE = ".pagecache/days"
+VERSION = 1
+
+
+@dataclass
+class Reads:
+    """What one build read: files opened, and days summed or read sample by sample."""
+
+    files: int = 0
+    summed: int = 0
+    sampled: int = 0
+    rewritten: list[str] = field(default_factory=list)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict) or document.get("v") != VERSION:
+        return {}
+    return document
+
+
+def _valid(entry: Any, size: int, low: str, high: str) -> bool:
+    """A file's kept sums still hold: same size, made from early enough, and no day that was
+    today then (never summed) is over now."""
+    return (isinstance(entry, dict) and entry.get("size") == size
+            and isinstance(entry.get("days"), dict) and str(entry.get("from")) <= low
+            and not any(row is None and day < high for day, row in entry["days"].items()))
+
+
+def service_stats(root: Path, slug: str, now: datetime, days: int, *,
+                  cuts: Sequence[datetime] = (),
+                  excluded: Sequence[tuple[datetime, datetime]] = (),
+                  reads: Reads | None = None) -> DayStats:
+    """The service's DayStats over the last `days` days, as daystats.day_stats would make
+    them from every sample, from the kept sums and the few days read."""
+    reads = reads if reads is not None else Reads()
+    first = window_start(now, days)
+    origin = first.timestamp()
+    today = days - 1
+    floor = f"{first - timedelta(days=1):%Y-%m}"
+    low, high = f"{first - timedelta(days=1):%Y-%m-%d}", f"{now.astimezone(UTC):%Y-%m-%d}"
+    cache_path = root / CACHE / f"{slug}.json"
+    document = _load(cache_path)
+    kept = document.get("files") if isinstance(document.get("files"), dict) else {}
+    kept_raw = document.get("raw") if isinstance(document.get("raw"), dict) else {}
+    fresh: dict[str, Any] = {}
+    sums: dict[int, DaySum] = {}
+    sources: dict[int, list[str]] = {}  # day -> the files holding its samples
+    paths = {}
+    for month, path in datastore.month_files(root / slug):
+        if month < floor:
+            continue
+        name, size = path.name, path.stat().st_size
+        paths[name] = path
+        entry = kept.get(name)
+        if not _valid(entry, size, low, high):
+            reads.files += 1
+            entry = {"size": size, "from": low,
+                     "days": _sums(datastore.timed(path), first, today)}
+        fresh[name] = entry
+        for day, row in entry["days"].items():
+            index = (datetime.fromisoformat(day).replace(tzinfo=UTC) - first).days
+            if -1 <= index < days:
+                sources.setdefault(index, []).append(name)
+                if row is not None:
+                    sums[index] = DaySum.of_row(row)
+    # A day split over two files (a layout change, a late write) is read sample by sample.
+    split = {i for i, names in sources.items() if len(names) > 1}
+    wanted = cut_days(first, days, now, cuts, excluded) | split | {
+        i for i in sources if i >= today}
+    first_day = min((i for i in sources if i >= 0), default=None)
+    if first_day is not None:
+        wanted.add(first_day)  # Upptime's all-time figures start at the first sample
+    wanted = {i for i in wanted if i in sources}
+    rows: dict[int, list[list[Any]]] = {}
+    unread: dict[str, set[int]] = {}
+    for index in wanted:
+        day = f"{first + timedelta(days=index):%Y-%m-%d}"
+        files = [[n, fresh[n]["size"]] for n in sorted(sources[index])]
+        hit = kept_raw.get(day)
+        if index < today and isinstance(hit, dict) and hit.get("files") == files:
+            rows[index] = hit["rows"]
+        else:
+            for n in sources[index]:
+                unread.setdefault(n, set()).add(index)
+    for name, indexes in sorted(unread.items()):
+        reads.files += 1
+        for t, r in datastore.timed(paths[name], lambda t, i=indexes: int(  # type: ignore[misc]
+                (t - origin) // DAY) in i):
+            rows.setdefault(int((t - origin) // DAY), []).append(
+                [t, r["state"], r.get("code"), r.get("ms")])
+    raw = {i: [Sample(datetime.fromtimestamp(t, UTC), state, code, ms)
+               for t, state, code, ms in sorted(found, key=lambda x: x[0])]
+           for i, found in rows.items()}
+    reads.sampled += len(raw)
+    reads.summed += len([i for i in sums if i not in raw and i >= 0])
+    # The samples of the finished days read are kept too: the windows' first days move once
+    # a day, so the next builds read none of them again.
+    fresh_raw = {f"{first + timedelta(days=i):%Y-%m-%d}": {
+        "files": [[n, fresh[n]["size"]] for n in sorted(sources[i])],
+        "rows": sorted(rows[i], key=lambda x: x[0])} for i in sorted(rows) if i < today}
+    if fresh != kept or fresh_raw != kept_raw:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        cache_path.write_text(json.dumps({"v": VERSION, "files": fresh, "raw": fresh_raw},
+                                         separators=(",", ":")), "utf-8")
+        reads.rewritten.append(slug)
+    return assemble(first, now, days, {i: s for i, s in sums.items() if i not in raw}, raw)
+
+
+def _sums(rows: Sequence[tuple[float, dict[str, Any]]], first: datetime,
+          today: int) -> dict[str, list[object] | None]:
+    """The sums of the finished days of one file's rows (from the day before `first`);
+    None for today and later, which are never kept."""
+    origin = first.timestamp()
+    by_day: dict[int, list[tuple[float, str, int | None]]] = {}
+    for t, r in rows:
+        index = int((t - origin) // DAY)
+        if index >= -1:
+            by_day.setdefault(index, []).append((t, r["state"], r.get("ms")))
+    out: dict[str, list[object] | None] = {}
+    for index, triples in sorted(by_day.items()):
+        day = f"{first + timedelta(days=index):%Y-%m-%d}"
+        if index >= today:
+            out[day] = None
+            continue
+        triples.sort(key=lambda x: x[0])
+        out[day] = day_sum(origin + index * DAY, [x[0] for x in triples],
+                           [x[1] for x in triples], [x[2] for x in triples]).row()
+    return out
