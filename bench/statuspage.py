@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from incidentbot import config as configuration  # noqa: E402
-from incidentbot import datastore  # noqa: E402
-from incidentbot import statuspage  # noqa: E402
+from incidentbot import datastore, statuspage  # noqa: E402
 from incidentbot.model import Service  # noqa: E402
 from incidentbot.ports import Issue  # noqa: E402
 

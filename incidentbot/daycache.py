@@ -69,8 +69,10 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
     low, high = f"{first - timedelta(days=1):%Y-%m-%d}", f"{now.astimezone(UTC):%Y-%m-%d}"
     cache_path = root / CACHE / f"{slug}.json"
     document = _load(cache_path)
-    kept = document.get("files") if isinstance(document.get("files"), dict) else {}
-    kept_raw = document.get("raw") if isinstance(document.get("raw"), dict) else {}
+    kept: dict[str, Any] = document.get("files") or {}
+    kept_raw: dict[str, Any] = document.get("raw") or {}
+    if not isinstance(kept, dict) or not isinstance(kept_raw, dict):
+        kept, kept_raw = {}, {}
     fresh: dict[str, Any] = {}
     sums: dict[int, DaySum] = {}
     sources: dict[int, list[str]] = {}  # day -> the files holding its samples
@@ -80,7 +82,7 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
             continue
         name, size = path.name, path.stat().st_size
         paths[name] = path
-        entry = kept.get(name)
+        entry: Any = kept.get(name)
         if not _valid(entry, size, low, high):
             reads.files += 1
             entry = {"size": size, "from": low,

@@ -340,13 +340,18 @@ class GitHubTracker:
         with _translated(f"events of #{number}"):
             out = []
             for e in self._lazy_issue(number).get_events():
-                if e.event not in wanted:
+                # _rawData: a `closed` event has no `label`, and reading e.label would make
+                # PyGithub complete the event with one more GET.
+                raw = e._rawData
+                if raw.get("event") not in wanted:
                     continue
-                label = e.label.name if e.label else ""
-                if e.event in {"assigned", "unassigned"} and e.assignee:
-                    label = e.assignee.login
-                out.append(IssueEvent(id=e.id, kind=e.event, created_at=e.created_at,
-                                      actor=e.actor.login if e.actor else None, label=label))
+                label = str((raw.get("label") or {}).get("name") or "")
+                if raw["event"] in {"assigned", "unassigned"} and raw.get("assignee"):
+                    label = str(raw["assignee"].get("login") or "")
+                out.append(IssueEvent(id=int(raw["id"]), kind=str(raw["event"]),
+                                      created_at=_time(raw["created_at"]) or datetime.now(UTC),
+                                      actor=(raw.get("actor") or {}).get("login"),
+                                      label=label))
             return out
 
     # -- files, branches, pull requests (postmortems) -------------------------------------

@@ -118,33 +118,42 @@ def may_need_reminder(issue: Issue, config: Config, now: datetime,
 
 
 def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str | Path, *,
-               warn: Callable[[str], None] | None = None) -> Page:
+               warn: Callable[[str], None] | None = None,
+               now: datetime | None = None) -> Page:
     """The status page from the issues and the data, as `status-page build` writes it.
 
-    Only incidents the public may see are read further (comments and events), and only
-    when they changed since the build whose updates the site keeps (`.updates.json`)."""
-    from incidentbot import publicupdates, statuspage, sync
+    What the page knows of incidents is kept in the data (pagecache.py): GitHub is asked
+    only for the incidents updated since the last build (a full listing once a day), and
+    only those on the page whose `updated_at` moved have their comments and events read."""
+    from incidentbot import pagecache, publicupdates, statuspage, sync
     from incidentbot.model import read_labels
 
-    issues = c.tracker.list_incidents(state="all")
+    now = now or datetime.now(UTC)
+    known = pagecache.load(data.root)
+    full = known.needs_full(now)
+    listed = c.tracker.list_incidents(state="all") if full else \
+        c.tracker.list_incidents(state="all", since=known.since)
     writers = sync.writers_of(c.tracker, config)
-    known = statuspage.cached_updates(out)
-    updates: dict[int, tuple[Any, ...]] = {}
-    shown = []
-    for issue in issues:
+    if full:
+        numbers = {i.number for i in listed}
+        for gone in [n for n in known.issues if n not in numbers]:
+            known.issues.pop(gone)
+            known.updates.pop(gone, None)
+        known.full = now
+    for issue in listed:
         fields = read_labels(issue.labels, config.severities,
                              issue_closed=issue.state == "closed")
         if not fields.on_status_page:
+            known.issues.pop(issue.number, None)
+            known.updates.pop(issue.number, None)
             continue
-        shown.append(issue.number)
-        stamp, said = known.get(issue.number, ("", ()))
-        if stamp == issue.updated_at.isoformat():
-            updates[issue.number] = tuple(said)  # not updated since the last build: no reads
-        else:
-            updates[issue.number] = tuple(publicupdates.updates(
+        if not known.fresh(issue):
+            known.updates[issue.number] = tuple(publicupdates.updates(
                 issue.number, issue.created_at, fields.status,
                 c.tracker.comments(issue.number), c.tracker.events(issue.number), writers,
                 config))
+        known.issues[issue.number] = issue
+    known.mark(listed)
     windows = []
     for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
         try:
@@ -152,10 +161,11 @@ def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str |
         except ValueError as exc:
             if warn is not None:
                 warn(str(exc))
-    written = statuspage.build(config, data, issues, out, updates=updates,
+    issues = sorted(known.issues.values(), key=lambda i: i.number)
+    written = statuspage.build(config, data, issues, out, now=now, updates=known.updates,
                                maintenances=windows)
-    statuspage.save_updates(out, issues, updates)
-    return Page(written, sorted(shown), issues, updates, windows)
+    pagecache.save(data.root, known)
+    return Page(written, [i.number for i in issues], issues, dict(known.updates), windows)
 
 
 def _page_record(data: monitor.DataDir) -> dict[str, Any] | None:
@@ -170,11 +180,14 @@ SITE_MARKER = ".incidentbot-site"
 
 
 def _fresh_site(site: Path) -> None:
-    """Empty the site directory (its .git aside) before a build, so a page that is no longer
-    public (an incident made private) is not published again from a host that keeps the
-    directory. Only a directory this function made is ever emptied."""
+    """Make the site directory ready for a build. A site the last build wrote completely
+    (its manifest says which files it made) is kept: the build rewrites what changed and
+    removes what it no longer makes (an incident made private), so a host that keeps the
+    directory renders unchanged pages once. Anything else this function made is emptied
+    (its .git aside); a directory it did not make is refused."""
     import shutil
 
+    from incidentbot import statuspage
     from incidentbot.errors import InvalidInput
 
     marker = site / SITE_MARKER
@@ -182,6 +195,11 @@ def _fresh_site(site: Path) -> None:
         raise InvalidInput(f"--out {site}: not empty and not a site incidentbot built; "
                            "give a new or empty directory")
     site.mkdir(parents=True, exist_ok=True)
+    try:
+        if isinstance(json.loads((site / statuspage.MANIFEST).read_text("utf-8")), dict):
+            return
+    except (OSError, ValueError):
+        pass
     for child in site.iterdir():
         if child.name in {".git", SITE_MARKER}:
             continue
@@ -190,6 +208,26 @@ def _fresh_site(site: Path) -> None:
         else:
             child.unlink()
     marker.touch()
+
+
+def _prune_site(site: Path) -> int:
+    """Remove every file of the site the build just made did not make (its manifest says
+    which it made), its .git and our marker aside; how many were removed."""
+    from incidentbot import statuspage
+
+    made = set(json.loads((site / statuspage.MANIFEST).read_text("utf-8")))
+    made |= {statuspage.MANIFEST, SITE_MARKER}
+    removed = 0
+    for path in sorted(site.rglob("*"), reverse=True):
+        relative = path.relative_to(site)
+        if relative.parts[0] == ".git" or str(relative) in made:
+            continue
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+            removed += 1
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return removed
 
 
 def notify_subscribers(config: Config, page: Page, data: monitor.DataDir,
@@ -349,6 +387,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
         if reasons:
             _fresh_site(options.site)
             page = build_page(config, c, data, options.site)
+            _prune_site(options.site)
             written, public = page.written, page.shown
             if config.status_page.subscribers:
                 made, problems = notify_subscribers(config, page, data)

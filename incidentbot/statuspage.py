@@ -65,35 +65,11 @@ class _Writer:
         return False
 
     def write(self, relative: str, text: str) -> None:
+        self.digests.setdefault(relative, "-")  # made by this build, rendered every time
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, "utf-8")
         self.written.append(path)
-
-
-UPDATES_CACHE = ".updates.json"
-
-
-def cached_updates(out: str | Path) -> dict[int, tuple[str, tuple[Update, ...]]]:
-    """What the last build knew of each incident's updates, with the issue's `updated_at`
-    then: an incident not updated since needs no comments or events read again."""
-    try:
-        raw = json.loads((Path(out) / UPDATES_CACHE).read_text("utf-8"))
-        return {int(n): (entry["updated_at"], tuple(
-            Update(u[0], datetime.fromisoformat(u[1]), u[2], u[3]) for u in entry["updates"]))
-            for n, entry in raw.items()}
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return {}
-
-
-def save_updates(out: str | Path, issues: Sequence[Issue],
-                 updates: Mapping[int, Sequence[Update]]) -> None:
-    stamps = {i.number: i.updated_at.isoformat() for i in issues}
-    path = Path(out) / UPDATES_CACHE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({str(n): {"updated_at": stamps[n], "updates": [
-        [u.id, u.at.isoformat(), u.word, u.body] for u in said]}
-        for n, said in sorted(updates.items()) if n in stamps}), "utf-8")
 
 
 def _digest(*parts: object) -> str:
@@ -146,6 +122,7 @@ def _logo(config: Config, writer: _Writer) -> str | None:
     target = f"assets/{source.name}"
     (writer.root / "assets").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, writer.root / target)
+    writer.digests[target] = "-"
     return target
 
 
@@ -250,5 +227,11 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     writer.write("maintenance.ics", statusapi.ical(config, maintenances, now))
     if config.status_page.cname:
         writer.write("CNAME", config.status_page.cname + "\n")
+    # What the last build made and this one did not (an incident made private, a service
+    # removed) must not stay published.
+    for relative in sorted(set(writer.previous) - set(writer.digests) - {MANIFEST}):
+        stale = root / relative
+        if stale.is_file() and stale.resolve().is_relative_to(root.resolve()):
+            stale.unlink()
     writer.write(MANIFEST, json.dumps(writer.digests, indent=0, sort_keys=True) + "\n")
     return writer.written
