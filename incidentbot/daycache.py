@@ -77,6 +77,7 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
     sums: dict[int, DaySum] = {}
     sources: dict[int, list[str]] = {}  # day -> the files holding its samples
     paths = {}
+    loaded: dict[str, list[tuple[float, dict[str, Any]]]] = {}  # files read whole
     for month, path in datastore.month_files(root / slug):
         if month < floor:
             continue
@@ -85,8 +86,8 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
         entry: Any = kept.get(name)
         if not _valid(entry, size, low, high):
             reads.files += 1
-            entry = {"size": size, "from": low,
-                     "days": _sums(datastore.timed(path), first, today)}
+            loaded[name] = datastore.timed(path)
+            entry = {"size": size, "from": low, "days": _sums(loaded[name], first, today)}
         fresh[name] = entry
         for day, row in entry["days"].items():
             index = (datetime.fromisoformat(day).replace(tzinfo=UTC) - first).days
@@ -114,11 +115,16 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
             for n in sources[index]:
                 unread.setdefault(n, set()).add(index)
     for name, indexes in sorted(unread.items()):
-        reads.files += 1
-        for t, r in datastore.timed(paths[name], lambda t, i=indexes: int(  # type: ignore[misc]
-                (t - origin) // DAY) in i):
-            rows.setdefault(int((t - origin) // DAY), []).append(
-                [t, r["state"], r.get("code"), r.get("ms")])
+        if name in loaded:
+            found = loaded[name]
+        else:
+            reads.files += 1
+            found = datastore.timed(paths[name], lambda t, i=indexes: int(  # type: ignore[misc]
+                (t - origin) // DAY) in i)
+        for t, r in found:
+            index = int((t - origin) // DAY)
+            if index in indexes:
+                rows.setdefault(index, []).append([t, r["state"], r.get("code"), r.get("ms")])
     raw = {i: [Sample(datetime.fromtimestamp(t, UTC), state, code, ms)
                for t, state, code, ms in sorted(found, key=lambda x: x[0])]
            for i, found in rows.items()}

@@ -131,8 +131,10 @@ def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str |
     now = now or datetime.now(UTC)
     known = pagecache.load(data.root)
     full = known.needs_full(now)
-    listed = c.tracker.list_incidents(state="all") if full else \
-        c.tracker.list_incidents(state="all", since=known.since)
+    # A second before the mark: whether GitHub's `since` keeps an issue updated in the very
+    # second of the mark or not, none updated after the last listing is missed.
+    listed = c.tracker.list_incidents(state="all") if full or known.since is None else \
+        c.tracker.list_incidents(state="all", since=known.since - timedelta(seconds=1))
     writers = sync.writers_of(c.tracker, config)
     if full:
         numbers = {i.number for i in listed}
