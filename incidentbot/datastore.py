@@ -10,6 +10,8 @@ Layout of the data directory (a checkout of the data branch)::
     runs.ndjson                 the old single runs file: read, and moved into runs/ on write
     state.json                  the hysteresis state (monitor.py)
     page.json                   what the last status page was built from (periodic.py)
+    .pagecache/                 what page builds keep between runs: each service's day sums
+                                (daycache.py) and the page's incidents (pagecache.py)
 
 Why a file per day: a run changes only today's files, so each push of the data branch sends
 a few kilobytes per service, and a finished day is never rewritten. Appending to a month

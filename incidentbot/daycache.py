@@ -76,19 +76,21 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
     fresh: dict[str, Any] = {}
     sums: dict[int, DaySum] = {}
     sources: dict[int, list[str]] = {}  # day -> the files holding its samples
-    paths = {}
+    paths: dict[str, Path] = {}
+    sizes: dict[str, int] = {}
     loaded: dict[str, list[tuple[float, dict[str, Any]]]] = {}  # files read whole
     for month, path in datastore.month_files(root / slug):
         if month < floor:
             continue
         name, size = path.name, path.stat().st_size
-        paths[name] = path
+        paths[name], sizes[name] = path, size
         entry: Any = kept.get(name)
         if not _valid(entry, size, low, high):
             reads.files += 1
             loaded[name] = datastore.timed(path)
             entry = {"size": size, "from": low, "days": _sums(loaded[name], first, today)}
-        fresh[name] = entry
+        if any(row is not None for row in entry["days"].values()):
+            fresh[name] = entry  # today's file alone is read every build: never kept
         for day, row in entry["days"].items():
             index = (datetime.fromisoformat(day).replace(tzinfo=UTC) - first).days
             if -1 <= index < days:
@@ -107,7 +109,7 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
     unread: dict[str, set[int]] = {}
     for index in wanted:
         day = f"{first + timedelta(days=index):%Y-%m-%d}"
-        files = [[n, fresh[n]["size"]] for n in sorted(sources[index])]
+        files = [[n, sizes[n]] for n in sorted(sources[index])]
         hit = kept_raw.get(day)
         if index < today and isinstance(hit, dict) and hit.get("files") == files:
             rows[index] = hit["rows"]
@@ -133,7 +135,7 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
     # The samples of the finished days read are kept too: the windows' first days move once
     # a day, so the next builds read none of them again.
     fresh_raw = {f"{first + timedelta(days=i):%Y-%m-%d}": {
-        "files": [[n, fresh[n]["size"]] for n in sorted(sources[i])],
+        "files": [[n, sizes[n]] for n in sorted(sources[i])],
         "rows": sorted(rows[i], key=lambda x: x[0])} for i in sorted(rows) if i < today}
     if fresh != kept or fresh_raw != kept_raw:
         cache_path.parent.mkdir(parents=True, exist_ok=True)

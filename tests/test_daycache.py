@@ -102,3 +102,18 @@ def test_a_torn_cache_is_rebuilt(tmp_path: Path) -> None:
     (tmp_path / CACHE / "api.json").write_text("{not json")
     got = service_stats(tmp_path, "api", NOW, DAYS, cuts=CUTS)
     assert got.totals == want.totals
+
+
+def test_a_run_that_only_appends_to_today_leaves_the_kept_sums_alone(tmp_path: Path) -> None:
+    """So the data branch pushes the sums once a day, not after every run."""
+    _write(tmp_path, "api", _samples(9, NOW - timedelta(days=40), NOW), layout="compacted")
+    service_stats(tmp_path, "api", NOW, DAYS, cuts=CUTS)
+    kept = (tmp_path / CACHE / "api.json").read_bytes()
+    later = NOW + timedelta(minutes=5)
+    _write(tmp_path, "api", [Sample(later, "up", 200, 99)], layout="days")
+    reads = Reads()
+    got = service_stats(tmp_path, "api", later, DAYS,
+                        cuts=[later - (NOW - c) for c in CUTS], reads=reads)
+    assert reads.rewritten == [] and (tmp_path / CACHE / "api.json").read_bytes() == kept
+    assert reads.files == 1  # today's file
+    assert got.latest == Sample(later, "up", 200, 99)
