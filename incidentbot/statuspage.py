@@ -76,6 +76,34 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
 
+INPUTS = "<inputs>"  # the manifest's entry for what the whole build was made from
+
+
+def _inputs(config: Config, data: DataDir, issues: Sequence[Issue],
+            updates: Mapping[int, Sequence[Update]], maintenances: Sequence[Maintenance],
+            now: datetime) -> str:
+    """A digest of everything a build reads: the configuration and templates, the data's
+    files (by name and size: they are only ever appended to or replaced under a new name),
+    the issues as listed, their updates, maintenance and the moment."""
+    files = []
+    for folder in [data.root / s.slug for s in config.services] + [data.root / "runs"]:
+        if folder.is_dir():
+            files += sorted((p.name, p.stat().st_size) for p in folder.iterdir())
+    for extra in (data.root / "runs.ndjson", _logo_source(config)):
+        if extra is not None and extra.is_file():
+            files.append((extra.name, extra.stat().st_size))
+    state = data.root / "state.json"
+    return _digest(config, _templates(), now, files,
+                   state.read_bytes() if state.exists() else b"",
+                   [(i.number, i.title, i.state, i.labels, i.created_at, i.updated_at,
+                     i.closed_at) for i in issues],
+                   sorted((n, tuple(said)) for n, said in updates.items()), maintenances)
+
+
+def _templates() -> str:
+    return _digest(*(p.read_text("utf-8") for p in sorted(TEMPLATES.glob("*.j2"))))
+
+
 def _environment(config: Config) -> Any:
     from zoneinfo import ZoneInfo
 
@@ -106,16 +134,24 @@ def _environment(config: Config) -> Any:
     return env
 
 
+def _logo_source(config: Config) -> Path | None:
+    """The logo's file next to incidentbot.yml (None for none, or a URL)."""
+    logo = config.status_page.logo
+    if not logo or logo.startswith(("http://", "https://")):
+        return None
+    folder = Path(config.source).parent if not config.source.startswith("(") else Path.cwd()
+    return folder / logo
+
+
 def _logo(config: Config, writer: _Writer) -> str | None:
     """The logo's address from the pages at the site's root: a URL as it is, a file next
     to incidentbot.yml copied into the site (config.check refused anything else)."""
     logo = config.status_page.logo
+    source = _logo_source(config)
     if not logo:
         return None
-    if logo.startswith(("http://", "https://")):
+    if source is None:
         return logo
-    folder = Path(config.source).parent if not config.source.startswith("(") else Path.cwd()
-    source = folder / logo
     if not source.is_file():
         raise ValueError(f"status_page.logo: {logo!r} does not exist next to "
                          f"{config.source}")
@@ -140,6 +176,13 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     except (OSError, ValueError):
         previous = {}
     writer = _Writer(root, previous if isinstance(previous, dict) else {})
+    # The site is a function of these inputs: when none changed (not even the moment) and
+    # every file the last build made is there, there is nothing to write.
+    inputs = _inputs(config, data, issues, updates or {}, maintenances, now)
+    if writer.previous.get(INPUTS) == inputs and all(
+            (root / relative).is_file() for relative in writer.previous if relative != INPUTS):
+        return []
+    writer.digests[INPUTS] = inputs
     incidents = public_incidents(issues, config, updates)
     unresolved = [i for i in incidents if i.resolved is None]
     services = [s for s in config.services if s.public and not s.private]
@@ -162,7 +205,7 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     indicator, description = statusbars.indicator(components, unresolved, maintenance_now)
     status = {"indicator": indicator, "description": description}
     env = _environment(config)
-    templates = _digest(*(p.read_text("utf-8") for p in sorted(TEMPLATES.glob("*.j2"))))
+    templates = _templates()
     logo = _logo(config, writer)
     common = {"title": config.status_page.title, "timezone": config.timezone,
               "navbar": config.status_page.navbar, "logo": logo,

@@ -100,3 +100,28 @@ def test_the_daily_full_listing_drops_what_a_since_listing_cannot_see(
     later = _build(sandbox, tmp_path, START + pagecache.FULL_EVERY + timedelta(minutes=1))
     assert gone not in later.page.shown
     assert not (tmp_path / "site" / "incidents" / f"{gone}.html").exists()
+
+
+def test_a_build_whose_inputs_did_not_change_writes_nothing(tmp_path: Path) -> None:
+    from incidentbot import statuspage
+    from incidentbot.monitor import Probe, ServiceState
+    from incidentbot.ports import Issue
+
+    data = DataDir(tmp_path / "data")
+    slug = CONFIG.services[0].slug
+    data.write_run("1", "test", START, {slug: Probe("up", 200, 90)}, {slug: ServiceState()})
+    issue = Issue(7, "Checkout errors", "", "open",
+                  ("incident", "public", "sev:2", "status:investigating", f"service:{slug}"),
+                  START, START, "https://x/7")
+    site = tmp_path / "site"
+    assert statuspage.build(CONFIG, data, [issue], site, now=START)
+    assert statuspage.build(CONFIG, data, [issue], site, now=START) == []
+    later = START + timedelta(minutes=5)
+    assert statuspage.build(CONFIG, data, [issue], site, now=later)  # the moment moved
+    data.write_run("2", "test", later, {slug: Probe("down", 500, 90)}, {slug: ServiceState()})
+    assert statuspage.build(CONFIG, data, [issue], site, now=later)  # a new sample
+    moved = Issue(7, "Checkout errors", "", "open", issue.labels, START, later, "https://x/7")
+    assert statuspage.build(CONFIG, data, [moved], site, now=later)  # the issue changed
+    assert statuspage.build(CONFIG, data, [moved], site, now=later) == []
+    (site / "index.html").unlink()
+    assert site / "index.html" in statuspage.build(CONFIG, data, [moved], site, now=later)
