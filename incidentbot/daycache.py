@@ -13,6 +13,7 @@ data branch's pushes stay small; a missing or unreadable cache is rebuilt from t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from incidentbot.daystats import DAY, DayStats, DaySum, assemble, cut_days, day_
 from incidentbot.monitor import Sample
 
 CACHE = ".pagecache/days"
+_DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.ndjson$")
 VERSION = 1
 
 
@@ -132,11 +134,13 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
            for i, found in rows.items()}
     reads.sampled += len(raw)
     reads.summed += len([i for i in sums if i not in raw and i >= 0])
-    # The samples of the finished days read are kept too: the windows' first days move once
-    # a day, so the next builds read none of them again.
+    # The samples of the finished days read from a month's file are kept too (a day's own
+    # file is quick to read again): the windows' first days move once a day, so the next
+    # builds decode no month for them.
     fresh_raw = {f"{first + timedelta(days=i):%Y-%m-%d}": {
         "files": [[n, sizes[n]] for n in sorted(sources[i])],
-        "rows": sorted(rows[i], key=lambda x: x[0])} for i in sorted(rows) if i < today}
+        "rows": sorted(rows[i], key=lambda x: x[0])} for i in sorted(rows)
+        if i < today and not all(_DAY_FILE.match(n) for n in sources[i])}
     if fresh != kept or fresh_raw != kept_raw:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         cache_path.write_text(json.dumps({"v": VERSION, "files": fresh, "raw": fresh_raw},

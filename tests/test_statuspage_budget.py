@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
+
 from incidentbot import pagecache, periodic
 from incidentbot.monitor import DataDir
-from incidentbot.sandbox import Sandbox
+from incidentbot.sandbox import IDENTITIES, Sandbox
 from incidentbot.sandbox.history import seed_past_incidents
 from tests.helpers import CONFIG, FakeClock, connections_as
 
@@ -125,3 +127,27 @@ def test_a_build_whose_inputs_did_not_change_writes_nothing(tmp_path: Path) -> N
     assert statuspage.build(CONFIG, data, [moved], site, now=later) == []
     (site / "index.html").unlink()
     assert site / "index.html" in statuspage.build(CONFIG, data, [moved], site, now=later)
+
+
+def test_the_stand_in_counts_like_github_since_and_304(sandbox: Sandbox) -> None:
+    """What the figures rest on: `since` keeps issues updated at or after it, a 304 to
+    If-None-Match costs nothing, and X-RateLimit-* say so."""
+    clock = FakeClock(sandbox, START)
+    seeded = seed_past_incidents(sandbox.github.store, 5, end=START)
+    token, _ = IDENTITIES["actions"]
+    url = f"{sandbox.github_url}/repos/{sandbox.repository}/issues"
+    headers = {"Authorization": f"Bearer {token}"}
+    newest = sandbox.github.store.issues[seeded.numbers[-1]].updated_at
+    listed = requests.get(url, {"state": "all", "since": newest}, headers=headers, timeout=5)
+    assert [i["number"] for i in listed.json()] == [seeded.numbers[-1]]
+    assert listed.headers["X-RateLimit-Limit"] == "1000"
+    used = int(listed.headers["X-RateLimit-Used"])
+    again = requests.get(url, {"state": "all", "since": newest}, timeout=5,
+                         headers={**headers, "If-None-Match": listed.headers["ETag"]})
+    assert again.status_code == 304 and int(again.headers["X-RateLimit-Used"]) == used
+    clock.at(1)
+    sandbox.github_comment("alice", seeded.numbers[0], "Public update: later.")
+    moved = requests.get(url, {"state": "all", "since": newest}, timeout=5,
+                         headers={**headers, "If-None-Match": listed.headers["ETag"]})
+    assert moved.status_code == 200
+    assert {i["number"] for i in moved.json()} == {seeded.numbers[0], seeded.numbers[-1]}
