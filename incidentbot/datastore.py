@@ -28,7 +28,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import accumulate
 from pathlib import Path
@@ -104,22 +104,25 @@ def read(path: Path) -> Iterator[dict[str, Any]]:
     return _columns(path) if path.name.endswith(".json.gz") else _lines(path)
 
 
-def timed(path: Path, keep: Callable[[float], bool] | None = None,
-          ) -> list[tuple[float, dict[str, Any]]]:
-    """The records of one month or day file with their times as epoch seconds, in the
-    file's order (only those whose time `keep` accepts); a compacted month is read column
-    by column, making a record only for the times kept."""
+Columns = tuple[list[float], list[str], list[Any], list[Any]]  # times (epoch s), state, code, ms
+
+
+def columns(path: Path) -> Columns:
+    """The samples of one month or day file as columns, in the file's order: a compacted
+    month is already columns; a day's lines are parsed once. What the page's day sums read
+    (no record or time stamp string is made per sample)."""
     if not path.name.endswith(".json.gz"):
-        rows = [(parse_stamp(r["t"]).timestamp(), r) for r in _lines(path)]
-        return rows if keep is None else [row for row in rows if keep(row[0])]
+        rows = list(_lines(path))
+        return ([datetime.fromisoformat(r["t"].replace("Z", "+00:00")).timestamp()
+                 for r in rows], [r["state"] for r in rows], [r.get("code") for r in rows],
+                [r.get("ms") for r in rows])
     document = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
     if document.get("v") != VERSION:
         raise ValueError(f"{path}: unknown compacted format {document.get('v')!r}")
-    names = [n for n in document if n not in {"v", "kind", "month", "t0", "dt"}]
-    columns = [document[n] for n in names]
-    times = list(accumulate(document["dt"], initial=int(document["t0"])))[1:]
-    return [(float(t), {n: c[i] for n, c in zip(names, columns, strict=True)})
-            for i, t in enumerate(times) if keep is None or keep(t)]
+    times = [float(t) for t in accumulate(document["dt"], initial=int(document["t0"]))][1:]
+    n = len(times)
+    return (times, list(document.get("state") or [None] * n),
+            list(document.get("code") or [None] * n), list(document.get("ms") or [None] * n))
 
 
 def records(directory: Path, since: datetime | None = None) -> Iterator[dict[str, Any]]:

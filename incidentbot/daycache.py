@@ -80,7 +80,7 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
     sources: dict[int, list[str]] = {}  # day -> the files holding its samples
     paths: dict[str, Path] = {}
     sizes: dict[str, int] = {}
-    loaded: dict[str, list[tuple[float, dict[str, Any]]]] = {}  # files read whole
+    loaded: dict[str, datastore.Columns] = {}  # files read
     for month, path in datastore.month_files(root / slug):
         if month < floor:
             continue
@@ -89,7 +89,7 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
         entry: Any = kept.get(name)
         if not _valid(entry, size, low, high):
             reads.files += 1
-            loaded[name] = datastore.timed(path)
+            loaded[name] = datastore.columns(path)
             entry = {"size": size, "from": low, "days": _sums(loaded[name], first, today)}
         if any(row is not None for row in entry["days"].values()):
             fresh[name] = entry  # today's file alone is read every build: never kept
@@ -119,16 +119,14 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
             for n in sources[index]:
                 unread.setdefault(n, set()).add(index)
     for name, indexes in sorted(unread.items()):
-        if name in loaded:
-            found = loaded[name]
-        else:
+        if name not in loaded:
             reads.files += 1
-            found = datastore.timed(paths[name], lambda t, i=indexes: int(  # type: ignore[misc]
-                (t - origin) // DAY) in i)
-        for t, r in found:
+            loaded[name] = datastore.columns(paths[name])
+        times, states, codes, ms = loaded[name]
+        for k, t in enumerate(times):
             index = int((t - origin) // DAY)
             if index in indexes:
-                rows.setdefault(index, []).append([t, r["state"], r.get("code"), r.get("ms")])
+                rows.setdefault(index, []).append([t, states[k], codes[k], ms[k]])
     raw = {i: [Sample(datetime.fromtimestamp(t, UTC), state, code, ms)
                for t, state, code, ms in sorted(found, key=lambda x: x[0])]
            for i, found in rows.items()}
@@ -149,23 +147,24 @@ def service_stats(root: Path, slug: str, now: datetime, days: int, *,
     return assemble(first, now, days, {i: s for i, s in sums.items() if i not in raw}, raw)
 
 
-def _sums(rows: Sequence[tuple[float, dict[str, Any]]], first: datetime,
+def _sums(found: datastore.Columns, first: datetime,
           today: int) -> dict[str, list[object] | None]:
-    """The sums of the finished days of one file's rows (from the day before `first`);
+    """The sums of the finished days of one file's samples (from the day before `first`);
     None for today and later, which are never kept."""
+    times, states, _, ms = found
     origin = first.timestamp()
-    by_day: dict[int, list[tuple[float, str, int | None]]] = {}
-    for t, r in rows:
+    by_day: dict[int, list[int]] = {}
+    for k, t in enumerate(times):
         index = int((t - origin) // DAY)
         if index >= -1:
-            by_day.setdefault(index, []).append((t, r["state"], r.get("ms")))
+            by_day.setdefault(index, []).append(k)
     out: dict[str, list[object] | None] = {}
-    for index, triples in sorted(by_day.items()):
+    for index, ks in sorted(by_day.items()):
         day = f"{first + timedelta(days=index):%Y-%m-%d}"
         if index >= today:
             out[day] = None
             continue
-        triples.sort(key=lambda x: x[0])
-        out[day] = day_sum(origin + index * DAY, [x[0] for x in triples],
-                           [x[1] for x in triples], [x[2] for x in triples]).row()
+        ks.sort(key=times.__getitem__)
+        out[day] = day_sum(origin + index * DAY, [times[k] for k in ks],
+                           [states[k] for k in ks], [ms[k] for k in ks]).row()
     return out
