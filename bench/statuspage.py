@@ -88,6 +88,10 @@ def main() -> int:
                         later, later, "https://x/issues/new"))
     more, more_s = _timed(lambda: statuspage.build(config, DataDir(data), issues,
                                                    root / "site", now=later))
+    latest = later + timedelta(minutes=5)
+    _one_run(data, services, latest)
+    empty, empty_s = _timed(lambda: statuspage.build(config, DataDir(data), issues,
+                                                     root / "empty-site", now=latest))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     index = (root / "site" / "index.html").stat().st_size
     total = sum(p.stat().st_size for p in cold)
@@ -101,6 +105,8 @@ def main() -> int:
           f"{len(run):,} files written")
     print(f"  build again, nothing changed: {again_s}, {len(again):,} files written")
     print(f"  build with one new incident: {more_s}, {len(more):,} files written")
+    print(f"  build after a run into an empty site directory (as on an Actions runner, "
+          f"which keeps the data branch but not the site): {empty_s}, {len(empty):,} files")
     print(f"  index.html: {index / 1024:.0f} KB (target under 100 KB); site: {len(cold):,} "
           f"files, {total / 1024 / 1024:.1f} MB; peak memory {peak:.0f} MB")
     for kept in (90, 366, 730):

@@ -56,6 +56,7 @@ class _Writer:
     digests: dict[str, str] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
     skipped: int = 0
+    folders: set[Path] = field(default_factory=set)
 
     def fresh(self, relative: str, digest: str) -> bool:
         self.digests[relative] = digest
@@ -67,7 +68,9 @@ class _Writer:
     def write(self, relative: str, text: str) -> None:
         self.digests.setdefault(relative, "-")  # made by this build, rendered every time
         path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self.folders:  # one mkdir per folder, not per file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(path.parent)
         path.write_text(text, "utf-8")
         self.written.append(path)
 
