@@ -424,7 +424,14 @@ def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str
         try:
             sha = databranch.publish(branch, options.data, lease, message, now=now)
         except databranch.Moved:
+            # What this run's page build learnt (day sums, incidents) stays valid on top of
+            # the other writer's data; losing it would cost the next build a full re-read.
+            learnt = {p: p.read_bytes() for p in (data.root / ".pagecache").rglob("*")
+                      if p.is_file()}
             lease = databranch.checkout(branch, options.data)
+            for path, content in learnt.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
             _record(config, data, work, now, options)
             if work.page is not None:
                 _save_page(data, work.page)

@@ -12,7 +12,7 @@ import pytest
 from helpers import CONFIG, connections
 from test_subscriptions import hooks  # noqa: F401 - the webhook receiver fixture
 
-from incidentbot import databranch, datastore, operations, periodic
+from incidentbot import databranch, datastore, operations, pagecache, periodic
 from incidentbot.config import Config
 from incidentbot.databranch import Branch
 from incidentbot.errors import InvalidInput
@@ -174,7 +174,7 @@ def test_a_writer_that_lost_the_race_redoes_its_run_on_top(
     c = connections(sandbox, config)
     branch = Branch(str(remote), "status-data")
     mine = periodic.Options(data=tmp_path / "mine", data_branch=branch, retry=False,
-                            where="actions")
+                            where="actions", site=tmp_path / "site")
     theirs = periodic.Options(data=tmp_path / "theirs", data_branch=branch, retry=False,
                               where="dispatcher")
     periodic.run(config, lambda: c, theirs, now=T0)
@@ -193,6 +193,8 @@ def test_a_writer_that_lost_the_race_redoes_its_run_on_top(
     wheres = [r["where"] for r in datastore.run_records(final.root)]
     assert wheres == ["dispatcher", "dispatcher", "actions"]
     assert len(final.samples(config.services[0].slug)) == 3
+    # What the page build learnt is published with the data, not lost in the redo.
+    assert (final.root / pagecache.PATH).exists()
 
 
 def test_the_dispatchers_timer_runs_passes_in_turn_and_survives_a_failure() -> None:

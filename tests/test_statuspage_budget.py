@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from helpers import CONFIG, FakeClock, connections_as
 
 from incidentbot import pagecache, periodic
 from incidentbot.monitor import DataDir
 from incidentbot.sandbox import IDENTITIES, Sandbox
 from incidentbot.sandbox.history import seed_past_incidents
-from tests.helpers import CONFIG, FakeClock, connections_as
 
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
