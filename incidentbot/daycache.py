@@ -22,7 +22,7 @@ from typing import Any
 
 from incidentbot import datastore
 from incidentbot.daystats import DAY, DayStats, DaySum, assemble, cut_days, day_sum, window_start
-from incidentbot.monitor import Sample
+from incidentbot.monitordata import Sample
 
 CACHE = ".pagecache/days"
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.ndjson$")

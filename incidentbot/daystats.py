@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from incidentbot.monitor import DEGRADED, DOWN, INTERVAL, UP, Sample, Uptime, uptime
+from incidentbot.monitordata import DEGRADED, DOWN, INTERVAL, UP, Sample, Uptime, uptime
 
 ZERO = timedelta(0)
 DAY = 86400

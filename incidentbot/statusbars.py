@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from incidentbot.config import Config
 from incidentbot.daystats import DayStats
-from incidentbot.monitor import DEGRADED, DOWN, UP, Sample
+from incidentbot.monitordata import DEGRADED, DOWN, UP, Sample
 
 if TYPE_CHECKING:
     from incidentbot.publicincidents import Maintenance, PublicIncident

@@ -25,7 +25,7 @@ from typing import Any
 from incidentbot import daycache, statusapi, statusbars, upptimeapi
 from incidentbot.config import Config
 from incidentbot.daystats import DayStats
-from incidentbot.monitor import DataDir, coverage
+from incidentbot.monitordata import DataDir, coverage
 from incidentbot.ports import Issue
 from incidentbot.publicincidents import (
     MAINTENANCE_LABEL,
