@@ -8,7 +8,9 @@ when every incident was last listed. A build lists only the incidents updated at
 `since` (GitHub's `since` filter: one request while fewer than 100 changed) and reads the
 comments and events of those on the page whose `updated_at` moved. Once a day (`FULL_EVERY`)
 it lists every incident instead, which also drops what a since-listing cannot see: an issue
-deleted, transferred or stripped of its `incident` label (pure, but for the file).
+deleted, transferred or stripped of its `incident` label; and it reads again the incidents
+updated in the last week (`RECHECK`), since deleting a comment does not move `updated_at`
+(pure, but for the file).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from incidentbot.publicupdates import Update
 PATH = ".pagecache/incidents.json"
 VERSION = 1
 FULL_EVERY = timedelta(days=1)
+# A deleted comment does not move its issue's `updated_at`: the daily full listing reads
+# again the incidents on the page that changed this recently, where a deletion is likely.
+RECHECK = timedelta(days=7)
 
 
 @dataclass

@@ -149,7 +149,7 @@ def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str |
             known.issues.pop(issue.number, None)
             known.updates.pop(issue.number, None)
             continue
-        if not known.fresh(issue):
+        if not known.fresh(issue) or (full and now - issue.updated_at <= pagecache.RECHECK):
             known.updates[issue.number] = tuple(publicupdates.updates(
                 issue.number, issue.created_at, fields.status,
                 c.tracker.comments(issue.number), c.tracker.events(issue.number), writers,

@@ -151,3 +151,21 @@ def test_the_stand_in_counts_like_github_since_and_304(sandbox: Sandbox) -> None
                          headers={**headers, "If-None-Match": listed.headers["ETag"]})
     assert moved.status_code == 200
     assert {i["number"] for i in moved.json()} == {seeded.numbers[0], seeded.numbers[-1]}
+
+
+def test_a_deleted_public_update_leaves_the_page_at_the_daily_full_listing(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    clock = FakeClock(sandbox, START)
+    seeded = seed_past_incidents(sandbox.github.store, 6, end=START)
+    number = seeded.public[-1]
+    store = sandbox.github.store
+    said = next(c for c in store.comments_of(store.issues[number])
+                if c.body.startswith("Public update:"))
+    page = tmp_path / "site" / "incidents" / f"{number}.html"
+    _build(sandbox, tmp_path, clock.now)
+    assert said.body.removeprefix("Public update: ")[:20] in page.read_text()
+    store.delete_comment(said, "alice")  # GitHub leaves the issue's updated_at as it was
+    _build(sandbox, tmp_path, clock.at(5))
+    daily = _build(sandbox, tmp_path, START + pagecache.FULL_EVERY + timedelta(minutes=1))
+    assert said.body.removeprefix("Public update: ")[:20] not in page.read_text()
+    assert number in daily.page.shown
