@@ -5,7 +5,7 @@
 Against the sandbox, which is checked first to answer `X-RateLimit-*` as GitHub does, to
 honour `If-None-Match` with a 304 that costs nothing, and to give the Actions token 1,000
 requests an hour; seeded with 1,000 past incidents as GitHub holds them
-(tests/seed_history.py: closed issues with their labels, the bot's card,
+(tests/history.py: closed issues with their labels, the bot's card,
 comments, every tenth public). Request counts leave out 304s (free on GitHub). It reuses
 bench/lifecycle.py, bench/cold_start.py and bench/dispatcher.py. Prints; asserts nothing:
 times are medians on a shared machine, and the pass marks are for reading, not for CI.
@@ -30,9 +30,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # seed_history: past incidents as the product wrote them
+sys.path.insert(0, str(ROOT / "tests"))  # history.py: past incidents as the product wrote them
 
-from seed_history import seed_past_incidents
+from history import seed_past_incidents
 
 from bench import cold_start, lifecycle
 from bench import dispatcher as dispatcher_bench
@@ -91,7 +91,7 @@ def page_build(history: int) -> tuple[int, int]:
     Each pass is a new process, as on Actions. Returns (unchanged build, first build)."""
     with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
         start = datetime.now(UTC).replace(microsecond=0)
-        seed_past_incidents(sb, history, until=start)
+        seed_past_incidents(sb, history, end=start, public_every=10)
         moment = {"now": start}
         sb.github.clock = lambda: moment["now"]
         options = periodic.Options(data=Path(tmp) / "data", site=Path(tmp) / "site")
@@ -130,7 +130,7 @@ def hour(lifecycles: int, history: int, *, public_every: int = 5) -> Hour:
     are run too, and each periodic pass and workflow run is a new process."""
     with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
         t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
-        seed_past_incidents(sb, history)
+        seed_past_incidents(sb, history, public_every=10)
         moment = {"now": t0 - timedelta(minutes=65)}
         clock = lambda: moment["now"]  # noqa: E731
         sb.github.clock = clock
@@ -298,7 +298,7 @@ def main() -> int:
     cpu_ratios = [cpu / base_cpu for _, cpu in ms.values()]
     burst = dispatcher_bench.open_burst(100, 1.0, CALL)
     with Sandbox() as sb:
-        seed_past_incidents(sb, history)
+        seed_past_incidents(sb, history, public_every=10)
         app_requests, actions_requests, workflow_runs = lifecycle.deployment(sb)
 
     rows = [

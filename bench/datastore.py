@@ -48,8 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from incidentbot.adapters import databranch, datastore
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core.health import DOWN, UP, Probe, ServiceState
-from incidentbot.operations.monitor import DataDir
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 RUNS_PER_DAY = 288

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # seed_history: past incidents as the product wrote them
+sys.path.insert(0, str(ROOT / "tests"))  # history.py: past incidents as the product wrote them
 
 from incidentbot.adapters import github, pagerduty, slack
 from incidentbot.core import config as configuration
@@ -99,18 +99,18 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
 def sweeps(quiet: int, history: int = 0) -> tuple[int, int]:
     """GitHub requests of one periodic sweep with `quiet` open incidents that nobody touched
     for an hour (commanded, not overdue), and then of the pass when all are overdue;
-    `history` closed incidents filed before them (tests/seed_history.py)."""
+    `history` closed incidents filed before them (tests/history.py)."""
     import tempfile
     from dataclasses import replace
 
-    from seed_history import seed_past_incidents
+    from history import seed_past_incidents
 
     from incidentbot.operations import periodic
 
     config = replace(CONFIG, services=tuple(replace(s, checks=()) for s in CONFIG.services))
     with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
         start = datetime.now(UTC).replace(microsecond=0)
-        seed_past_incidents(sb, history, until=start)
+        seed_past_incidents(sb, history, end=start, public_every=10)
         moment = {"now": start}
         sb.github.clock = lambda: moment["now"]
         c = connect(sb)
@@ -206,14 +206,14 @@ def scenarios(sb: Sandbox, c: operations.Connections,
 def operations_counted(issues: int, latencies: Sequence[float], history: int = 0,
                        ) -> tuple[dict[str, dict[str, int]], dict[str, list[float]]]:
     """Each scenario's request counts (from the first latency's run) and wall times (one per
-    latency); `history` past incidents seeded first (tests/seed_history.py)."""
-    from seed_history import seed_past_incidents
+    latency); `history` past incidents seeded first (tests/history.py)."""
+    from history import seed_past_incidents
 
     counted: dict[str, dict[str, int]] = {}
     walls: dict[str, list[float]] = {}
     for latency in latencies:
         with Sandbox() as sb:
-            seed_past_incidents(sb, history)
+            seed_past_incidents(sb, history, public_every=10)
             c = connect(sb)
             c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:1", "d93f0b", ""),
                                      ("sev:2", "d93f0b", ""), ("sev:4", "d93f0b", ""),

@@ -16,7 +16,8 @@ LAYOUT = {
             "configtypes configcheck snapshot plan health facts",
     "core.render": "messages blocks views wording incident_graph statusapi statusbars upptimeapi "
                    "publicincidents publicupdates daystats",
-    "adapters": "github slack pagerduty outbound databranch datastore journal probes",
+    "adapters": "github slack pagerduty outbound databranch datastore journal probes monitordata "
+                "daycache pagecache",
     "operations": "sync lease amend evidence changes postmortem followups metrics drills practice "
                   "periodic monitor statuspage subscriptions doctor init reading apply "
                   "comment_commands",

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from incidentbot.adapters import datastore
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core.health import DOWN, UP, Probe, Sample, ServiceState
-from incidentbot.operations.monitor import DataDir
 
 T0 = datetime(2026, 10, 31, 23, 50, tzinfo=UTC)
 

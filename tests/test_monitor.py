@@ -15,11 +15,11 @@ import pytest
 from helpers import CONFIG, connections
 
 from incidentbot.adapters import probes
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core import health
 from incidentbot.core.health import DOWN, UP, Probe, Sample, ServiceState
 from incidentbot.core.model import HealthCheck, Service
 from incidentbot.operations import monitor
-from incidentbot.operations.monitor import DataDir
 from incidentbot.sandbox import Sandbox
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

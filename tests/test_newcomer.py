@@ -360,8 +360,8 @@ def test_a_status_page_with_no_data_does_not_claim_all_is_operational(tmp_path: 
     import json
     from datetime import UTC, datetime
 
+    from incidentbot.adapters.monitordata import DataDir
     from incidentbot.operations import statuspage
-    from incidentbot.operations.monitor import DataDir
 
     config = configuration.load(ROOT / "incidentbot.yml")
     statuspage.build(config, DataDir(tmp_path / "data"), [], tmp_path / "site",

@@ -12,15 +12,15 @@ import pytest
 from helpers import CONFIG, connections
 from test_subscriptions import hooks  # noqa: F401 - the webhook receiver fixture
 
-from incidentbot.adapters import databranch, datastore
+from incidentbot.adapters import databranch, datastore, pagecache
 from incidentbot.adapters.databranch import Branch
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core.config import Config
 from incidentbot.core.errors import InvalidInput
 from incidentbot.core.model import HealthCheck
 from incidentbot.core.snapshot import Attribution
 from incidentbot.operations import incidents as operations
 from incidentbot.operations import periodic
-from incidentbot.operations.monitor import DataDir
 from incidentbot.sandbox import Sandbox
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -177,7 +177,7 @@ def test_a_writer_that_lost_the_race_redoes_its_run_on_top(
     c = connections(sandbox, config)
     branch = Branch(str(remote), "status-data")
     mine = periodic.Options(data=tmp_path / "mine", data_branch=branch, retry=False,
-                            where="actions")
+                            where="actions", site=tmp_path / "site")
     theirs = periodic.Options(data=tmp_path / "theirs", data_branch=branch, retry=False,
                               where="dispatcher")
     periodic.run(config, lambda: c, theirs, now=T0)
@@ -196,6 +196,8 @@ def test_a_writer_that_lost_the_race_redoes_its_run_on_top(
     wheres = [r["where"] for r in datastore.run_records(final.root)]
     assert wheres == ["dispatcher", "dispatcher", "actions"]
     assert len(final.samples(config.services[0].slug)) == 3
+    # What the page build learnt is published with the data, not lost in the redo.
+    assert (final.root / pagecache.PATH).exists()
 
 
 def test_the_dispatchers_timer_runs_passes_in_turn_and_survives_a_failure() -> None:

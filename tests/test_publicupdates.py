@@ -9,6 +9,7 @@ from pathlib import Path
 
 from helpers import CONFIG, FakeClock, connections
 
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core.commands import Change
 from incidentbot.core.model import Status
 from incidentbot.core.ports import Comment, IssueEvent
@@ -17,7 +18,6 @@ from incidentbot.core.snapshot import Attribution
 from incidentbot.core.trust import Writers
 from incidentbot.operations import incidents as operations
 from incidentbot.operations import reading, statuspage
-from incidentbot.operations.monitor import DataDir
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
 

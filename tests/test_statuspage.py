@@ -11,12 +11,12 @@ import pytest
 from helpers import CONFIG
 from jsonschema import Draft202012Validator
 
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core import health
 from incidentbot.core.health import Probe, ServiceState
 from incidentbot.core.ports import Issue
 from incidentbot.core.render.publicupdates import Update
 from incidentbot.operations import statuspage
-from incidentbot.operations.monitor import DataDir
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET_TITLE = "Leaked customer database zq7"

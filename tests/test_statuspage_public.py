@@ -15,9 +15,9 @@ import pytest
 from helpers import CONFIG
 from test_statuspage import NOW, issue, seed
 
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core.config import Link
 from incidentbot.operations import statuspage
-from incidentbot.operations.monitor import DataDir
 
 REFERENCE = Path("/work/shared/reference")  # the team's copy, when present
 REPO_REFERENCE = Path(__file__).parent / "payloads" / "statuspage"

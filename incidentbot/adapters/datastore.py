@@ -10,6 +10,8 @@ Layout of the data directory (a checkout of the data branch)::
     runs.ndjson                 the old single runs file: read, and moved into runs/ on write
     state.json                  the hysteresis state (monitor.py)
     page.json                   what the last status page was built from (periodic.py)
+    .pagecache/                 what page builds keep between runs: each service's day sums
+                                (daycache.py) and the page's incidents (pagecache.py)
 
 Why a file per day: a run changes only today's files, so each push of the data branch sends
 a few kilobytes per service, and a finished day is never rewritten. Appending to a month
@@ -28,6 +30,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +102,27 @@ def _columns(path: Path) -> Iterator[dict[str, Any]]:
 def read(path: Path) -> Iterator[dict[str, Any]]:
     """The records of one month file, either form."""
     return _columns(path) if path.name.endswith(".json.gz") else _lines(path)
+
+
+Columns = tuple[list[float], list[str], list[Any], list[Any]]  # times (epoch s), state, code, ms
+
+
+def columns(path: Path) -> Columns:
+    """The samples of one month or day file as columns, in the file's order: a compacted
+    month is already columns; a day's lines are parsed once. What the page's day sums read
+    (no record or time stamp string is made per sample)."""
+    if not path.name.endswith(".json.gz"):
+        rows = list(_lines(path))
+        return ([datetime.fromisoformat(r["t"].replace("Z", "+00:00")).timestamp()
+                 for r in rows], [r["state"] for r in rows], [r.get("code") for r in rows],
+                [r.get("ms") for r in rows])
+    document = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+    if document.get("v") != VERSION:
+        raise ValueError(f"{path}: unknown compacted format {document.get('v')!r}")
+    times = [float(t) for t in accumulate(document["dt"], initial=int(document["t0"]))][1:]
+    n = len(times)
+    return (times, list(document.get("state") or [None] * n),
+            list(document.get("code") or [None] * n), list(document.get("ms") or [None] * n))
 
 
 def records(directory: Path, since: datetime | None = None) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from incidentbot.adapters import github, pagerduty, slack
+from incidentbot.adapters import github, monitordata, pagerduty, slack
 from incidentbot.core import health
 from incidentbot.core.commands import Change
 from incidentbot.core.config import Config, standard_labels
@@ -388,7 +388,7 @@ def _health_checks(sb: Sandbox, c: operations.Connections, config: Config,
     quiet = tuple(replace(s, checks=()) for s in config.services)
     checked = replace(config, services=(*quiet, *services))
     c = replace(c, config=checked)
-    data = monitor.DataDir(out / "data")
+    data = monitordata.DataDir(out / "data")
     yield "7. health checks every 5 minutes against two local servers (search answers 500)"
     for run in range(3):
         clock.at(45 + 5 * run)

@@ -1,5 +1,5 @@
 """Health checks: probe each service, record every run as data, and turn confirmed outages
-into incidents.
+into incidents. The files a run writes are adapters/monitordata.py's.
 
 - Probes (HTTP(S), TCP, TLS expiry) run concurrently, each with its own timeout and one
   quick retry inside the run. `$NAME` in URLs and headers is read from the environment at
@@ -15,80 +15,27 @@ into incidents.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from incidentbot.adapters import datastore
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.adapters.probes import run_checks
 from incidentbot.core.config import Config
 from incidentbot.core.health import (
     DOWN,
     FAIL_AFTER,
-    INTERVAL,
     RECOVER_AFTER,
     STARTED_MARKER,
     UP,
     Probe,
-    Sample,
     ServiceState,
     Transition,
     advance,
 )
 from incidentbot.core.snapshot import Attribution
-
-
-# -- data (files) --------------------------------------------------------------------------
-class DataDir:
-    """The monitor's files in a directory (a checkout of the data branch)."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def states(self) -> dict[str, ServiceState]:
-        path = self.root / "state.json"
-        if not path.exists():
-            return {}
-        data = json.loads(path.read_text("utf-8"))
-        return {slug: ServiceState(**value) for slug, value in data.items()}
-
-    def write_run(self, run_id: str, where: str, now: datetime,
-                  probes: Mapping[str, Probe], states: Mapping[str, ServiceState],
-                  interval: timedelta = INTERVAL) -> list[Path]:
-        """Append this run's lines, compact finished months and save the state; the files
-        written or removed (one commit). The layout is in datastore.py."""
-        stamp = datastore.stamp(now)
-        written = []
-        for slug, p in sorted(probes.items()):
-            written.append(datastore.append(
-                datastore.day_file(self.root / slug, now),
-                {"t": stamp, "state": p.state, "code": p.code, "ms": p.ms, "run": run_id,
-                 "where": where}))
-        runs = datastore.append(datastore.day_file(self.root / datastore.RUNS, now),
-                                {"t": stamp, "run": run_id, "where": where,
-                                 "expected_interval_s": int(interval.total_seconds())})
-        compacted = datastore.compact(self.root, now)
-        return [*written, runs, *compacted, self.write_state(states)]
-
-    def write_state(self, states: Mapping[str, ServiceState]) -> Path:
-        path = self.root / "state.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({k: asdict(v) for k, v in sorted(states.items())},
-                                   indent=1, sort_keys=True) + "\n", "utf-8")
-        return path
-
-    def samples(self, slug: str, since: datetime | None = None) -> list[Sample]:
-        """The service's samples at or after `since`, from appended and compacted months."""
-        return [Sample(datastore.parse_stamp(d["t"]), d["state"], d.get("code"), d.get("ms"))
-                for d in datastore.records(self.root / slug, since)]
-
-    def runs(self) -> list[tuple[datetime, int]]:
-        return [(datastore.parse_stamp(d["t"]), int(d.get("expected_interval_s") or 300))
-                for d in datastore.run_records(self.root)]
-
 
 # -- incidents from outages ---------------------------------------------------------------
 AUTO = "auto"

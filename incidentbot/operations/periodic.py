@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from incidentbot.adapters import datastore, probes
+from incidentbot.adapters import datastore, monitordata, probes
 from incidentbot.core import health
 from incidentbot.core.config import Config
 from incidentbot.core.errors import IncidentbotError
@@ -119,35 +119,47 @@ def may_need_reminder(issue: Issue, config: Config, now: datetime,
     return now - issue.updated_at >= timedelta(minutes=every)
 
 
-def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str | Path, *,
-               warn: Callable[[str], None] | None = None) -> Page:
+def build_page(config: Config, c: Connections, data: monitordata.DataDir, out: str | Path, *,
+               warn: Callable[[str], None] | None = None,
+               now: datetime | None = None) -> Page:
     """The status page from the issues and the data, as `status-page build` writes it.
 
-    Only incidents the public may see are read further (comments and events), and only
-    when they changed since the build whose updates the site keeps (`.updates.json`)."""
+    What the page knows of incidents is kept in the data (pagecache.py): GitHub is asked
+    only for the incidents updated since the last build (a full listing once a day), and
+    only those on the page whose `updated_at` moved have their comments and events read."""
+    from incidentbot.adapters import pagecache
     from incidentbot.core.model import read_labels
     from incidentbot.core.render import publicupdates
     from incidentbot.operations import statuspage
 
-    issues = c.tracker.list_incidents(state="all")
+    now = now or datetime.now(UTC)
+    known = pagecache.load(data.root)
+    full = known.needs_full(now)
+    # A second before the mark: whether GitHub's `since` keeps an issue updated in the very
+    # second of the mark or not, none updated after the last listing is missed.
+    listed = c.tracker.list_incidents(state="all") if full or known.since is None else \
+        c.tracker.list_incidents(state="all", since=known.since - timedelta(seconds=1))
     writers = reading.writers_of(c.tracker, config)
-    known = statuspage.cached_updates(out)
-    updates: dict[int, tuple[Any, ...]] = {}
-    shown = []
-    for issue in issues:
+    if full:
+        numbers = {i.number for i in listed}
+        for gone in [n for n in known.issues if n not in numbers]:
+            known.issues.pop(gone)
+            known.updates.pop(gone, None)
+        known.full = now
+    for issue in listed:
         fields = read_labels(issue.labels, config.severities,
                              issue_closed=issue.state == "closed")
         if not fields.on_status_page:
+            known.issues.pop(issue.number, None)
+            known.updates.pop(issue.number, None)
             continue
-        shown.append(issue.number)
-        stamp, said = known.get(issue.number, ("", ()))
-        if stamp == issue.updated_at.isoformat():
-            updates[issue.number] = tuple(said)  # not updated since the last build: no reads
-        else:
-            updates[issue.number] = tuple(publicupdates.updates(
+        if not known.fresh(issue) or (full and now - issue.updated_at <= pagecache.RECHECK):
+            known.updates[issue.number] = tuple(publicupdates.updates(
                 issue.number, issue.created_at, fields.status,
                 c.tracker.comments(issue.number), c.tracker.events(issue.number), writers,
                 config))
+        known.issues[issue.number] = issue
+    known.mark(listed)
     windows = []
     for issue in c.tracker.list_labelled(statuspage.MAINTENANCE_LABEL):
         try:
@@ -155,13 +167,14 @@ def build_page(config: Config, c: Connections, data: monitor.DataDir, out: str |
         except ValueError as exc:
             if warn is not None:
                 warn(str(exc))
-    written = statuspage.build(config, data, issues, out, updates=updates,
+    issues = sorted(known.issues.values(), key=lambda i: i.number)
+    written = statuspage.build(config, data, issues, out, now=now, updates=known.updates,
                                maintenances=windows)
-    statuspage.save_updates(out, issues, updates)
-    return Page(written, sorted(shown), issues, updates, windows)
+    pagecache.save(data.root, known)
+    return Page(written, [i.number for i in issues], issues, dict(known.updates), windows)
 
 
-def _page_record(data: monitor.DataDir) -> dict[str, Any] | None:
+def _page_record(data: monitordata.DataDir) -> dict[str, Any] | None:
     path = data.root / PAGE_FILE
     if not path.exists():
         return None
@@ -173,18 +186,26 @@ SITE_MARKER = ".incidentbot-site"
 
 
 def _fresh_site(site: Path) -> None:
-    """Empty the site directory (its .git aside) before a build, so a page that is no longer
-    public (an incident made private) is not published again from a host that keeps the
-    directory. Only a directory this function made is ever emptied."""
+    """Make the site directory ready for a build. A site the last build wrote completely
+    (its manifest says which files it made) is kept: the build rewrites what changed and
+    removes what it no longer makes (an incident made private), so a host that keeps the
+    directory renders unchanged pages once. Anything else this function made is emptied
+    (its .git aside); a directory it did not make is refused."""
     import shutil
 
     from incidentbot.core.errors import InvalidInput
+    from incidentbot.operations import statuspage
 
     marker = site / SITE_MARKER
     if site.exists() and any(site.iterdir()) and not marker.exists():
         raise InvalidInput(f"--out {site}: not empty and not a site incidentbot built; "
                            "give a new or empty directory")
     site.mkdir(parents=True, exist_ok=True)
+    try:
+        if isinstance(json.loads((site / statuspage.MANIFEST).read_text("utf-8")), dict):
+            return
+    except (OSError, ValueError):
+        pass
     for child in site.iterdir():
         if child.name in {".git", SITE_MARKER}:
             continue
@@ -195,7 +216,27 @@ def _fresh_site(site: Path) -> None:
     marker.touch()
 
 
-def notify_subscribers(config: Config, page: Page, data: monitor.DataDir,
+def _prune_site(site: Path) -> int:
+    """Remove every file of the site the build just made did not make (its manifest says
+    which it made), its .git and our marker aside; how many were removed."""
+    from incidentbot.operations import statuspage
+
+    made = set(json.loads((site / statuspage.MANIFEST).read_text("utf-8")))
+    made |= {statuspage.MANIFEST, SITE_MARKER}
+    removed = 0
+    for path in sorted(site.rglob("*"), reverse=True):
+        relative = path.relative_to(site)
+        if relative.parts[0] == ".git" or str(relative) in made:
+            continue
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+            removed += 1
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return removed
+
+
+def notify_subscribers(config: Config, page: Page, data: monitordata.DataDir,
                        ) -> tuple[int, list[str]]:
     """Post each new public update and maintenance change of a built page to the
     subscribers `status_page.subscribers` lists, once each (a ledger in the data)."""
@@ -209,7 +250,7 @@ def notify_subscribers(config: Config, page: Page, data: monitor.DataDir,
                                  subscriptions.http_post, os.environ)
 
 
-def _read_record(data: monitor.DataDir, name: str) -> dict[str, Any] | None:
+def _read_record(data: monitordata.DataDir, name: str) -> dict[str, Any] | None:
     path = data.root / name
     if not path.exists():
         return None
@@ -220,13 +261,13 @@ def _read_record(data: monitor.DataDir, name: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def _write_record(data: monitor.DataDir, name: str, record: Mapping[str, Any]) -> None:
+def _write_record(data: monitordata.DataDir, name: str, record: Mapping[str, Any]) -> None:
     data.root.mkdir(parents=True, exist_ok=True)
     (data.root / name).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
                                   "utf-8")
 
 
-def _save_page(data: monitor.DataDir, record: Mapping[str, Any]) -> None:
+def _save_page(data: monitordata.DataDir, record: Mapping[str, Any]) -> None:
     data.root.mkdir(parents=True, exist_ok=True)
     (data.root / PAGE_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
                                        "utf-8")
@@ -270,7 +311,7 @@ class Report:
     incomplete: int = 0
 
 
-def _record(config: Config, data: monitor.DataDir, work: _Pass, now: datetime,
+def _record(config: Config, data: monitordata.DataDir, work: _Pass, now: datetime,
             options: Options) -> monitor.RunResult | None:
     if not work.probes:
         return None
@@ -287,7 +328,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
     from incidentbot.operations import sync as reconciler
 
     now = now or datetime.now(UTC)
-    data = monitor.DataDir(options.data)
+    data = monitordata.DataDir(options.data)
     lease = (databranch.checkout(options.data_branch, options.data)
              if options.data_branch else None)
     work = _Pass(probes.run_checks(config.services, options.env, retry=options.retry,
@@ -352,6 +393,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
         if reasons:
             _fresh_site(options.site)
             page = build_page(config, c, data, options.site)
+            _prune_site(options.site)
             written, public = page.written, page.shown
             if config.status_page.subscribers:
                 made, problems = notify_subscribers(config, page, data)
@@ -372,7 +414,7 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
     return Report(lines, failed)
 
 
-def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str | None,
+def _publish_data(config: Config, data: monitordata.DataDir, work: _Pass, lease: str | None,
                   now: datetime, options: Options) -> str:
     """Push the data as the branch's new tip; when another writer moved the branch, redo
     this run's records on top of its data (at most ATTEMPTS times)."""
@@ -386,7 +428,14 @@ def _publish_data(config: Config, data: monitor.DataDir, work: _Pass, lease: str
         try:
             sha = databranch.publish(branch, options.data, lease, message, now=now)
         except databranch.Moved:
+            # What this run's page build learnt (day sums, incidents) stays valid on top of
+            # the other writer's data; losing it would cost the next build a full re-read.
+            learnt = {p: p.read_bytes() for p in (data.root / ".pagecache").rglob("*")
+                      if p.is_file()}
             lease = databranch.checkout(branch, options.data)
+            for path, content in learnt.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
             _record(config, data, work, now, options)
             if work.page is not None:
                 _save_page(data, work.page)

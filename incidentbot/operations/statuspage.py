@@ -22,11 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from incidentbot.adapters import daycache
+from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core.config import Config
 from incidentbot.core.health import coverage
 from incidentbot.core.ports import Issue
 from incidentbot.core.render import statusapi, statusbars, upptimeapi
-from incidentbot.core.render.daystats import DayStats, day_stats
+from incidentbot.core.render.daystats import DayStats
 from incidentbot.core.render.publicincidents import (
     MAINTENANCE_LABEL,
     Maintenance,
@@ -36,7 +38,6 @@ from incidentbot.core.render.publicincidents import (
 )
 from incidentbot.core.render.publicupdates import Update, public_update
 from incidentbot.core.text import templates_dir
-from incidentbot.operations.monitor import DataDir
 
 __all__ = ["MAINTENANCE_LABEL", "Maintenance", "PublicIncident", "build",
            "maintenance", "public_incidents", "public_update"]
@@ -56,6 +57,7 @@ class _Writer:
     previous: dict[str, str]
     digests: dict[str, str] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
+    folders: set[Path] = field(default_factory=set)
 
     def fresh(self, relative: str, digest: str) -> bool:
         self.digests[relative] = digest
@@ -64,39 +66,45 @@ class _Writer:
         return False
 
     def write(self, relative: str, text: str) -> None:
+        self.digests.setdefault(relative, "-")  # made by this build, rendered every time
         path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self.folders:  # one mkdir per folder, not per file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(path.parent)
         path.write_text(text, "utf-8")
         self.written.append(path)
 
 
-UPDATES_CACHE = ".updates.json"
-
-
-def cached_updates(out: str | Path) -> dict[int, tuple[str, tuple[Update, ...]]]:
-    """What the last build knew of each incident's updates, with the issue's `updated_at`
-    then: an incident not updated since needs no comments or events read again."""
-    try:
-        raw = json.loads((Path(out) / UPDATES_CACHE).read_text("utf-8"))
-        return {int(n): (entry["updated_at"], tuple(
-            Update(u[0], datetime.fromisoformat(u[1]), u[2], u[3]) for u in entry["updates"]))
-            for n, entry in raw.items()}
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return {}
-
-
-def save_updates(out: str | Path, issues: Sequence[Issue],
-                 updates: Mapping[int, Sequence[Update]]) -> None:
-    stamps = {i.number: i.updated_at.isoformat() for i in issues}
-    path = Path(out) / UPDATES_CACHE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({str(n): {"updated_at": stamps[n], "updates": [
-        [u.id, u.at.isoformat(), u.word, u.body] for u in said]}
-        for n, said in sorted(updates.items()) if n in stamps}), "utf-8")
-
-
 def _digest(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+INPUTS = "<inputs>"  # the manifest's entry for what the whole build was made from
+
+
+def _inputs(config: Config, data: DataDir, issues: Sequence[Issue],
+            updates: Mapping[int, Sequence[Update]], maintenances: Sequence[Maintenance],
+            now: datetime) -> str:
+    """A digest of everything a build reads: the configuration and templates, the data's
+    files (by name and size: they are only ever appended to or replaced under a new name),
+    the issues as listed, their updates, maintenance and the moment."""
+    files = []
+    for folder in [data.root / s.slug for s in config.services] + [data.root / "runs"]:
+        if folder.is_dir():
+            files += sorted((p.name, p.stat().st_size) for p in folder.iterdir())
+    for extra in (data.root / "runs.ndjson", _logo_source(config)):
+        if extra is not None and extra.is_file():
+            files.append((extra.name, extra.stat().st_size))
+    state = data.root / "state.json"
+    return _digest(config, _templates(), now, files,
+                   state.read_bytes() if state.exists() else b"",
+                   [(i.number, i.title, i.state, i.labels, i.created_at, i.updated_at,
+                     i.closed_at) for i in issues],
+                   sorted((n, tuple(said)) for n, said in updates.items()), maintenances)
+
+
+def _templates() -> str:
+    return _digest(*(p.read_text("utf-8") for p in sorted(TEMPLATES.glob("*.j2"))))
 
 
 def _environment(config: Config) -> Any:
@@ -129,47 +137,70 @@ def _environment(config: Config) -> Any:
     return env
 
 
+def _logo_source(config: Config) -> Path | None:
+    """The logo's file next to incidentbot.yml (None for none, or a URL)."""
+    logo = config.status_page.logo
+    if not logo or logo.startswith(("http://", "https://")):
+        return None
+    folder = Path(config.source).parent if not config.source.startswith("(") else Path.cwd()
+    return folder / logo
+
+
 def _logo(config: Config, writer: _Writer) -> str | None:
     """The logo's address from the pages at the site's root: a URL as it is, a file next
     to incidentbot.yml copied into the site (config.check refused anything else)."""
     logo = config.status_page.logo
+    source = _logo_source(config)
     if not logo:
         return None
-    if logo.startswith(("http://", "https://")):
+    if source is None:
         return logo
-    folder = Path(config.source).parent if not config.source.startswith("(") else Path.cwd()
-    source = folder / logo
     if not source.is_file():
         raise ValueError(f"status_page.logo: {logo!r} does not exist next to "
                          f"{config.source}")
     target = f"assets/{source.name}"
     (writer.root / "assets").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, writer.root / target)
+    writer.digests[target] = "-"
     return target
 
 
 def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Path, *,
           now: datetime | None = None,
           updates: Mapping[int, Sequence[Update]] | None = None,
-          maintenances: Sequence[Maintenance] = ()) -> list[Path]:
+          maintenances: Sequence[Maintenance] = (),
+          reads: daycache.Reads | None = None) -> list[Path]:
     """Write the site under `out`; the files written (unchanged pages are not rewritten)."""
     now = now or datetime.now(UTC)
+    reads = reads if reads is not None else daycache.Reads()
     root = Path(out)
     try:
         previous = json.loads((root / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError):
         previous = {}
     writer = _Writer(root, previous if isinstance(previous, dict) else {})
+    # The site is a function of these inputs: when none changed (not even the moment) and
+    # every file the last build made is there, there is nothing to write.
+    inputs = _inputs(config, data, issues, updates or {}, maintenances, now)
+    if writer.previous.get(INPUTS) == inputs and all(
+            (root / relative).is_file() for relative in writer.previous if relative != INPUTS):
+        return []
+    writer.digests[INPUTS] = inputs
     incidents = public_incidents(issues, config, updates)
     unresolved = [i for i in incidents if i.resolved is None]
     services = [s for s in config.services if s.public and not s.private]
     states = {slug: s.state for slug, s in data.states().items()}
     stats: dict[str, DayStats] = {}
     components = []
+    # Each window's first day is read sample by sample; every other day is its kept sum.
+    cuts = [now - span for _, span in statusbars.WINDOWS] + \
+        [now - span for _, _, span in upptimeapi.SPANS if span is not None]
     for position, service in enumerate(services, start=1):
-        mine = data.samples(service.slug, now - timedelta(days=YEAR + 1))
-        stats[service.slug] = day_stats(mine, now, YEAR)
-        check_state = states.get(service.slug) or (mine[-1].state if mine else None)
+        stats[service.slug] = daycache.service_stats(
+            data.root, service.slug, now, YEAR, cuts=cuts, reads=reads,
+            excluded=[(m.start, m.end) for m in maintenances if service.slug in m.services])
+        latest = stats[service.slug].latest
+        check_state = states.get(service.slug) or (latest.state if latest else None)
         components.append(statusbars.component(
             config, position, service.slug, service.name, service.group,
             stats[service.slug], check_state, now, incidents, maintenances))
@@ -177,7 +208,7 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     indicator, description = statusbars.indicator(components, unresolved, maintenance_now)
     status = {"indicator": indicator, "description": description}
     env = _environment(config)
-    templates = _digest(*(p.read_text("utf-8") for p in sorted(TEMPLATES.glob("*.j2"))))
+    templates = _templates()
     logo = _logo(config, writer)
     common = {"title": config.status_page.title, "timezone": config.timezone,
               "navbar": config.status_page.navbar, "logo": logo,
@@ -242,5 +273,11 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     writer.write("maintenance.ics", statusapi.ical(config, maintenances, now))
     if config.status_page.cname:
         writer.write("CNAME", config.status_page.cname + "\n")
+    # What the last build made and this one did not (an incident made private, a service
+    # removed) must not stay published.
+    for relative in sorted(set(writer.previous) - set(writer.digests) - {MANIFEST}):
+        stale = root / relative
+        if stale.is_file() and stale.resolve().is_relative_to(root.resolve()):
+            stale.unlink()
     writer.write(MANIFEST, json.dumps(writer.digests, indent=0, sort_keys=True) + "\n")
     return writer.written

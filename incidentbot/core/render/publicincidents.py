@@ -112,9 +112,13 @@ def public_incidents(issues: Sequence[Issue], config: Config,
     public_services = {s.slug for s in config.services if s.public and not s.private}
     names = {s.slug: s.name for s in config.services}
     out = []
+    read: dict[tuple[tuple[str, ...], bool], LabelFields] = {}  # incidents share label sets
     for issue in issues:
-        fields: LabelFields = read_labels(issue.labels, config.severities,
-                                          issue_closed=issue.state == "closed")
+        key = (issue.labels, issue.state == "closed")
+        fields = read.get(key)
+        if fields is None:
+            fields = read[key] = read_labels(issue.labels, config.severities,
+                                             issue_closed=key[1])
         if not fields.is_incident or not fields.on_status_page:
             continue
         word = publicstatus.word(fields.status, config)

@@ -139,8 +139,7 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
     recent = [s for i in (last - 1, last) for s in stats.buckets.get(i, [])
               if now - s.t <= timedelta(days=1)]
     times = sorted(s.ms for s in recent if s.ms is not None)
-    latest = next((stats.buckets[i][-1] for i in range(last, -2, -1) if stats.buckets.get(i)),
-                  None)
+    latest = stats.latest
     no_data = check_state is None and status == "operational"
     return {
         "slug": slug, "name": name, "position": position, "group": group,

@@ -60,11 +60,11 @@ def files(services: Sequence[Service], stats: Mapping[str, DayStats],
     out: dict[str, Any] = {}
     for service in services:
         mine = stats.get(service.slug)
-        filled = sorted(i for i, b in mine.buckets.items() if b and i >= 0) if mine else []
-        if mine is None or not filled:
+        filled = sorted(i for i in mine.lasts if i >= 0) if mine else []
+        first = mine.first_sample if mine else None
+        if mine is None or not filled or first is None:
             continue
-        first = mine.buckets[filled[0]][0].t
-        latest = mine.buckets[filled[-1]][-1]
+        latest = mine.lasts[filled[-1]]
         url = site_url(service)
         host = urlsplit(url if "://" in url else f"//{url}").hostname if url else None
         entry: dict[str, Any] = {

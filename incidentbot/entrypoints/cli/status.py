@@ -110,11 +110,12 @@ def check(data_dir: str, where: str, no_incidents: bool, config_path: str | None
     """
     import os
 
+    from incidentbot.adapters import monitordata
     from incidentbot.operations import incidents as operations
     from incidentbot.operations import monitor
 
     config = load_config(config_path)
-    data = monitor.DataDir(data_dir)
+    data = monitordata.DataDir(data_dir)
     run_id = os.environ.get("GITHUB_RUN_ID", "")
     settings = config.monitor
     result, states = monitor.run(config, data, run_id=run_id, where=where,
@@ -188,19 +189,20 @@ def status_page_build(out_dir: str | None, data_dir: str, notify: bool,
 
     Example: incidentbot status-page build --out site --notify
     """
+    from incidentbot.adapters import monitordata
     from incidentbot.operations import incidents as operations
-    from incidentbot.operations import monitor, periodic
+    from incidentbot.operations import periodic
 
     config = load_config(config_path)
     out_dir = out_dir or config.status_page.output
     c = operations.connect(config, need_chat=False)
     page = periodic.build_page(
-        config, c, monitor.DataDir(data_dir), out_dir,
+        config, c, monitordata.DataDir(data_dir), out_dir,
         warn=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"{plural(len(page.written), 'file')} under {out_dir}/ "
                f"(open {out_dir}/index.html)")
     if notify and config.status_page.subscribers:
-        made, problems = periodic.notify_subscribers(config, page, monitor.DataDir(data_dir))
+        made, problems = periodic.notify_subscribers(config, page, monitordata.DataDir(data_dir))
         click.echo(f"subscribers: {made} posts")
         for problem in problems:
             click.echo(f"warning: {problem}", err=True)
