@@ -195,7 +195,7 @@ def _github(config: Config, settings: Settings, fix: bool,
 def _dispatcher(settings: Settings, url: str) -> Check:
     import requests
 
-    from incidentbot.adapters.slack import sign
+    from incidentbot.adapters.slack_inbound import sign
 
     if not settings.slack_signing_secret:
         return Check("dispatcher answers", False, "SLACK_SIGNING_SECRET is not set",

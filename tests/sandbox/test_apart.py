@@ -57,7 +57,7 @@ def test_the_check_catches_a_product_import() -> None:
 
 
 def test_the_sandbox_signer_agrees_with_the_product_verifier() -> None:
-    from incidentbot.adapters.slack import verify
+    from incidentbot.adapters.slack_inbound import verify
     from incidentbot.sandbox.slack_requests import sign
 
     body = b"command=%2Fincident&text=open"

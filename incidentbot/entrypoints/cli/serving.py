@@ -80,7 +80,7 @@ def serve(host: str, port: int, threads: int, socket_mode: bool, spool: str | No
                                   site=Path(periodic_dir) / "site").start()
         click.echo(f"periodic work every {interval}", err=True)
     if socket_mode:
-        from incidentbot.adapters.slack import run_socket_mode
+        from incidentbot.adapters.slack_inbound import run_socket_mode
 
         click.echo("incidentbot dispatcher on Slack Socket Mode; Ctrl-C stops it", err=True)
         run_socket_mode(settings.slack_app_token or "", settings.slack_bot_token or "",

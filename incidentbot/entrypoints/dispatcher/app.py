@@ -160,7 +160,7 @@ class Dispatcher(SlashCommands, Forms, ChannelEvents):
             return ephemeral("Something went wrong on our side; it has been logged.")
 
     def _refuse(self, headers: Mapping[str, str], body: bytes) -> Reply | None:
-        from incidentbot.adapters.slack import verify
+        from incidentbot.adapters.slack_inbound import verify
 
         timestamp = headers.get("x-slack-request-timestamp")
         signature = headers.get("x-slack-signature")
