@@ -163,7 +163,7 @@ def _history(config: configuration.Config, days: int) -> tuple[daycache.Reads, s
 
 
 def _requests(config: configuration.Config, past: int) -> None:
-    """GitHub requests of page builds (periodic.build_page, as the workflow runs it) on a
+    """GitHub requests of page builds (pagebuild.build_page, as the workflow runs it) on a
     stand-in seeded with `past` closed incidents, as GitHub holds them."""
     from history import seed_past_incidents
 
@@ -171,7 +171,7 @@ def _requests(config: configuration.Config, past: int) -> None:
     from incidentbot.adapters.monitordata import DataDir
     from incidentbot.core.settings import Settings
     from incidentbot.operations import incidents as operations
-    from incidentbot.operations import periodic
+    from incidentbot.operations import pagebuild
     from incidentbot.sandbox import Sandbox
 
     root = Path(tempfile.mkdtemp(prefix="statuspage-requests-"))
@@ -186,7 +186,7 @@ def _requests(config: configuration.Config, past: int) -> None:
         def build(minutes: int) -> str:
             moment["now"] = start + timedelta(minutes=minutes)
             sb.clear_calls()
-            periodic.build_page(config, c, DataDir(root / "data"), root / "site",
+            pagebuild.build_page(config, c, DataDir(root / "data"), root / "site",
                                 now=moment["now"])
             calls = sb.calls_to("github")
             counted = len([x for x in calls if x.status != 304])

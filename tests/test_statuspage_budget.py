@@ -14,7 +14,7 @@ from history import seed_past_incidents
 
 from incidentbot.adapters import pagecache
 from incidentbot.adapters.monitordata import DataDir
-from incidentbot.operations import periodic
+from incidentbot.operations import pagebuild
 from incidentbot.sandbox import IDENTITIES, Sandbox
 
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -24,13 +24,13 @@ START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 class Built:
     requests: int  # every GitHub request
     counted: int  # those GitHub counts against the hourly budget (not 304s)
-    page: periodic.Page
+    page: pagebuild.Page
 
 
 def _build(sandbox: Sandbox, root: Path, now: datetime) -> Built:
     c = connections_as(sandbox, "actions")
     sandbox.clear_calls()
-    page = periodic.build_page(CONFIG, c, DataDir(root / "data"), root / "site", now=now)
+    page = pagebuild.build_page(CONFIG, c, DataDir(root / "data"), root / "site", now=now)
     calls = sandbox.calls_to("github")
     return Built(len(calls), len([x for x in calls if x.status != 304]), page)
 

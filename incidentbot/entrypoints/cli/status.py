@@ -191,18 +191,18 @@ def status_page_build(out_dir: str | None, data_dir: str, notify: bool,
     """
     from incidentbot.adapters import monitordata
     from incidentbot.operations import incidents as operations
-    from incidentbot.operations import periodic
+    from incidentbot.operations import pagebuild
 
     config = load_config(config_path)
     out_dir = out_dir or config.status_page.output
     c = operations.connect(config, need_chat=False)
-    page = periodic.build_page(
+    page = pagebuild.build_page(
         config, c, monitordata.DataDir(data_dir), out_dir,
         warn=lambda text: click.echo(f"warning: {text}", err=True))
     click.echo(f"{plural(len(page.written), 'file')} under {out_dir}/ "
                f"(open {out_dir}/index.html)")
     if notify and config.status_page.subscribers:
-        made, problems = periodic.notify_subscribers(config, page, monitordata.DataDir(data_dir))
+        made, problems = pagebuild.notify_subscribers(config, page, monitordata.DataDir(data_dir))
         click.echo(f"subscribers: {made} posts")
         for problem in problems:
             click.echo(f"warning: {problem}", err=True)
