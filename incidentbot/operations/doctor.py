@@ -11,12 +11,13 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from incidentbot.core.config import Config
 from incidentbot.core.errors import AuthFailed, IncidentbotError, MissingSetting, NotFound
 from incidentbot.core.settings import Settings
+from incidentbot.operations import init
+from incidentbot.operations.init import Check
 
 # The Slack methods incidentbot calls, and the bot scope each needs.
 SCOPES = {
@@ -39,23 +40,6 @@ SCOPES = {
 _UNREACHABLE = "check {} and the network, then run `incidentbot doctor` again"
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
-    fix: str = ""
-
-    def line(self) -> str:
-        mark = "ok  " if self.ok else "FAIL"
-        text = f"[{mark}] {self.name}"
-        if self.detail:
-            text += f": {self.detail}"
-        if not self.ok and self.fix:
-            text += f"\n       fix: {self.fix}"
-        return text
-
-
 def run(config: Config, settings: Settings, *, fix: bool = False,
         dispatcher_url: str | None = None,
         labels: Callable[[Config], Sequence[tuple[str, str, str]]] | None = None,
@@ -66,9 +50,8 @@ def run(config: Config, settings: Settings, *, fix: bool = False,
     yield from _slack(config, settings)
     yield from _github(config, settings, fix, labels)
     if root is not None:
-        from incidentbot.operations import init
 
-        yield from (Check(f.name, f.ok, f.detail, f.fix) for f in init.check(root, config))
+        yield from init.check(root, config)
     if dispatcher_url:
         yield _dispatcher(settings, dispatcher_url)
 

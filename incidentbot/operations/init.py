@@ -221,11 +221,22 @@ def next_steps(workflows: dict[str, str]) -> Iterator[str]:
 
 # -- checking (for `incidentbot doctor`) ---------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Finding:
+class Check:
+    """One line of `incidentbot doctor`: what was checked, whether it is fine, how to fix it."""
+
     name: str
     ok: bool
     detail: str = ""
     fix: str = ""
+
+    def line(self) -> str:
+        mark = "ok  " if self.ok else "FAIL"
+        text = f"[{mark}] {self.name}"
+        if self.detail:
+            text += f": {self.detail}"
+        if not self.ok and self.fix:
+            text += f"\n       fix: {self.fix}"
+        return text
 
 
 def root_of(config: Config) -> Path:
@@ -235,7 +246,7 @@ def root_of(config: Config) -> Path:
     return Path(config.source).resolve().parent
 
 
-def check(root: Path, config: Config) -> Iterator[Finding]:
+def check(root: Path, config: Config) -> Iterator[Check]:
     """The workflows are there and install an incidentbot that exists; the form agrees
     with incidentbot.yml."""
     folder = root / ".github" / "workflows"
@@ -248,38 +259,38 @@ def check(root: Path, config: Config) -> Iterator[Finding]:
                          if any(t == "." or t.startswith("./") for t in targets))
     source = (root / "pyproject.toml").is_file() and (root / "incidentbot").is_dir()
     if missing:
-        yield Finding("workflows", False, "missing: " + ", ".join(missing),
+        yield Check("workflows", False, "missing: " + ", ".join(missing),
                       "run `incidentbot init` in the repository to write them")
     elif without:
-        yield Finding("workflows", False, f"{', '.join(without)} install"
+        yield Check("workflows", False, f"{', '.join(without)} install"
                       f"{'s' if len(without) == 1 else ''} no incidentbot",
                       "run `incidentbot init --force` to write them again")
     elif from_source and not source:
-        yield Finding("workflows", False, f"{', '.join(from_source)} install incidentbot from "
+        yield Check("workflows", False, f"{', '.join(from_source)} install incidentbot from "
                       "this repository's source, which is not here",
                       "run `incidentbot init --force` to install the released package")
     else:
         what = sorted({t for targets in installs.values() for t in targets})
-        yield Finding("workflows", True, f"{len(WORKFLOWS)} present, installing "
+        yield Check("workflows", True, f"{len(WORKFLOWS)} present, installing "
                       + ", ".join("this repository's source" if t == "." else t for t in what))
     yield _form(root, config)
 
 
-def _form(root: Path, config: Config) -> Finding:
+def _form(root: Path, config: Config) -> Check:
     import yaml
 
     from incidentbot.core import intake
 
     path = root / FORM
     if not path.is_file():
-        return Finding("issue form", False, f"{FORM} is missing",
+        return Check("issue form", False, f"{FORM} is missing",
                        "run `incidentbot init` to write it from incidentbot.yml")
     try:
         form = yaml.safe_load(path.read_text("utf-8"))
         dropdowns = {b.get("id"): b["attributes"].get("options") or []
                      for b in form["body"] if b.get("type") == "dropdown"}
     except (yaml.YAMLError, KeyError, TypeError, AttributeError):
-        return Finding("issue form", False, f"{FORM} is not an issue form",
+        return Check("issue form", False, f"{FORM} is not an issue form",
                        "run `incidentbot init --force` to write it again")
     problems = []
     levels = [intake.severity(str(o), config) for o in dropdowns.get("severity", [])]
@@ -289,6 +300,6 @@ def _form(root: Path, config: Config) -> Finding:
     if sorted(s for n in named for s in n) != sorted(s.slug for s in config.services) \
             or not all(named):
         problems.append("its services are not incidentbot.yml's")
-    return Finding("issue form", not problems, "; ".join(problems) or "in step with "
+    return Check("issue form", not problems, "; ".join(problems) or "in step with "
                    "incidentbot.yml", "edit its dropdowns, or `incidentbot init --force` "
                    "writes it again from incidentbot.yml")
