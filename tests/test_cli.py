@@ -72,9 +72,18 @@ def test_sandbox_prints_the_export_line_first_and_serves(tmp_path: Path) -> None
         process.communicate(timeout=10)  # drains and closes both pipes
 
 
-def test_demo_runs_end_to_end_with_no_credentials(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SLACK_"))}
-    result = run("demo", "--out", str(tmp_path / "demo-output"), env=env)
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """One run of the demo, with no credentials in its environment, for every test below:
+    each reads what the same run printed."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GITHUB_", "SLACK_", "PAGERDUTY_", "INCIDENTBOT_"))}
+    return run("demo", "--out", str(tmp_path_factory.mktemp("demo") / "demo-output"), env=env)
+
+
+def test_demo_runs_end_to_end_with_no_credentials(
+        demo_run: subprocess.CompletedProcess[str]) -> None:
+    result = demo_run
     assert result.returncode == 0, result.stderr
     assert "GitHub: issue #1 https://github.com/acme/incidents/issues/1" in result.stdout
     assert "#inc-20261122" not in result.stdout or "created" in result.stdout
@@ -85,9 +94,10 @@ def test_demo_runs_end_to_end_with_no_credentials(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("secret", ["sandbox-github-token", "xoxb-sandbox-bot-token"])
-def test_tokens_never_reach_the_demo_output(secret: str, tmp_path: Path) -> None:
-    result = run("demo", "--out", str(tmp_path / "demo-output"))
-    assert secret not in result.stdout + result.stderr
+def test_tokens_never_reach_the_demo_output(
+        secret: str, demo_run: subprocess.CompletedProcess[str]) -> None:
+    assert demo_run.returncode == 0, demo_run.stderr
+    assert secret not in demo_run.stdout + demo_run.stderr
 
 
 def _event(tmp_path: Path, event: dict[str, object]) -> dict[str, str]:

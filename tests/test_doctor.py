@@ -74,7 +74,8 @@ def dispatcher_url(sandbox: Sandbox) -> Iterator[str]:
     app = Dispatcher(CONFIG, settings.slack_signing_secret or "",
                      lambda: operations.connect(CONFIG))
     server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever,
+                              kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

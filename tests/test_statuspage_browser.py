@@ -60,7 +60,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                      maintenances=[window])
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  partial(_Quiet, directory=str(root / "www")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/status/"
     server.shutdown()
     server.server_close()

@@ -44,7 +44,8 @@ def hooks() -> Iterator[tuple[str, list[tuple[str, Any]]]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", got
     server.shutdown()
     server.server_close()

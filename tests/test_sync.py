@@ -371,6 +371,7 @@ def world(sandbox: Sandbox) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # some 50 lifecycles: over 60 s under coverage on a busy machine
 def test_a_crash_after_any_call_converges_to_the_uninterrupted_result(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,10 +26,11 @@ def test_there_are_workflows() -> None:
     assert WORKFLOWS
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_matches_github_schema(path: Path) -> None:
+def test_every_workflow_matches_github_schema() -> None:
+    # One run for every file (it names each file that fails): the tool's start-up, not the
+    # checking, is what costs.
     out = subprocess.run([_tool("check-jsonschema"), "--builtin-schema",
-                          "vendor.github-workflows", str(path)],
+                          "vendor.github-workflows", *map(str, WORKFLOWS)],
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
 

@@ -379,7 +379,8 @@ def _health_checks(sb: Sandbox, c: operations.Connections, config: Config,
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
     services = (Service("website", "Website", checks=(HealthCheck("http", url=f"{base}/"),)),
                 Service("search", "Search",

@@ -16,7 +16,7 @@ from incidentbot.sandbox.github_records import BOT as GITHUB_BOT_LOGIN
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator
-from incidentbot.sandbox.smtp import SmtpSink
+from incidentbot.sandbox.smtp import POLL_INTERVAL, SmtpSink
 from incidentbot.sandbox.webhooks import WebhookEmulator
 
 __all__ = ["DEFAULTS", "IDENTITIES", "Call", "Delivery", "Fault", "Faults", "Sandbox"]
@@ -80,7 +80,8 @@ class Sandbox:
         """Serve in a background thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="incidentbot-sandbox", daemon=True
+                target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
+                name="incidentbot-sandbox", daemon=True,
             )
             self._thread.start()
             self.smtp.start()
@@ -88,7 +89,7 @@ class Sandbox:
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted."""
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=POLL_INTERVAL)
 
     def stop(self) -> None:
         if self._thread is not None:

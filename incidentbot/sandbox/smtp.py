@@ -8,6 +8,10 @@ import threading
 from email import message_from_bytes, policy
 from typing import Any, cast
 
+# How often a serving loop looks for a stop request: stop() waits up to this long, once per
+# server (socketserver's default, 0.5 s, made every sandbox stop take a second).
+POLL_INTERVAL = 0.02
+
 
 class _Handler(socketserver.StreamRequestHandler):
     def reply(self, line: str) -> None:
@@ -86,6 +90,7 @@ class SmtpSink(socketserver.ThreadingTCPServer):
     def start(self) -> SmtpSink:
         if self._thread is None:
             self._thread = threading.Thread(target=self.serve_forever, name="sandbox-smtp",
+                                            kwargs={"poll_interval": POLL_INTERVAL},
                                             daemon=True)
             self._thread.start()
         return self
