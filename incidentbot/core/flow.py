@@ -20,13 +20,12 @@ if TYPE_CHECKING:
     from incidentbot.core.ports import Chat
     from incidentbot.core.snapshot import Snapshot
 
-NOTE_MARKER = NOTE  # an update typed in Slack or the CLI (markers.py)
 
 
 def latest_update(snapshot: Snapshot) -> str:
     """The text of the newest update the team posted (untrusted; escaped by the caller)."""
     notes = [c for c in snapshot.comments
-             if snapshot.writers.trusts(c) and c.body.startswith(NOTE_MARKER)]
+             if snapshot.writers.trusts(c) and c.body.startswith(NOTE)]
     if not notes:
         return ""
     newest = max(notes, key=lambda c: (c.created_at, c.id))

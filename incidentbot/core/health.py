@@ -5,10 +5,11 @@ uptime computed from them — a gap longer than 1.5 intervals is "no data", neve
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+
+from incidentbot.core import markers
 
 UP, DEGRADED, DOWN = "up", "degraded", "down"
 RANK = {UP: 0, DEGRADED: 1, DOWN: 2}
@@ -89,7 +90,6 @@ def parse_samples(text: str) -> list[Sample]:
     return out
 
 
-STARTED_MARKER = "<!-- incidentbot:started {} -->"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,19 +150,13 @@ def coverage(runs: Sequence[tuple[datetime, int]], start: datetime, end: datetim
     return min(1.0, len(inside) / expected) if expected > 0 else 1.0
 
 
-STARTED = re.compile(r"<!-- incidentbot:started (\S+) -->")  # STARTED_MARKER, read back
-
-
 def first_failure(body: str, samples: Sequence[Sample],
                   opened: datetime) -> datetime | None:
     """The first failed check of the streak that made the monitor open the incident: from
     the marker the monitor wrote in the description, else from its data."""
-    found = STARTED.search(body)
-    if found:
-        try:
-            return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
-        except ValueError:
-            pass
+    marked = markers.started_at(body)
+    if marked is not None:
+        return marked
     first = None
     for s in sorted((s for s in samples if s.t <= opened), key=lambda s: s.t, reverse=True):
         if s.state != DOWN:

@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from incidentbot.core import commands
+from incidentbot.core import commands, markers
 from incidentbot.core.config import Config
 from incidentbot.core.errors import InvalidInput
 from incidentbot.core.model import LabelFields, relabel
@@ -32,7 +32,7 @@ _SECTION = re.compile(r"^### (.+?)\s*$", re.MULTILINE)
 def answers(body: str) -> dict[str, str]:
     """The form's answers by label ("" for no response); empty for a body that is no form."""
     found: dict[str, str] = {}
-    parts = _SECTION.split(body.split("<!-- incidentbot:", 1)[0])
+    parts = _SECTION.split(body.split(markers.PREFIX, 1)[0])
     for label, text in zip(parts[1::2], parts[2::2], strict=True):
         value = text.strip()
         found[label.strip()] = "" if value == NO_RESPONSE else value
@@ -44,7 +44,7 @@ def description(body: str) -> str:
     form = answers(body)
     if DESCRIPTION in form:
         return form[DESCRIPTION]
-    return body.split("<!-- incidentbot:", 1)[0].strip()
+    return body.split(markers.PREFIX, 1)[0].strip()
 
 
 def severity(answer: str, config: Config) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 PREFIX = "<!-- incidentbot:"
 CARD = "<!-- incidentbot:card"
@@ -19,6 +20,10 @@ REPLY = "<!-- incidentbot:reply {id} -->"
 POSTMORTEM = "<!-- incidentbot:postmortem {path} -->"
 REBUILT = "<!-- incidentbot:rebuilt {id} -->"
 OPENED = "<!-- incidentbot:opened {fields} -->"
+PIN = "<!-- incidentbot:pin {channel}:{ts} -->"  # a Slack message pinned, copied to the issue
+PIN_PREFIX = PIN.split(" {")[0]
+STARTED = "<!-- incidentbot:started {at} -->"  # the first failed check of a monitor outage
+_STARTED = re.compile(r"<!-- incidentbot:started (\S+) -->")
 _OPENED = re.compile(r"<!-- incidentbot:opened ([^>]*?) -->")
 _WORD = re.compile(r"[^\s<>]+")
 
@@ -101,3 +106,15 @@ def parse_opened(body: str) -> Opened:
     fields = dict(w.partition("=")[::2] for w in found.group(1).split())
     roles = {k.removeprefix("role."): v for k, v in fields.items() if k.startswith("role.") and v}
     return Opened(fields.get("reporter") or None, fields.get("page") == "1", roles)
+
+
+# -- started: when the health checks first saw the outage the monitor opened --------------
+def started_at(body: str) -> datetime | None:
+    """The moment in an issue body's `started` marker (None: none, or not a time)."""
+    found = _STARTED.search(body)
+    if found is None:
+        return None
+    try:
+        return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -12,7 +12,7 @@ from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
 from incidentbot.core.model import LabelFields, Role, Status
 from incidentbot.core.render import blocks, messages
-from incidentbot.core.snapshot import NOTE_MARKER, Attribution, Plan, Snapshot, digest, marker
+from incidentbot.core.snapshot import Attribution, Plan, Snapshot, digest, marker
 
 
 def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Facts:
@@ -299,7 +299,7 @@ def last_update(snapshot: Snapshot, state: CardState) -> datetime:
         if what.startswith("status:"):
             times.append(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
     times += [c.created_at for c in snapshot.comments
-              if c.body.startswith(NOTE_MARKER) and snapshot.writers.trusts(c)]
+              if c.body.startswith(markers.NOTE) and snapshot.writers.trusts(c)]
     return max(times)
 
 

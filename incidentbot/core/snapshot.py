@@ -16,8 +16,6 @@ from incidentbot.core.model import LabelFields, read_labels
 from incidentbot.core.ports import Comment, Issue, LabelEvent
 from incidentbot.core.trust import Writers
 
-REPLY_MARKER = markers.REPLY
-NOTE_MARKER = markers.NOTE
 CHANNEL = "@channel"  # stands for the incident channel in a planned action
 
 

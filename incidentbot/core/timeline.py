@@ -19,7 +19,6 @@ from incidentbot.core.identity import is_bot
 from incidentbot.core.model import STATUS_PREFIX, Status
 from incidentbot.core.render.messages import duration
 
-PIN_MARKER = "<!-- incidentbot:pin"
 # How long after a label change the reconciler may announce it (one sync, maybe a retry).
 _ANNOUNCED_WITHIN = timedelta(minutes=10)
 MONITOR = "health checks"  # who the monitor's changes are by: shown, never a person

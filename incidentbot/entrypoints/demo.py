@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from incidentbot.adapters import github, monitordata, pagerduty, slack
-from incidentbot.core import health
+from incidentbot.core import health, markers
 from incidentbot.core.commands import Change
 from incidentbot.core.config import Config, standard_labels
 from incidentbot.core.errors import InvalidInput
@@ -229,7 +229,7 @@ def run(config: Config, out: Path = Path("demo-output")) -> Iterator[str]:
         sync.sync(workflow.tracker, workflow.chat, workflow.pager, config, issue.number,
                   now=clock.now)
         yield from read.new_messages(channel, f"#{card.channel_name}")
-        pins = [x for x in tracker.comments(issue.number) if "incidentbot:pin" in x.body]
+        pins = [x for x in tracker.comments(issue.number) if markers.PIN_PREFIX in x.body]
         yield f"   GitHub: the pinned message became a key-event comment on #{issue.number} " \
               f"({len(pins)} comment)"
         yield f"   {_calls(sb)}"

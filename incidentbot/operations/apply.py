@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from incidentbot.core import names
+from incidentbot.core import markers, names
 from incidentbot.core.card import CardState, Posted
 from incidentbot.core.config import Config
 from incidentbot.core.errors import Conflict, IncidentbotError, ServiceError
@@ -212,7 +212,7 @@ class Applier:
                                   card=replace(self.state, history=history))
         published = postmortem.publish(self.tracker, self.config, facts)
         self.state = replace(self.state, postmortem_url=published.url)
-        mark = f"<!-- incidentbot:postmortem {published.path} -->"
+        mark = markers.POSTMORTEM.format(path=published.path)
         if not any(mark in c.body for c in self.snapshot.comments):
             self.tracker.comment(number, f"{mark}\n:memo: The postmortem is ready for the "
                                          f"team to write: {published.url} "

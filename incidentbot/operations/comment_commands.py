@@ -10,7 +10,7 @@ from incidentbot.core.config import Config
 from incidentbot.core.errors import IncidentbotError, InvalidInput
 from incidentbot.core.model import LabelFields, Status, read_labels, relabel
 from incidentbot.core.ports import Issue, IssueTracker
-from incidentbot.core.snapshot import REPLY_MARKER, Attribution, Snapshot
+from incidentbot.core.snapshot import Attribution, Snapshot
 
 
 def run_commands(snapshot: Snapshot, tracker: IssueTracker,
@@ -23,7 +23,7 @@ def run_commands(snapshot: Snapshot, tracker: IssueTracker,
     state = snapshot.card
     writers = snapshot.writers
     replied = {c.body.split("-->")[0] for c in snapshot.comments
-               if writers.trusts(c) and c.body.startswith(REPLY_MARKER.split(" {")[0])}
+               if writers.trusts(c) and c.body.startswith(markers.REPLY.split(" {")[0])}
     for c in snapshot.comments:
         if c.id <= state.last_comment:
             continue
@@ -45,7 +45,7 @@ def run_commands(snapshot: Snapshot, tracker: IssueTracker,
                                       actor=_names_of(c.author or "", config))
             fields = commands.apply(snapshot.fields, change, config)
         except IncidentbotError as exc:
-            mark = REPLY_MARKER.format(id=c.id)
+            mark = markers.REPLY.format(id=c.id)
             if mark.split("-->")[0] not in replied:
                 tracker.comment(snapshot.issue.number,
                                 f"{mark}\n> {line[:200]}\n\n:warning: {exc}")

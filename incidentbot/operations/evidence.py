@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incidentbot.core import commands, health
+from incidentbot.core import commands, health, markers
 from incidentbot.core import timeline as tl
 from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
@@ -22,9 +22,7 @@ from incidentbot.core.trust import Writers
 from incidentbot.operations import reading
 
 DATA_BRANCH = "status-data"  # where the uptime workflow commits the monitor's data
-NOTE_MARKER = NOTE  # an update typed in Slack or the CLI (markers.py)
-_MARKER = "<!-- incidentbot:"
-_PIN = re.compile(r"<!-- incidentbot:pin \S+:(\d+(?:\.\d+)?) -->.*?posted by (.+?) at "
+_PIN = re.compile(re.escape(markers.PIN_PREFIX) + r" \S+:(\d+(?:\.\d+)?) -->.*?posted by (.+?) at "
                   r"[^\n]*:\n\n> (.*)", re.DOTALL)
 _HEALTH = (":red_circle: Health checks", ":large_green_circle: Health checks")
 GRAPH_MARGIN = timedelta(hours=1)
@@ -84,9 +82,9 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
         # Trust follows access: a marker counts from our writers and people with push
         # access; from anyone else the comment is only text.
         ours = writers.trusts(c)
-        if body.startswith(NOTE_MARKER) and ours:
+        if body.startswith(NOTE) and ours:
             head, _, text = body.partition("-->")
-            parts = head.removeprefix(NOTE_MARKER).split()
+            parts = head.removeprefix(NOTE).split()
             author = parts[0] if parts else "someone"
             source = parts[1].replace("_", " ") if len(parts) > 1 else "GitHub"
             text = text.strip()
@@ -98,7 +96,7 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
             out.append(tl.Event(c.created_at, "note", author, label=source,
                                 text=f"Public update: {public}" if public else text,
                                 url=c.url, public=public is not None))
-        elif body.startswith(tl.PIN_MARKER) and ours:
+        elif body.startswith(markers.PIN_PREFIX) and ours:
             if not with_pins:
                 continue  # the channel's history has the message itself
             found = _PIN.search(body)
@@ -107,7 +105,7 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
                 text = found.group(3).replace("\n> ", "\n")
                 out.append(tl.Event(at, "pin", found.group(2).lstrip("@").replace("\\", ""),
                                     label="Slack", text=text))
-        elif _MARKER in body and ours:
+        elif markers.has_marker(body) and ours:
             continue  # the card, replies, links: the bot's bookkeeping
         elif writers.is_bot(c):
             if body.startswith(_HEALTH):
@@ -150,7 +148,7 @@ def outages(tracker: IssueTracker, config: Config, fields: LabelFields, start: d
 
 def description(body: str) -> str:
     """What the reporter wrote, without the bot's lines and markers."""
-    text = body.split(_MARKER, 1)[0].strip()
+    text = body.split(markers.PREFIX, 1)[0].strip()
     return re.sub(r"\n*_Reported by .* via .*\._\s*$", "", text).strip()
 
 

@@ -23,12 +23,12 @@ from typing import Any
 
 from incidentbot.adapters.monitordata import DataDir
 from incidentbot.adapters.probes import run_checks
+from incidentbot.core import markers
 from incidentbot.core.config import Config
 from incidentbot.core.health import (
     DOWN,
     FAIL_AFTER,
     RECOVER_AFTER,
-    STARTED_MARKER,
     UP,
     Probe,
     ServiceState,
@@ -77,7 +77,7 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                     c, title=f"{name} is down", severity=severity, services=[t.slug],
                     description=f"Health checks failed on consecutive runs since "
                                 f"{first.replace('T', ' ')[:16]} UTC: "
-                                f"{t.detail}.\n\n" + STARTED_MARKER.format(first),
+                                f"{t.detail}.\n\n" + markers.STARTED.format(at=first),
                     public=public, by=by,
                     request_id=f"monitor-{t.slug}-{states[t.slug].since}")
                 c.tracker.relabel(issue.number, [AUTO], [])

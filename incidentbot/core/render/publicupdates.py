@@ -21,7 +21,6 @@ from incidentbot.core.ports import Comment, IssueEvent
 from incidentbot.core.trust import Writers
 
 PUBLIC_MARK = "public update:"
-NOTE_MARKER = NOTE  # an update typed in Slack or the CLI (markers.py)
 # GitHub's author_association values that mean push access (through the org or the repo).
 
 
@@ -47,7 +46,7 @@ def public_update(body: str) -> str | None:
 
 def note_marker(author: str, source: str, *, public: bool = False) -> str:
     """The head of a note the bot writes for a person; `public` publishes it."""
-    return f"{NOTE_MARKER} {author} {source}{' public' if public else ''} -->"
+    return f"{NOTE} {author} {source}{' public' if public else ''} -->"
 
 
 def published_text(comment: Comment, writers: Writers) -> str | None:
@@ -56,9 +55,9 @@ def published_text(comment: Comment, writers: Writers) -> str | None:
     if not writers.trusts(comment):
         return None
     body = comment.body.strip()
-    if body.startswith(NOTE_MARKER):
+    if body.startswith(NOTE):
         head, _, text = body.partition("-->")
-        flags = head.removeprefix(NOTE_MARKER).split()[2:]
+        flags = head.removeprefix(NOTE).split()[2:]
         if "public" in flags:
             return text.strip() or None
         return public_update(text)

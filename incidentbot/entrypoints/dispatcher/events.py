@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from incidentbot.core import markers
 from incidentbot.entrypoints.dispatcher.base import Handlers
 from incidentbot.entrypoints.dispatcher.replies import Reply, markdown_inline
 from incidentbot.operations import reading
@@ -86,7 +87,7 @@ class ChannelEvents(Handlers):
         if number is None or not ts:
             return
         c = self.conn()
-        mark = f"<!-- incidentbot:pin {channel}:{ts} -->"
+        mark = markers.PIN.format(channel=channel, ts=ts)
         if any(mark in x.body for x in c.tracker.comments(number)):
             return
         text = message.get("text")
