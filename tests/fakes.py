@@ -101,7 +101,7 @@ class FakeTracker:
         self.issues[number] = replace(self.issues[number], updated_at=self._tick())
         return self.issues[number]
 
-    # -- git refs (the lease)
+    # -- git refs (the turns)
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str:
         self.calls["make_commit"] += 1
         sha = f"{len(self.commits) + 1:040x}"
@@ -125,9 +125,8 @@ class FakeTracker:
         self.refs[ref] = sha
         return True
 
-    def delete_ref(self, ref: str) -> None:
-        self.calls["delete_ref"] += 1
-        self.refs.pop(ref, None)
+    def matching_refs(self, prefix: str) -> dict[str, str]:
+        return {r: sha for r, sha in sorted(self.refs.items()) if r.startswith(prefix)}
 
 
 class FakeChat:

@@ -161,8 +161,11 @@ def test_a_person_s_public_update_counts_and_an_app_is_trusted_without_configura
 
 @pytest.mark.parametrize("damage", ["deleted", "hand-edited", "newer version"])
 def test_a_lost_card_is_rebuilt_from_the_issue_and_replays_nothing(
-    sandbox: Sandbox, damage: str
+    sandbox: Sandbox, damage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A run that reads no card waits for the last turn's claim to end (it cannot tell a
+    # finished turn from one in progress): a second here, two minutes by default.
+    monkeypatch.setenv("INCIDENTBOT_LEASE_TTL", "1")
     number = open_from_slack(sandbox)
     run_triggered_workflows(sandbox, 0)
     app = connections_as(sandbox, "app")

@@ -1,13 +1,14 @@
-"""The lease's rules on an in-memory git (the real one is exercised in test_races.py)."""
+"""The turns' rules on an in-memory git (the real one is exercised in test_races.py and
+test_sync.py)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from incidentbot.core.errors import Conflict
 from incidentbot.operations import lease
+
+_SHAS = itertools.count()
 
 
 class FakeRefs:
@@ -21,7 +22,7 @@ class FakeRefs:
 
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str:
         self.calls.append("commit")
-        sha = f"c{len(self.commits)}"
+        sha = f"c{next(_SHAS)}"  # unique across tests: the lease remembers what a sha says
         self.commits[sha] = (message, parents)
         return sha
 
@@ -47,9 +48,9 @@ class FakeRefs:
         self.refs[ref] = sha
         return True
 
-    def delete_ref(self, ref: str) -> None:
-        self.calls.append("delete")
-        self.refs.pop(ref, None)
+    def matching_refs(self, prefix: str) -> dict[str, str]:
+        self.calls.append("list")
+        return {r: sha for r, sha in sorted(self.refs.items()) if r.startswith(prefix)}
 
 
 class Clock:
@@ -63,57 +64,78 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-def test_a_free_lease_costs_three_calls_and_is_released() -> None:
+def test_a_free_turn_costs_one_create_and_nothing_is_released() -> None:
     refs, clock = FakeRefs(), Clock()
-    with lease.held(refs, 7, who="a", clock=clock, sleep=clock.sleep) as waited:
-        assert not waited
-        assert list(refs.refs) == ["refs/incidentbot/lease/7"]
-    assert refs.refs == {}
-    assert refs.calls == ["commit", "create", "delete"]
+    assert lease.claim(refs, 7, 0, who="a", clock=clock) == lease.Taken(complete=True)
+    assert lease.claim(refs, 7, 1, who="a", clock=clock) == lease.Taken(complete=True)
+    assert lease.claim(refs, 8, 0, who="a", clock=clock) == lease.Taken(complete=True)
+    # One claim commit serves every turn while it is young; the spent refs stay.
+    assert refs.calls == ["commit", "create", "create", "create"]
+    assert sorted(refs.refs) == ["refs/incidentbot/turns/7/0", "refs/incidentbot/turns/7/1",
+                                 "refs/incidentbot/turns/8/0"]
 
 
-def test_a_live_holder_is_waited_for_then_a_timeout_says_who_and_until_when() -> None:
+def test_a_claim_commit_is_made_again_when_it_ages() -> None:
+    refs, clock = FakeRefs(), Clock()
+    lease.claim(refs, 7, 0, who="a", clock=clock)
+    clock.sleep(lease.TTL.total_seconds() / 2 + 1)
+    lease.claim(refs, 7, 1, who="a", clock=clock)
+    first, second = refs.refs["refs/incidentbot/turns/7/0"], refs.refs["refs/incidentbot/turns/7/1"]
+    assert first != second and refs.calls.count("commit") == 2
+    assert lease.expiry(refs.commits[second][0]) == clock.now + lease.TTL
+
+
+def test_a_live_holder_keeps_its_turn_and_its_expiry_is_read_once() -> None:
     refs, clock = FakeRefs(), Clock()
     holder = lease.Holder("b", clock.now + timedelta(minutes=2))
-    refs.refs["refs/incidentbot/lease/7"] = refs.make_commit(lease.message(7, holder))
-    with pytest.raises(Conflict) as caught, \
-            lease.held(refs, 7, who="a", clock=clock, sleep=clock.sleep,
-                       wait=timedelta(seconds=30)):
-        pass
-    assert "being reconciled by another run" in str(caught.value)
-    assert refs.refs["refs/incidentbot/lease/7"] != ""  # the holder's lease is untouched
-    assert refs.calls.count("message") == 1  # the holder's expiry is read once
+    theirs = refs.make_commit(lease.message(holder))
+    refs.refs["refs/incidentbot/turns/7/3"] = theirs
+    for _ in range(2):
+        assert lease.claim(refs, 7, 3, who="a", clock=clock) == lease.Busy(holder.expires)
+    assert refs.refs["refs/incidentbot/turns/7/3"] == theirs
+    assert refs.calls.count("message") == 1
 
 
-def test_an_expired_lease_is_taken_over_by_one_waiter_only() -> None:
+def test_an_expired_claim_is_taken_over_by_one_waiter_only() -> None:
     refs, clock = FakeRefs(), Clock()
     dead = lease.Holder("crashed", clock.now - timedelta(seconds=1))
-    stale = refs.make_commit(lease.message(7, dead))
-    refs.refs["refs/incidentbot/lease/7"] = stale
+    stale = refs.make_commit(lease.message(dead))
+    refs.refs["refs/incidentbot/turns/7/0"] = stale
     # A second waiter took it over first: our fast-forward from the stale commit is refused.
-    theirs = refs.make_commit(lease.message(7, lease.Holder("b", clock.now + lease.TTL)),
+    theirs = refs.make_commit(lease.message(lease.Holder("b", clock.now + lease.TTL)),
                               (stale,))
     first_move = refs.move_ref
-    moved: list[bool] = []
 
     def racing_move(ref: str, sha: str) -> bool:
-        if not moved:
-            refs.refs[ref] = theirs  # b got there between our read and our move
-        moved.append(True)
+        refs.refs[ref] = theirs  # b got there between our read and our move
         return first_move(ref, sha)
 
     refs.move_ref = racing_move  # type: ignore[method-assign]
-    with pytest.raises(Conflict), lease.held(refs, 7, who="a", clock=clock,
-                                              sleep=clock.sleep, wait=timedelta(seconds=5)):
-        pass
-    assert refs.refs["refs/incidentbot/lease/7"] == theirs
+    assert isinstance(lease.claim(refs, 7, 0, who="a", clock=clock), lease.Busy)
+    assert refs.refs["refs/incidentbot/turns/7/0"] == theirs
+    # Alone, a waiter takes the expired turn over; it is not known to be complete.
+    refs.move_ref = first_move  # type: ignore[method-assign]
+    refs.refs["refs/incidentbot/turns/7/0"] = stale
+    assert lease.claim(refs, 7, 0, who="c", clock=clock) == lease.Taken(complete=False)
+    assert refs.commits[refs.refs["refs/incidentbot/turns/7/0"]][1] == (stale,)
 
 
-def test_a_crashed_holder_blocks_nobody_longer_than_its_time_to_live() -> None:
+def test_our_own_earlier_claim_is_ours_but_not_known_complete() -> None:
     refs, clock = FakeRefs(), Clock()
-    dead = lease.Holder("crashed", clock.now + timedelta(seconds=20))
-    refs.refs["refs/incidentbot/lease/7"] = refs.make_commit(lease.message(7, dead))
-    with lease.held(refs, 7, who="a", clock=clock, sleep=clock.sleep) as waited:
-        assert waited
-        assert clock.now >= dead.expires
-    assert refs.refs == {}
+    lease.claim(refs, 7, 0, who="a", clock=clock)
+    # The create's answer was lost, or a run of ours failed before saving its card.
+    assert lease.claim(refs, 7, 0, who="a", clock=clock) == lease.Taken(complete=False)
+
+
+def test_runs_that_read_no_card_meet_at_one_turn() -> None:
+    refs, clock = FakeRefs(), Clock()
+    # None taken yet: turn 0, for one of them only.
+    assert lease.claim_unknown(refs, 7, who="a", clock=clock) == (0, lease.Taken(True))
+    turn, got = lease.claim_unknown(refs, 7, who="b", clock=clock)
+    assert turn == 0 and isinstance(got, lease.Busy)  # a's claim lives: wait for its card
+    lease.claim(refs, 70, 40, who="a", clock=clock)  # another incident's turns are not #7's
+    # a died: once its claim expired, the turn after it, not known complete.
+    clock.sleep(lease.TTL.total_seconds() + 1)
+    assert lease.claim_unknown(refs, 7, who="b", clock=clock) == (1, lease.Taken(False))
+    turn, got = lease.claim_unknown(refs, 7, who="c", clock=clock)
+    assert turn == 1 and isinstance(got, lease.Busy)

@@ -17,7 +17,7 @@ def test_writes_are_not_spaced_unless_github_asks() -> None:
     assert Settings.from_env({}).write_spacing == 0.0
 
 
-def test_before_the_channel_exists_the_lease_commit_is_made_beside_the_issue(
+def test_before_the_channel_exists_the_claim_commit_is_made_beside_the_issue(
         sandbox: Sandbox) -> None:
     c = connections(sandbox)
     c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:2", "d93f0b", ""),
@@ -32,9 +32,9 @@ def test_before_the_channel_exists_the_lease_commit_is_made_beside_the_issue(
     before = calls[:calls.index("conversations.create")]
     assert before == ["POST /repos/{owner}/{repo}/git/commits",
                       "POST /repos/{owner}/{repo}/issues",
-                      "POST /repos/{owner}/{repo}/git/refs",
-                      "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"]
-    # One lease commit in all: the lease used the one made ahead.
+                      "POST /repos/{owner}/{repo}/git/refs"]  # the first turn
+    # No comment read: the issue as created says it has none. One claim commit in all: the
+    # turn used the one made ahead.
     assert calls.count("POST /repos/{owner}/{repo}/git/commits") == 1
     assert len(sandbox.github.store.issues) == 1
 

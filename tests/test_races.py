@@ -73,7 +73,10 @@ def check_one_of_everything(sandbox: Sandbox, number: int) -> None:
     announced = [k for (ch, k) in keyed_posts(sandbox)
                  if ch == "incidents" and k.startswith("announce:") and k.endswith(f"#{number}")]
     assert len(announced) == 1
-    assert not [r for r in sandbox.github.store.refs if r.startswith("incidentbot/lease/")]
+    # Every turn taken was finished: its card saved, none taken twice, none left held.
+    turns = sorted(int(r.rsplit("/", 1)[1]) for r in sandbox.github.store.refs
+                   if r.startswith(f"incidentbot/turns/{number}/"))
+    assert turns == list(range(cards.parse(found[0].body).turn))
 
 
 @pytest.mark.slow

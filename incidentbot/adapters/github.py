@@ -62,7 +62,7 @@ def _issue(raw: dict[str, Any]) -> Issue:
         closed_at=_time(raw.get("closed_at")),
         association=str(raw.get("author_association") or "NONE"),
         author_type=str(user.get("type") or "User"), app=_app(raw),
-        state_reason=raw.get("state_reason"),
+        state_reason=raw.get("state_reason"), comments=int(raw.get("comments", -1)),
     )
 
 
@@ -317,13 +317,13 @@ class GitHubTracker(PullsAndFiles):
             self._rest.request("POST", f"{self._at}/actions/workflows/{workflow}/dispatches",
                                body={"ref": ref, "inputs": dict(inputs)})
 
-    # -- git refs: the cross-process lease (lease.py) --------------------------------------
+    # -- git refs: the cross-process turns (lease.py) --------------------------------------
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str:
         """An empty commit (git's empty tree) carrying `message`; its sha. Never on a branch."""
         sha: str = self._retry(lambda: str(self._rest.request(
             "POST", f"{self._at}/git/commits", body={
                 "message": message, "tree": EMPTY_TREE, "parents": list(parents)}).data["sha"]),
-            "writing the lease commit")
+            "writing the claim commit")
         return sha
 
     def create_ref(self, ref: str, sha: str) -> bool:
@@ -368,14 +368,11 @@ class GitHubTracker(PullsAndFiles):
         moved: bool = self._retry(write, f"moving {ref}")
         return moved
 
-    def delete_ref(self, ref: str) -> None:
-        def write() -> None:
-            try:
-                self._rest.request("DELETE", f"{self._at}/git/{ref}")
-            except HttpError as exc:
-                if exc.status not in {404, 422}:  # already gone: what we wanted
-                    raise
-        self._retry(write, f"deleting {ref}")
+    def matching_refs(self, prefix: str) -> dict[str, str]:
+        """Every ref whose full name starts with `prefix` (refs/...), with the sha it names."""
+        with translated(f"listing {prefix}"):
+            return {str(r["ref"]): str(r["object"]["sha"]) for r in self._rest.pages(
+                f"{self._at}/git/matching-refs/{prefix.removeprefix('refs/')}")}
 
     # -- writes tried again -------------------------------------------------------------------
     def _retry(self, write: Callable[[], Any], what: str, *,

@@ -89,6 +89,9 @@ class CardState:
     oncall: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Notifications sent beyond Slack, by key (notify.py): each change told once.
     notified: tuple[str, ...] = ()
+    # The turn the next reconcile takes (operations/lease.py): each saved card names the one
+    # after the turn that saved it, so runs that read the same card contend for one turn.
+    turn: int = 0
 
     def with_effect(self, name: str, ok: bool, detail: str = "") -> CardState:
         return replace(self, effects={**self.effects, name: Effect(ok, detail)})

@@ -24,6 +24,7 @@ class Issue:
     author_type: str = "User"
     app: str | None = None
     state_reason: str | None = None  # of a closed issue: completed, not_planned
+    comments: int = -1  # how many comments it has (-1: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ class Message:
 
 
 class Refs(Protocol):
-    """The few git operations the cross-process lease needs (lease.py)."""
+    """The few git operations the cross-process turns need (lease.py)."""
 
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str: ...
 
@@ -119,7 +120,7 @@ class Refs(Protocol):
 
     def move_ref(self, ref: str, sha: str) -> bool: ...
 
-    def delete_ref(self, ref: str) -> None: ...
+    def matching_refs(self, prefix: str) -> dict[str, str]: ...
 
 
 class IssueTracker(Refs, Protocol):

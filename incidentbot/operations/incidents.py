@@ -69,9 +69,9 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
         body += f"\n\n{asked}"
     # A request id may have been used before (a resumed dispatcher job): look for its issue
     # first. A fresh random one cannot have been.
-    # The reconcile below takes the incident's lease; its commit names no incident, so it is
-    # made while the issue is created: one request fewer in turn before the channel exists.
-    # (Should it fail, the lease makes it again.)
+    # The reconcile below takes the incident's first turn (lease.py); the commit its claim
+    # points at names no incident, so it is made while the issue is created: the turn then
+    # costs one request before the channel exists. (Should it fail, the claim makes it again.)
     with ThreadPoolExecutor(max_workers=1) as ahead:
         ahead.submit(lease.prepare, c.tracker, who=lease.holder(), ttl=lease.limits()[0])
         issue = c.tracker.create_issue(title, body,
@@ -83,10 +83,10 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
         raise AuthFailed("GitHub", f"#{issue.number} was opened in {c.tracker.repository} "
                          "without its labels: this token has no push access there, so it "
                          "cannot open incidents (ask for write access, or open it from Slack)")
-    # `fresh`: nothing to read before the lease (which reads the comments again anyway).
+    # `changed`: the issue as created stands for reading it, and its comments are none yet.
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
                         attribution=by, reporter=reporter, page=page, roles=roles,
-                        known=issue, changed=True)
+                        known=issue, changed=True, opened=True)
     return issue, outcome
 
 
@@ -126,6 +126,8 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         texts = [t for t in texts if markers.key_of(t) not in written]
     for text in texts:
         c.tracker.comment(number, text)
+    if texts:  # the issue as the write returned it no longer says how many comments it has
+        issue = replace(issue, comments=-1)
     return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
                      attribution=by, known=issue, changed=True)
 

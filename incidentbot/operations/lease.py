@@ -1,15 +1,26 @@
-"""One reconciler per incident at a time, across processes and machines: a lease GitHub enforces.
+"""One reconciler per incident at a time, across processes and machines: turns GitHub hands out.
 
 The dispatcher, the workflow run its write starts, the scheduled sweep and a person's CLI may
-all reconcile the same issue at once. An in-process lock cannot reach across them, so the
-lease is a git ref, `refs/incidentbot/lease/<n>`: creating a ref that exists answers 422
-("Reference already exists"), atomically, whoever asks. The ref points at an empty commit
-whose message names the holder and when the lease expires, so a holder that died (killed
-runner, crash) blocks nobody for longer than its time to live: a waiter takes an expired
-lease over with a fast-forward-only update (a child commit of the expired one), which GitHub
-also refuses (422) to all but the first of several waiters.
+all reconcile the same issue at once. An in-process lock cannot reach across them, so every
+reconcile that writes takes a *turn*: the card it read says which turn is next (`turn`, 0 on a
+new incident), and the run creates the git ref `refs/incidentbot/turns/<n>/<turn>`. Creating
+a ref that exists answers 422 ("Reference already exists"), atomically, whoever asks, so of
+every run that read the same card exactly one gets its turn; the card it saves carries the
+next turn number. Three things follow, each a request saved:
 
-Only runs that have something to do take the lease; a no-op sync costs nothing here.
+- a run that got its turn knows that nobody wrote a card since the one it read (writing one
+  takes that very turn), so it never reads the comments again under the lease;
+- nothing is released: the next card moves the turn on, and the spent ref stays behind
+  (like GitHub's own `refs/pull/<n>/head`, clones do not fetch it);
+- a run that lost re-reads the incident (conditional GETs: free while nothing changed) and
+  tries the turn the newer card names.
+
+The ref points at an empty commit whose message names the holder and when its claim
+expires, so a holder that died (killed runner, crash) before saving its card blocks nobody
+for longer than its time to live: a waiter takes the expired turn over with a fast-forward
+-only update (a child commit of the expired one), which GitHub also refuses (422) to all but
+the first of several waiters. Only runs that have something to do take a turn; a no-op sync
+costs nothing here.
 """
 
 from __future__ import annotations
@@ -17,17 +28,14 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from incidentbot.core.errors import Conflict
 from incidentbot.core.ports import Refs
 
-PREFIX = "refs/incidentbot/lease/"
+PREFIX = "refs/incidentbot/turns/"
 TTL = timedelta(minutes=2)  # a sync takes seconds; Actions kill a run long before this matters
 WAIT = timedelta(seconds=90)
 
@@ -38,19 +46,34 @@ class Holder:
     expires: datetime
 
 
-def message(number: int, holder: Holder) -> str:
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The turn is ours. `complete`: it was free, so the card read is the newest and whole
+    (its writer saved it last); False when we took over a holder that died or gave up, which
+    may have acted without saving its card (the caller reads everything again, carefully)."""
+
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """Somebody has (or had) the turn, and claimed it until `expires`: the caller reads the
+    incident again to tell a finished run (its card names a later turn) from a live one."""
+
+    expires: datetime
+
+
+def ref(number: int, turn: int) -> str:
+    return f"{PREFIX}{number}/{turn}"
+
+
+def message(holder: Holder) -> str:
     stamp = holder.expires.astimezone(UTC).isoformat(timespec="seconds")
     return f"incidentbot lease\n\nholder: {holder.who}\nexpires: {stamp}\n"
 
 
-# A holder's lease commit serves every incident it reconciles while it is young: one commit
-# per process (and thread) and time-to-live, not one per sync.
-_made: weakref.WeakKeyDictionary[Refs, dict[str, tuple[str, datetime]]] = \
-    weakref.WeakKeyDictionary()
-
-
 def expiry(text: str) -> datetime | None:
-    """When the lease described by a commit message expires (None: not one of ours)."""
+    """When the claim described by a commit message expires (None: not one of ours)."""
     for line in text.splitlines():
         if line.startswith("expires: "):
             try:
@@ -72,68 +95,82 @@ def limits() -> tuple[timedelta, timedelta]:
 
 
 def holder() -> str:
-    """Who holds a lease, for people reading the ref: host, process and thread."""
+    """Who holds a turn, for people reading the ref: host, process and thread."""
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+# A holder's claim commit serves every turn it takes while it is young: one commit per
+# process (and thread) and time to live, not one per sync. Commits never change, so what a
+# commit says is read once.
+_made: weakref.WeakKeyDictionary[Refs, dict[str, tuple[str, datetime]]] = \
+    weakref.WeakKeyDictionary()
+_said: dict[str, datetime | None] = {}
+
+
+def _claim_commit(refs: Refs, who: str, ttl: timedelta,
+                  clock: Callable[[], datetime]) -> tuple[str, datetime]:
+    made = _made.setdefault(refs, {})
+    sha, until = made.get(who, ("", clock()))
+    if clock() + ttl / 2 >= until:
+        holder = Holder(who, clock() + ttl)
+        sha, until = refs.make_commit(message(holder)), holder.expires
+        made[who] = (sha, until)
+    return sha, until
 
 
 def prepare(refs: Refs, *, who: str, ttl: timedelta = TTL,
             clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-    """Make `who`'s lease commit now, unless a young one exists. It names no incident, so a
-    caller about to open an issue makes it meanwhile, and the lease then costs one request."""
-    made = _made.setdefault(refs, {})
-    _, until = made.get(who, ("", clock()))
-    if clock() + ttl / 2 >= until:
-        holder = Holder(who, clock() + ttl)
-        made[who] = (refs.make_commit(message(0, holder)), holder.expires)
+    """Make `who`'s claim commit now, unless a young one exists. It names no incident, so a
+    caller about to open an issue makes it meanwhile, and the turn then costs one request."""
+    _claim_commit(refs, who, ttl, clock)
 
 
-@contextmanager
-def held(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL, wait: timedelta = WAIT,
-         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-         sleep: Callable[[float], None] = time.sleep) -> Iterator[bool]:
-    """Hold incident `number`'s lease for the block. Yields True if another run held it
-    first (the caller re-reads what that run may have written). Raises Conflict when a live
-    holder keeps it longer than `wait`."""
-    ref = f"{PREFIX}{number}"
-    deadline = clock() + wait
-    waited = False
-    delay = 0.1
-    expiries: dict[str, datetime | None] = {}  # a holder's commit never changes: read once
-    made = _made.setdefault(refs, {})
-    mine, mine_until = made.get(who, ("", clock()))
-    while True:
-        if clock() + ttl / 2 >= mine_until:  # our lease commit, made again when it ages
-            holder = Holder(who, clock() + ttl)
-            mine, mine_until = refs.make_commit(message(number, holder)), holder.expires
-            made[who] = (mine, mine_until)
-        if refs.create_ref(ref, mine):
-            break
-        current = refs.get_ref(ref)
-        if current is None:
-            continue  # released between our two calls: try again at once
-        if current == mine:
-            break  # our own create, whose answer was lost and retried
-        if current not in expiries:
-            expiries[current] = expiry(refs.commit_message(current))
-        expires = expiries[current]
-        if expires is None or expires <= clock():
-            # Expired (or not a lease at all): take it over, fast-forward only, so of several
-            # waiters exactly one succeeds.
-            child = refs.make_commit(message(number, Holder(who, clock() + ttl)), (current,))
-            if refs.move_ref(ref, child):
-                mine, waited = child, True
-                break
-            continue
-        waited = True
-        if clock() >= deadline:
-            raise Conflict("GitHub", f"incident #{number} is being reconciled by another run "
-                           f"(lease held until {expires.isoformat(timespec='seconds')}); "
-                           "it will be picked up by the next sync")
-        # Wait for the holder cheaply: one read a round until the ref moves or goes.
-        while refs.get_ref(ref) == current and clock() < min(deadline, expires):
-            sleep(delay)
-            delay = min(delay * 1.5, 2.0)
-    try:
-        yield waited
-    finally:
-        refs.delete_ref(ref)
+def _expiry_of(refs: Refs, sha: str) -> datetime | None:
+    if sha not in _said:
+        if len(_said) > 1000:  # a long-lived dispatcher: keep what it remembers small
+            _said.clear()
+        _said[sha] = expiry(refs.commit_message(sha))
+    return _said[sha]
+
+
+def claim(refs: Refs, number: int, turn: int, *, who: str, ttl: timedelta = TTL,
+          clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Taken | Busy:
+    """One try at incident `number`'s turn `turn`: one request when it is free."""
+    name = ref(number, turn)
+    mine, _ = _claim_commit(refs, who, ttl, clock)
+    if refs.create_ref(name, mine):
+        return Taken(complete=True)
+    current = refs.get_ref(name)
+    if current is None:  # deleted by hand since: the turn is nobody's
+        return Taken(complete=True) if refs.create_ref(name, mine) else Busy(clock())
+    if current == mine:
+        # Our own: a create whose answer was lost and retried, or an earlier run of this
+        # process that failed before saving its card. Either way, not known to be complete.
+        return Taken(complete=False)
+    expires = _expiry_of(refs, current)
+    if expires is not None and expires > clock():
+        return Busy(expires)
+    # Expired (or not a claim at all): take it over, fast-forward only, so of several waiters
+    # exactly one succeeds; the others see the winner's fresh claim next time.
+    child = refs.make_commit(message(Holder(who, clock() + ttl)), (current,))
+    return Taken(complete=False) if refs.move_ref(name, child) else Busy(clock())
+
+
+def claim_unknown(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL,
+                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                  ) -> tuple[int, Taken | Busy]:
+    """A turn for a run that read no card (none written yet, or deleted): every such run must
+    meet at the same one. The last turn taken, while its claim lives, is busy (its holder is
+    about to save the card that names the next); once it expired, the turn after it, never
+    known complete (its holder may have died half done). With none taken yet, turn 0."""
+    taken = {int(name.removeprefix(f"{PREFIX}{number}/")): sha for name, sha in
+             refs.matching_refs(f"{PREFIX}{number}/").items()
+             if name.removeprefix(f"{PREFIX}{number}/").isdigit()}
+    if not taken:
+        return 0, claim(refs, number, 0, who=who, ttl=ttl, clock=clock)
+    last = max(taken)
+    expires = _expiry_of(refs, taken[last])
+    if expires is not None and expires > clock():
+        return last, Busy(expires)
+    got = claim(refs, number, last + 1, who=who, ttl=ttl, clock=clock)
+    return last + 1, Taken(complete=False) if isinstance(got, Taken) else got

@@ -17,23 +17,25 @@ Safe to repeat, to run concurrently and to resume after a crash:
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from incidentbot.core import card as cards
 from incidentbot.core import commands, flow, intake, markers
 from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
-from incidentbot.core.errors import IncidentbotError, InvalidInput, ServiceError
+from incidentbot.core.errors import Conflict, IncidentbotError, InvalidInput, ServiceError
 from incidentbot.core.plan import card_rows, plan, prepare
 from incidentbot.core.ports import Chat, Comment, Issue, IssueTracker, Pager
 from incidentbot.core.snapshot import CHANNEL, Action, Attribution, Plan, Snapshot, snapshot_of
 from incidentbot.operations import lease
 from incidentbot.operations.apply import NEEDS_CHANNEL, Applier, Outcome
 from incidentbot.operations.comment_commands import run_commands
-from incidentbot.operations.reading import read
+from incidentbot.operations.reading import read, writers_of
 
 _locks: dict[tuple[str, int], threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -55,32 +57,93 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
          page: bool = False, repair: bool = False, postmortem: bool = False,
          now: datetime | None = None, extra_posts: Sequence[tuple[str, str]] = (),
          drill_scenario: str | None = None, drill_reminders: bool = False,
-         known: Issue | None = None, changed: bool = False) -> Outcome:
+         known: Issue | None = None, changed: bool = False, opened: bool = False) -> Outcome:
     """Reconcile one incident; see the module docstring. `known`: the issue as a write just
     returned it (saves reading it again); `changed`: the caller just changed the issue, so
-    there is work: its comments are read once, under the lease."""
+    there is work, and what this process's last reconcile left of its comments may stand in
+    for reading them (see `_comments`); `opened`: the caller just created it (`known`)."""
     asked = Asked(roles=roles, reporter=reporter, page=page, repair=repair,
                   postmortem=postmortem, now=now, extra_posts=tuple(extra_posts),
-                  drill_scenario=drill_scenario, drill_reminders=drill_reminders)
+                  drill_scenario=drill_scenario, drill_reminders=drill_reminders,
+                  opened=opened and known is not None)
     with _lock(tracker.repository, number):
-        snapshot = read(tracker, number, config, known=known, fresh=changed)
+        issue = known if known is not None and known.number == number \
+            else tracker.get_issue(number)
+        left = _left.get(tracker, {}).pop(number, None)
+        comments = _comments(issue, left, changed)
+        snapshot = snapshot_of(issue, tracker.comments(number) if comments is None
+                               else list(comments),
+                               writers_of(tracker, config), config, tracker.repository)
         if not snapshot.fields.is_incident:
             raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
         if not _has_work(snapshot, tracker, config, attribution, asked):
-            return Outcome(number, card=snapshot.card)  # nothing to do: no lease, no write
-        ttl, wait = lease.limits()
-        with lease.held(tracker, number, who=lease.holder(), ttl=ttl, wait=wait) as waited:
-            # Another run may have finished between our read and the lease: read again what
-            # it would have changed (its card, new comments; the issue too if it waited).
-            latest = tracker.comments(number)
-            if waited or (not changed
-                          and _card_body(snapshot.comments) != _card_body(latest)):
-                snapshot = read(tracker, number, config)
-            else:
-                snapshot = snapshot_of(snapshot.issue, latest, snapshot.writers, config,
-                                       tracker.repository)
-            return _reconcile(snapshot, tracker, chat, pager, config, attribution,
-                              replace(asked, lease_was_free=not waited))
+            return Outcome(number, card=snapshot.card)  # nothing to do: no turn, no write
+        turned = _take_turn(tracker, snapshot, config, attribution, asked)
+        if turned is None:  # the run we waited for did what was asked
+            return Outcome(number, card=read(tracker, number, config).card)
+        snapshot, turn, complete = turned
+        return _reconcile(snapshot, tracker, chat, pager, config, attribution,
+                          replace(asked, turn=turn, lease_was_free=complete))
+
+
+# What this process's last reconcile of an incident left its comments as (its card saved):
+# a reconcile that follows a write of ours starts from them instead of reading them again.
+# The turn it then takes proves the card among them current (whoever saved a card since took
+# that very turn), and the issue's comment count that nobody commented since: a comment
+# written meanwhile (its id above every one kept) is seen by the next run, never skipped.
+_left: weakref.WeakKeyDictionary[IssueTracker, dict[int, tuple[Comment, ...]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _comments(issue: Issue, left: tuple[Comment, ...] | None,
+              changed: bool) -> Sequence[Comment] | None:
+    """The comments to start from without reading them, when they are known; else None."""
+    if not changed or issue.comments < 0:
+        return None
+    if issue.comments == 0:
+        return ()  # nobody has written anything yet
+    return left if left is not None and len(left) == issue.comments else None
+
+
+def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
+               attribution: Attribution | None,
+               asked: Asked) -> tuple[Snapshot, int, bool] | None:
+    """The incident's next turn (lease.py), with the snapshot to act on, the turn, and whether
+    the card read is complete; None when, while we waited, another run did the work."""
+    ttl, wait = lease.limits()
+    who = lease.holder()
+    deadline = time.monotonic() + wait.total_seconds()
+    number = snapshot.issue.number
+    while True:
+        if snapshot.card_comment is not None and not snapshot.rebuilt:
+            turn = snapshot.card.turn
+            got = lease.claim(tracker, number, turn, who=who, ttl=ttl)
+        elif asked.opened:  # no card can exist yet: the first turn
+            turn, got = 0, lease.claim(tracker, number, 0, who=who, ttl=ttl)
+        else:  # no card to name it (a new issue, or its card deleted): meet the others
+            turn, got = lease.claim_unknown(tracker, number, who=who, ttl=ttl)
+        if isinstance(got, lease.Taken) and got.complete:
+            return snapshot, turn, True
+        fresh = read(tracker, number, config)
+        if isinstance(got, lease.Taken):
+            if _card_body(fresh.comments) == _card_body(snapshot.comments):
+                return fresh, turn, False  # a run died with this turn: act with care
+            # The run we took over was alive after all and saved its card: start again.
+        else:
+            delay = 0.1
+            while _card_body(fresh.comments) == _card_body(snapshot.comments) \
+                    and datetime.now(UTC) < got.expires:
+                if time.monotonic() >= deadline:
+                    raise Conflict("GitHub", (
+                        f"incident #{number} is being reconciled by another run (its turn is "
+                        f"claimed until {got.expires.isoformat(timespec='seconds')}); it will "
+                        "be picked up by the next sync"))
+                time.sleep(delay)
+                delay = min(delay * 1.5, 2.0)
+                fresh = read(tracker, number, config)  # free while nothing changed (304s)
+        snapshot = fresh
+        if not _has_work(snapshot, tracker, config, attribution, asked):
+            return None
 
 
 def _card_body(comments: Sequence[Comment]) -> tuple[str, ...]:
@@ -100,7 +163,9 @@ class Asked:
     extra_posts: tuple[tuple[str, str], ...] = ()
     drill_scenario: str | None = None
     drill_reminders: bool = False
-    lease_was_free: bool = False  # the last run released the lease: its card is complete
+    opened: bool = False  # the caller just opened the issue: no card can exist yet
+    turn: int = 0  # the turn this reconcile holds (lease.py)
+    lease_was_free: bool = False  # the turn was free: the card read is complete
 
 
 def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
@@ -160,7 +225,7 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
                    attribution=attribution, now=asked.now, repair=asked.repair,
                    force_postmortem=asked.postmortem, extra_posts=asked.extra_posts)
     return _apply(snapshot, planned, tracker, chat, pager, config,
-                  complete=asked.lease_was_free)
+                  complete=asked.lease_was_free, turn=asked.turn)
 
 
 def _note_rebuilt(tracker: IssueTracker, snapshot: Snapshot) -> None:
@@ -184,10 +249,11 @@ def _fields_changed(snapshot: Snapshot) -> bool:
 
 
 def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
-           pager: Pager | None, config: Config, *, complete: bool = False) -> Outcome:
+           pager: Pager | None, config: Config, *, complete: bool = False,
+           turn: int = 0) -> Outcome:
     applier = Applier(snapshot, chat, pager, config, tracker.repository, tracker)
-    # A free lease means no run died holding it: either none ever acted on this incident
-    # (no card, nothing rebuilt) or the last one saved its card before letting go.
+    # A free turn means no run died holding it: either none ever acted on this incident
+    # (no card, nothing rebuilt) or the last one saved its card, its last write.
     applier.complete = complete and not snapshot.rebuilt \
         and all(e.ok for e in snapshot.card.effects.values())
     if planned.card is not None:
@@ -233,6 +299,7 @@ def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
         state = replace(state, last_comment=planned.card.last_comment)
     else:
         state = replace(state, last_comment=_last_mirrored(snapshot, state))
+    state = replace(state, turn=turn + 1)  # the turn the next reconcile takes
     outcome.card = state
     save_card(tracker, snapshot, state, config)
     return outcome
@@ -265,17 +332,20 @@ def _advice(action: Action, exc: IncidentbotError) -> str:
 
 def save_card(tracker: IssueTracker, snapshot: Snapshot, state: CardState,
               config: Config) -> None:
-    """Write the card: edited in place, or made once. The lease is held, so a card that
-    appears after a failed create is the one that create made: it is edited, never doubled."""
+    """Write the card: edited in place, or made once. The turn is held, so a card that
+    appears after a failed create is the one that create made: it is edited, never doubled.
+    What the comments are now is kept for this process's next reconcile (`_left`)."""
     body = cards.render(cards.bounded(state), card_rows(snapshot, state, config))
     number = snapshot.issue.number
-    if snapshot.card_comment is not None:
-        if snapshot.card_comment.body != body:
-            tracker.edit_comment(number, snapshot.card_comment.id, body)
+    card = snapshot.card_comment
+    if card is not None:
+        if card.body != body:
+            tracker.edit_comment(number, card.id, body)
+        _remember(tracker, snapshot, replace(card, body=body))
         return
     for attempt in range(3):
         try:
-            tracker.comment(number, body)
+            _remember(tracker, snapshot, tracker.comment(number, body))
             return
         except ServiceError:
             if attempt == 2:
@@ -286,6 +356,12 @@ def save_card(tracker: IssueTracker, snapshot: Snapshot, state: CardState,
                 if made[0].body != body:
                     tracker.edit_comment(number, made[0].id, body)
                 return
+
+
+def _remember(tracker: IssueTracker, snapshot: Snapshot, card: Comment) -> None:
+    kept = tuple(c for c in snapshot.comments if c.id != card.id)
+    _left.setdefault(tracker, {})[snapshot.issue.number] = \
+        tuple(sorted((*kept, card), key=lambda c: c.id))
 
 
 def sync_all(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config, *,

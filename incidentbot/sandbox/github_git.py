@@ -61,6 +61,12 @@ class GitRoutes(Handlers):
             raise not_found()
         return 200, view.ref(ref)
 
+    def _matching_refs(self, call: ApiCall, view: View) -> Reply:
+        """Every ref whose name starts with the given one, in name order, unpaginated."""
+        prefix = call.params["ref"]
+        return 200, [view.ref(name) for name in sorted(self.store.refs)
+                     if name.startswith(prefix)]
+
     def _create_ref(self, call: ApiCall, view: View) -> Reply:
         body = call.body()
         self.store.require_push(call.actor)

@@ -45,6 +45,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("DELETE", f"{REPO}/contents/{{path}}", "delete_contents"),
     ("GET", f"{REPO}/branches/{{branch}}", "get_branch"),
     ("GET", f"{REPO}/git/ref/{{ref}}", "get_ref"),
+    ("GET", f"{REPO}/git/matching-refs/{{ref}}", "matching_refs"),
     ("POST", f"{REPO}/git/refs", "create_ref"),
     ("PATCH", f"{REPO}/git/refs/{{ref}}", "update_ref"),
     ("DELETE", f"{REPO}/git/refs/{{ref}}", "delete_ref"),

@@ -175,20 +175,23 @@ def drive_every_route(hit: Client) -> None:
     sha = main["commit"]["sha"]
     hit("POST", f"{R}/git/refs", 201, json={"ref": "refs/heads/postmortem/x", "sha": sha})
     hit("POST", f"{R}/git/refs", 422, json={"ref": "refs/heads/postmortem/x", "sha": sha})
-    # the lease: an empty commit, a ref that exists once, moved fast-forward only, deleted
+    # the turns: an empty commit, a ref that exists once, moved fast-forward only, listed
     empty = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-    lease = hit("POST", f"{R}/git/commits", 201, json={"message": "lease", "tree": empty})
+    claim = hit("POST", f"{R}/git/commits", 201, json={"message": "claim", "tree": empty})
     hit("POST", f"{R}/git/commits", 422, json={"message": "x", "tree": "f" * 40})
-    hit("GET", f"{R}/git/commits/{lease['sha']}", 200)
+    hit("GET", f"{R}/git/commits/{claim['sha']}", 200)
     hit("GET", f"{R}/git/commits/{'0' * 40}", 404)
-    hit("POST", f"{R}/git/refs", 201, json={"ref": "refs/incidentbot/lease/1",
-                                           "sha": lease["sha"]})
+    hit("POST", f"{R}/git/refs", 201, json={"ref": "refs/incidentbot/turns/1/0",
+                                           "sha": claim["sha"]})
     child = hit("POST", f"{R}/git/commits", 201, json={"message": "taken over", "tree": empty,
-                                                      "parents": [lease["sha"]]})
-    hit("PATCH", f"{R}/git/refs/incidentbot/lease/1", 422, json={"sha": sha})  # not a ff
-    hit("PATCH", f"{R}/git/refs/incidentbot/lease/1", 200, json={"sha": child["sha"]})
-    hit("DELETE", f"{R}/git/refs/incidentbot/lease/1", 204)
-    hit("DELETE", f"{R}/git/refs/incidentbot/lease/1", 422)
+                                                      "parents": [claim["sha"]]})
+    hit("PATCH", f"{R}/git/refs/incidentbot/turns/1/0", 422, json={"sha": sha})  # not a ff
+    hit("PATCH", f"{R}/git/refs/incidentbot/turns/1/0", 200, json={"sha": child["sha"]})
+    listed = hit("GET", f"{R}/git/matching-refs/incidentbot/turns/1/", 200)
+    assert [r["ref"] for r in listed] == ["refs/incidentbot/turns/1/0"]
+    assert hit("GET", f"{R}/git/matching-refs/incidentbot/turns/2/", 200) == []
+    hit("DELETE", f"{R}/git/refs/incidentbot/turns/1/0", 204)
+    hit("DELETE", f"{R}/git/refs/incidentbot/turns/1/0", 422)
     # a scheduled drill starts as a run of the Drill workflow
     hit("POST", f"{R}/actions/workflows/drill.yml/dispatches", 204,
         json={"ref": "main", "inputs": {"scenario": "quick"}})
