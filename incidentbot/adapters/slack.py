@@ -162,8 +162,9 @@ class SlackChat:
     def post(self, channel: str, text: str, *, key: str | None = None,
              thread_ts: str | None = None, broadcast: bool = False,
              blocks: Sequence[Mapping[str, Any]] | None = None) -> Message:
-        """Post `text` (already mrkdwn-safe); `key` is stored as message metadata so a later
-        run can tell that this post was made (see posted_keys)."""
+        """Post `text` (already mrkdwn-safe) to `channel`, an id or a `#name` (chat.postMessage
+        takes either; the answer's `channel` is the id); `key` is stored as message metadata
+        so a later run can tell that this post was made (see posted_keys)."""
         kwargs: dict[str, Any] = {"channel": channel, "text": truncate(text, TEXT_MAX),
                                   "unfurl_links": False, "unfurl_media": False}
         if blocks:
@@ -180,9 +181,10 @@ class SlackChat:
                 if key is not None:  # the lost answer may hide a post that was made
                     found = self._find_key(channel, key, since, thread_ts)
                     if found is not None:
-                        return Message(channel=channel, ts=found, text=text)
+                        return Message(channel=found[0], ts=found[1], text=text)
             try:
-                with translated("posting"):
+                with translated(f"posting to {channel}" if channel.startswith("#")
+                                else "posting"):
                     response = self._once.chat_postMessage(**kwargs)
                 return Message(channel=response["channel"], ts=response["ts"], text=text)
             except ServiceError as exc:
@@ -191,13 +193,17 @@ class SlackChat:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _find_key(self, channel: str, key: str, since: float,
-                  thread_ts: str | None) -> str | None:
+                  thread_ts: str | None) -> tuple[str, str] | None:
+        """(channel id, ts) of the post with `key`, if it was made; history is read by id."""
         try:
+            channel = self.channel_id(channel)
             if thread_ts is not None:
-                return self._thread_keys(channel, thread_ts).get(key)
-            return self.posted_keys(channel, since).get(key)
+                ts = self._thread_keys(channel, thread_ts).get(key)
+            else:
+                ts = self.posted_keys(channel, since).get(key)
         except ServiceError:
             return None
+        return (channel, ts) if ts is not None else None
 
     def update(self, channel: str, ts: str, text: str, *,
                blocks: Sequence[Mapping[str, Any]] | None = None) -> None:

@@ -83,8 +83,10 @@ def bookmarks(snapshot: Snapshot, config: Config, state: CardState) -> list[tupl
         except KeyError:
             continue
         links += [(f"{service.name}: {d.title}", d.url) for d in service.docs]
-    if config.status_page.url and not is_private(snapshot.fields, config) \
-            and not snapshot.fields.drill:
+    # The status page shows an incident only once it is public: before that the bookmark
+    # would lead nowhere about this incident (and cost a request); it comes with `public`.
+    if config.status_page.url and snapshot.fields.on_status_page \
+            and not is_private(snapshot.fields, config):
         links.append(("Status page", config.status_page.url))
     if state.postmortem_url:
         links.append(("Postmortem", state.postmortem_url))
@@ -176,7 +178,11 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                         if s in {x.slug for x in config.services}):
             out.add("recent_changes", "recent changes")  # changes.py: what changed?
 
-    # Changes since the channel was last told.
+    # Changes since the channel was last told. When the incident closes in this run, the
+    # change is said in the closing message (one post, below), not in a post of its own.
+    closing = closed and not state.archived
+    final_key = f"closed:{state.reopens}"
+    said: tuple[str, str] | None = None  # the change's (key, text) the closing post carries
     new = replace(state, seen_status=fields.status.value, seen_severity=fields.severity,
                   seen_services=fields.services, seen_roles=dict(state.roles))
     if state.seen_status is not None:
@@ -184,7 +190,11 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         if changes:
             by, source = _who(snapshot, changes, attribution)
             key = f"change:{state.seq}:" + digest(repr(changes))
-            out.add("post", "changes", key=key, text=messages.change(f, changes, by, source))
+            text = messages.change(f, changes, by, source)
+            if closing and key not in state.messages and final_key not in state.messages:
+                said = (key, text)
+            else:
+                out.add("post", "changes", key=key, text=text)
             stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             logged = tuple((stamp, f"{c.what}:{c.after}", by, source) for c in changes)
             new = replace(new, seq=state.seq + 1, history=(*state.history, *logged)[-200:])
@@ -271,14 +281,22 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     if renamed:
         out.add("rename_to", "channel", text=renamed)
 
-    # Close: a final word, then archive or rename.
-    if closed and not state.archived:
+    # Close: a final word (after who closed it, when that is news), then archive or rename.
+    if closing:
         archive = config.slack.on_close == "archive"
-        out.add("post", "close", key=f"closed:{state.reopens}",
-                text=messages.closed(f, issue.created_at, issue.closed_at or now,
-                                     state.postmortem_url, archive))
+        final = messages.closed(f, issue.created_at, issue.closed_at or now,
+                                state.postmortem_url, archive)
+        if said is None:
+            out.add("post", "close", key=final_key, text=final)
+        else:
+            # One message, two keys: `also` is the change's key, recorded with the close's;
+            # `alone` is the text to post if an earlier run already said the change. Its
+            # effect is the change's, so a failed post leaves the change to be said again.
+            out.add("post", "changes", key=final_key, text=f"{said[1]}\n{final}",
+                    extra=(("also", said[0]), ("alone", final)))
+        # `after`: never archived (or renamed) before the final word is in the channel.
         out.add("archive" if archive else "rename", "close",
-                text=config.slack.resolved_suffix)
+                text=config.slack.resolved_suffix, extra=(("after", final_key),))
 
     out.card = new
     return out

@@ -211,7 +211,9 @@ class Chat(Protocol):
 
     def post(self, channel: str, text: str, *, key: str | None = None,
              thread_ts: str | None = None, broadcast: bool = False,
-             blocks: Sequence[Mapping[str, Any]] | None = None) -> Message: ...
+             blocks: Sequence[Mapping[str, Any]] | None = None) -> Message:
+        """`channel` is an id or a `#name`; the Message names the channel by id."""
+        ...
 
     def update(self, channel: str, ts: str, text: str, *,
                blocks: Sequence[Mapping[str, Any]] | None = None) -> None: ...

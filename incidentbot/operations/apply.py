@@ -50,15 +50,29 @@ class Applier:
         self.sender: Any = None  # outbound.Sender, made when a notification is due
 
     def channel(self, ref: str) -> str:
+        """The id of `ref` (the incident channel, a `#name` or an id), asking Slack only when
+        neither the card nor this run knows it."""
+        known = self.known(ref)
+        if known is None:
+            known = self.ids[ref] = self.chat.channel_id(ref)
+        return known
+
+    def known(self, ref: str) -> str | None:
+        """The id of `ref` without a request: the incident channel's from the card; an id as
+        configured; a `#name` where this incident's announcement went (the card) or where a
+        post of this run went (Slack's answer names it). None when only Slack knows."""
         if ref == CHANNEL:
             if self.state.channel_id is None:
                 raise ServiceError("Slack", "the incident channel does not exist yet")
             return self.state.channel_id
+        if not ref.startswith("#"):
+            return ref
         if ref not in self.ids:
-            # The card knows where this incident's announcement in `ref` went.
-            known = next((p.channel for k, p in self.state.messages.items()
+            found = next((p.channel for k, p in self.state.messages.items()
                           if k.startswith(f"announce:{ref}")), None)
-            self.ids[ref] = known or self.chat.channel_id(ref)
+            if found is None:
+                return None
+            self.ids[ref] = found
         return self.ids[ref]
 
     def existing(self, channel: str, key: str) -> str | None:
@@ -154,20 +168,33 @@ class Applier:
     def do_post(self, action: Action) -> None:
         if action.key in self.state.messages:
             return  # a keyed post is made once (the postmortem's notice on its refresh too)
-        channel = self.channel(action.channel)
+        # A channel known only by name needs no lookup when no history is to be read: Slack
+        # takes a name in chat.postMessage and answers with the id (kept for this run).
+        channel = self.known(action.channel)
+        if channel is None and not self.complete:
+            channel = self.channel(action.channel)
         text = self.text(action)
-        ts = self.existing(channel, action.key)
-        if ts is None:
+        ts = self.existing(channel, action.key) if channel is not None else None
+        also = action.get("also")  # a second key this message carries (see plan: close)
+        if ts is None and also and channel is not None \
+                and self.existing(channel, also) is not None:
+            text = self.text(replace(action, text=action.get("alone")))  # said already
+        if ts is None or channel is None:
             thread = self.state.messages.get(action.get("thread")) if action.get("thread") \
                 else None
             shown = _update_button(text, action.get("button")) if action.get("button") \
                 else self.blocks(action)
-            ts = self.chat.post(channel, text, key=action.key,
-                                thread_ts=thread.ts if thread else None,
-                                broadcast=thread is not None, blocks=shown).ts
-        self.state = replace(self.state.with_message(action.key, Posted(channel, ts)),
-                             digests={**self.state.digests,
-                                      action.key: digest(text + self.filled(action))})
+            posted = self.chat.post(channel or action.channel, text, key=action.key,
+                                    thread_ts=thread.ts if thread else None,
+                                    broadcast=thread is not None, blocks=shown)
+            ts, channel = posted.ts, posted.channel
+            if action.channel != CHANNEL:
+                self.ids[action.channel] = channel
+        state = self.state.with_message(action.key, Posted(channel, ts))
+        if also and also not in state.messages:
+            state = state.with_message(also, Posted(channel, self.existing(channel, also) or ts))
+        self.state = replace(state, digests={**self.state.digests,
+                                             action.key: digest(text + self.filled(action))})
 
     def blocks(self, action: Action) -> list[dict[str, object]] | None:
         return json.loads(self.filled(action)) if action.get("blocks") else None
@@ -244,11 +271,20 @@ class Applier:
         self.sender.send(target, action.key, action.text)
         self.state = replace(self.state, notified=(*self.state.notified, action.key)[-200:])
 
+    def final_word_said(self, action: Action) -> None:
+        """The channel is archived (or renamed) only once its final message is posted."""
+        after = action.get("after")
+        if after and after not in self.state.messages:
+            raise ServiceError("Slack", "the closing message is not posted yet; the channel "
+                                        "is archived after it")
+
     def do_archive(self, action: Action) -> None:
+        self.final_word_said(action)
         self.chat.archive(self.channel(CHANNEL))
         self.state = replace(self.state, archived=True)
 
     def do_rename(self, action: Action) -> None:
+        self.final_word_said(action)
         name = (self.state.channel_name or "")[: 80 - len(action.text)] + action.text
         if self.state.channel_name and not self.state.channel_name.endswith(action.text):
             renamed = self.chat.rename(self.channel(CHANNEL), name)
