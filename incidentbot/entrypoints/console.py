@@ -22,12 +22,14 @@ def main() -> None:
     if args in ([], ["--help"], ["-h"]) and _stored_page_fits():
         from incidentbot.entrypoints.helppage import HELP
 
-        # As click does: asked for, the page goes to stdout; with no command at all it is a
-        # usage error, so to stderr with exit code 2.
-        stream = sys.stdout if args else sys.stderr
-        stream.write(HELP + "\n")
-        stream.flush()
-        sys.exit(0 if args else 2)
+        # ASCII is written alike by any stream (click mends a misconfigured encoding its way).
+        if HELP.isascii():
+            # As click does: asked for, the page goes to stdout; with no command at all it is
+            # a usage error, so to stderr with exit code 2.
+            stream = sys.stdout if args else sys.stderr
+            stream.write(HELP + "\n")
+            stream.flush()
+            sys.exit(0 if args else 2)
     from incidentbot.entrypoints.cli import main as cli
 
     cli()
