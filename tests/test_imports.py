@@ -90,6 +90,22 @@ def test_list_loads_neither_the_planner_nor_its_templates(sandbox) -> None:  # t
     assert loaded == []
 
 
+def test_an_event_that_is_no_incidents_loads_neither_config_nor_reconciler(
+        tmp_path: Path) -> None:
+    """The incident workflow runs `sync --from-event` on every comment and label of the
+    repository: for a plain issue it reads the event file and stops, before the config, the
+    reconciler or an HTTP client is loaded."""
+    import json
+
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"issue": {"number": 3, "labels": [{"name": "bug"}]}}))
+    said, loaded = _modules_after(["sync", "--from-event"], {"GITHUB_EVENT_PATH": str(event)},
+                                  ("yaml", "incidentbot.core.config", "http.client",
+                                   "incidentbot.operations.sync", "jinja2"))
+    assert said == "nothing to do: #3 is not labelled incident"
+    assert loaded == []
+
+
 def test_a_sync_with_work_loads_slack_sdk_only_then(sandbox) -> None:  # type: ignore[no-untyped-def]
     """The check above is not vacuous: a sync that must tell Slack imports slack-sdk."""
     from tests.helpers import connections
