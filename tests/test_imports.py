@@ -27,13 +27,16 @@ def test_help_does_not_import_heavy_modules(argv: list[str]) -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def _modules_after(argv: list[str], env: dict[str, str]) -> tuple[str, list[str]]:
-    """(what the command printed, which of the libraries it imported), run in a new process."""
+def _modules_after(argv: list[str], env: dict[str, str],
+                   names: tuple[str, ...] | None = None) -> tuple[str, list[str]]:
+    """(what the command printed, which of `names` (the client libraries unless given) it
+    imported), run in a new process through the console script's entry."""
     code = (
         "import sys\n"
-        "from incidentbot.entrypoints.cli import main\n"
-        f"try:\n    main({argv!r})\nexcept SystemExit as exit:\n    assert not exit.code\n"
-        f"print(sorted(m for m in {LIBRARIES!r} if m in sys.modules))\n"
+        f"sys.argv = ['incidentbot', *{argv!r}]\n"
+        "from incidentbot.entrypoints.console import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code\n"
+        f"print(sorted(m for m in {names or LIBRARIES!r} if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=False, env={**os.environ, **env}, cwd=ROOT)
@@ -67,6 +70,40 @@ def test_list_and_a_sync_with_nothing_to_do_import_no_client_library(sandbox) ->
     assert loaded == []
     assert sandbox.calls_to("slack") == []
     assert sandbox.calls_to("github") != []  # it did read the issue: through our client
+
+
+def test_list_loads_neither_the_planner_nor_its_templates(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """`list` reads labels and nothing more: not the card, the planner or the reconciler,
+    nor Jinja (the planner's messages), nor the Slack adapter's client, nor PagerDuty's
+    on-call records, nor the stored help page (click prints `list --help`)."""
+    from tests.helpers import connections
+
+    c = connections(sandbox)
+    from incidentbot.operations import incidents as operations
+
+    operations.open_incident(c, title="Checkout returns 502", severity=2)
+    said, loaded = _modules_after(["list"], {**sandbox.env(), "INCIDENTBOT_RETRY_BACKOFF": "0"},
+                                  ("jinja2", "incidentbot.core.card", "incidentbot.core.plan",
+                                   "incidentbot.operations.sync", "incidentbot.core.oncall",
+                                   "slack_sdk", "incidentbot.entrypoints.helppage"))
+    assert "Checkout returns 502" in said
+    assert loaded == []
+
+
+def test_an_event_that_is_no_incidents_loads_neither_config_nor_reconciler(
+        tmp_path: Path) -> None:
+    """The incident workflow runs `sync --from-event` on every comment and label of the
+    repository: for a plain issue it reads the event file and stops, before the config, the
+    reconciler or an HTTP client is loaded."""
+    import json
+
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"issue": {"number": 3, "labels": [{"name": "bug"}]}}))
+    said, loaded = _modules_after(["sync", "--from-event"], {"GITHUB_EVENT_PATH": str(event)},
+                                  ("yaml", "incidentbot.core.config", "http.client",
+                                   "incidentbot.operations.sync", "jinja2"))
+    assert said == "nothing to do: #3 is not labelled incident"
+    assert loaded == []
 
 
 def test_a_sync_with_work_loads_slack_sdk_only_then(sandbox) -> None:  # type: ignore[no-untyped-def]

@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from incidentbot.core.errors import AuthFailed, MissingSetting, RateLimited, ServiceError
-from incidentbot.core.oncall import OnCall
 from incidentbot.core.settings import PURPOSE, Settings
 from incidentbot.core.text import truncate
 
 if TYPE_CHECKING:
     import requests
+
+    from incidentbot.core.oncall import OnCall
 
 SERVICE = "PagerDuty"
 SUMMARY_MAX = 1024
@@ -78,6 +79,8 @@ class PagerDuty:
 
         https://developer.pagerduty.com/api-reference/3a6b910f11050-list-all-of-the-on-calls
         (`include[]=users` puts each user's email in the answer: one request in all)."""
+        from incidentbot.core.oncall import OnCall  # with the card: not on every start
+
         if not self._api_key:
             raise MissingSetting("PAGERDUTY_API_KEY", PURPOSE["PAGERDUTY_API_KEY"])
         params: list[tuple[str, str]] = [("escalation_policy_ids[]", p) for p in policy_ids]

@@ -255,11 +255,7 @@ def sync_(number: int | None, everything: bool, since_minutes: int, from_event: 
     Example: incidentbot sync 12      (one incident)
              incidentbot sync --all   (everything changed in the last hour)
     """
-    from datetime import UTC, datetime, timedelta
-
     from incidentbot.core.errors import InvalidInput
-    from incidentbot.operations import sync as reconciler
-    from incidentbot.operations.connections import connect
 
     if from_event:
         number = _event_issue()
@@ -267,6 +263,13 @@ def sync_(number: int | None, everything: bool, since_minutes: int, from_event: 
             return
     if (number is None) == (not everything):
         raise InvalidInput("give an issue number, --all or --from-event (one of them)")
+    # The reconciler only now: the incident workflow runs on every comment and label of the
+    # repository, and an event that is not an incident's stops above without it.
+    from datetime import UTC, datetime, timedelta
+
+    from incidentbot.operations import sync as reconciler
+    from incidentbot.operations.connections import connect
+
     config = load_config(config_path)
     c = connect(config)
     if number is not None:
