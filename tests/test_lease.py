@@ -139,3 +139,14 @@ def test_runs_that_read_no_card_meet_at_one_turn() -> None:
     assert lease.claim_unknown(refs, 7, who="b", clock=clock) == (1, lease.Taken(False))
     turn, got = lease.claim_unknown(refs, 7, who="c", clock=clock)
     assert turn == 1 and isinstance(got, lease.Busy)
+
+
+def test_an_issue_incidentbot_opened_is_its_openers_for_a_time_to_live() -> None:
+    refs, clock = FakeRefs(), Clock()
+    opened = clock.now - timedelta(seconds=30)
+    turn, got = lease.claim_unknown(refs, 7, who="sweep", clock=clock, opening=opened)
+    assert (turn, got) == (0, lease.Busy(opened + lease.TTL)) and refs.refs == {}
+    # The opener died before saving its card: after its time, turn 0, with care.
+    clock.sleep(lease.TTL.total_seconds())
+    assert lease.claim_unknown(refs, 7, who="sweep", clock=clock, opening=opened) == \
+        (0, lease.Taken(complete=False))

@@ -17,25 +17,17 @@ def test_writes_are_not_spaced_unless_github_asks() -> None:
     assert Settings.from_env({}).write_spacing == 0.0
 
 
-def test_before_the_channel_exists_the_claim_commit_is_made_beside_the_issue(
+def test_before_the_channel_exists_github_is_asked_one_thing_the_issue(
         sandbox: Sandbox) -> None:
     c = connections(sandbox)
     c.tracker.ensure_labels([("incident", "b60205", ""), ("sev:2", "d93f0b", ""),
                              ("status:open", "fbca04", "")])
     sandbox.clear_calls()
-    # The issue's creation is slow: a commit made after it would be logged after it.
-    sandbox.faults.add(kind="latency", seconds=1.0, service="github",
-                       operation="POST /repos/{owner}/{repo}/issues")
     operations.open_incident(c, title="Checkout returns 502", severity=2,
                              by=Attribution("carol", "CLI"))
     calls = [x.operation for x in sandbox.calls]
-    before = calls[:calls.index("conversations.create")]
-    assert before == ["POST /repos/{owner}/{repo}/git/commits",
-                      "POST /repos/{owner}/{repo}/issues",
-                      "POST /repos/{owner}/{repo}/git/refs"]  # the first turn
-    # No comment read: the issue as created says it has none. One claim commit in all: the
-    # turn used the one made ahead.
-    assert calls.count("POST /repos/{owner}/{repo}/git/commits") == 1
+    # No turn to take (the opener's first is implicit), no comment to read (none yet).
+    assert calls[:calls.index("conversations.create")] == ["POST /repos/{owner}/{repo}/issues"]
     assert len(sandbox.github.store.issues) == 1
 
 

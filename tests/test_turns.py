@@ -50,9 +50,29 @@ def test_a_status_change_after_our_own_reconcile_reads_only_the_issue(
     assert github_calls(sandbox) == [
         "GET /repos/{owner}/{repo}/issues/{issue_number}",
         "PATCH /repos/{owner}/{repo}/issues/{issue_number}",  # the labels
-        "POST /repos/{owner}/{repo}/git/refs",  # the turn: free, so the card read is current
+        "POST /repos/{owner}/{repo}/git/commits",  # the claim commit: once a process a minute
+        "POST /repos/{owner}/{repo}/git/refs",  # turn 1: free, so the card read is current
         "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"]  # the card
-    assert the_card(sandbox, number).turn == 2 and turns(sandbox, number) == [0, 1]
+    # Turn 0 was the opener's, which takes no ref (nobody can have read a card before it).
+    assert the_card(sandbox, number).turn == 2 and turns(sandbox, number) == [1]
+    sandbox.clear_calls()
+    operations.update_incident(c, number, Change(status=Status.FIXED), by=BY)
+    assert "POST /repos/{owner}/{repo}/git/commits" not in github_calls(sandbox)
+
+
+def test_an_open_costs_github_two_requests_and_others_wait_for_the_opener(
+        sandbox: Sandbox) -> None:
+    c = connections(sandbox)
+    sandbox.clear_calls()
+    number = open_one(c)
+    assert github_calls(sandbox) == ["POST /repos/{owner}/{repo}/issues",
+                                     "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"]
+    assert turns(sandbox, number) == [] and the_card(sandbox, number).turn == 1
+    # A run that read the issue before the card existed waits for the opener: the opener's
+    # time (a time to live from the issue's creation) is not up, so turn 0 is busy.
+    issue = c.tracker.get_issue(number)
+    got = lease.claim_unknown(c.tracker, number, who="sweep", opening=issue.created_at)
+    assert got == (0, lease.Busy(issue.created_at + lease.TTL)) and turns(sandbox, number) == []
 
 
 def test_a_comment_written_between_two_commands_is_mirrored_not_skipped(
@@ -90,7 +110,7 @@ def test_a_deleted_card_is_rebuilt_at_the_turn_after_the_last_one_once_its_claim
     calls = github_calls(sandbox)
     assert "GET /repos/{owner}/{repo}/git/matching-refs/{ref}" in calls
     assert "PATCH /repos/{owner}/{repo}/git/refs/{ref}" not in calls  # nobody taken over
-    assert turns(sandbox, number) == [0, 1, 2] and the_card(sandbox, number).turn == 3
+    assert turns(sandbox, number) == [1, 2] and the_card(sandbox, number).turn == 3
     assert the_card(sandbox, number).seen_status == "fixing"
 
 

@@ -83,12 +83,18 @@ def signed(body: str, kind: str) -> Signed | None:
 # -- what the opener asked for, kept in the issue body -------------------------------------
 def opened(reporter: str | None, page: bool,
            roles: Mapping[str, str | None] | None = None) -> str:
-    """The opener's asks (reporter, paging, leads), kept in the issue body."""
+    """The opener's asks (reporter, paging, leads), kept in the issue body; the marker also
+    says that `incidentbot open` made the issue (`opened_by_us`), when nothing was asked."""
     words = [f"reporter={_word(reporter)}"] if reporter else []
     if page:
         words.append("page=1")
     words += [f"role.{_word(r)}={_word(who)}" for r, who in sorted((roles or {}).items()) if who]
-    return OPENED.format(fields=" ".join(words)) if words else ""
+    return OPENED.format(fields=" ".join(words))
+
+
+def opened_by_us(body: str) -> bool:
+    """Was the issue made by `incidentbot open` (whose reconcile provisions it first)?"""
+    return _OPENED.search(body) is not None
 
 
 @dataclass(frozen=True, slots=True)

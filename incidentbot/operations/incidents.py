@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from incidentbot.core import commands, markers
@@ -19,7 +18,7 @@ from incidentbot.core.model import LabelFields, Status, labels_for, read_labels
 from incidentbot.core.ports import Issue
 from incidentbot.core.snapshot import Attribution
 from incidentbot.core.text import markdown
-from incidentbot.operations import comment_commands, lease, sync
+from incidentbot.operations import comment_commands, sync
 from incidentbot.operations.apply import Outcome
 
 # Re-exported: callers know them from here.
@@ -64,29 +63,25 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
             c.chat.user_name(by.by) if by.source == "Slack" else by.by  # a name, not an id
         body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
     # What the opener asked for lives on the issue, not only in the card.
-    asked = markers.opened(reporter, page, roles or {})
-    if asked:
-        body += f"\n\n{asked}"
+    body += "\n\n" + markers.opened(reporter, page, roles or {})
     # A request id may have been used before (a resumed dispatcher job): look for its issue
     # first. A fresh random one cannot have been.
-    # The reconcile below takes the incident's first turn (lease.py); the commit its claim
-    # points at names no incident, so it is made while the issue is created: the turn then
-    # costs one request before the channel exists. (Should it fail, the claim makes it again.)
-    with ThreadPoolExecutor(max_workers=1) as ahead:
-        ahead.submit(lease.prepare, c.tracker, who=lease.holder(), ttl=lease.limits()[0])
-        issue = c.tracker.create_issue(title, body,
-                                       sorted(labels_for(fields, config.severities)),
-                                       marker=request_id or str(uuid.uuid4()),
-                                       repeat=request_id is not None and repeat)
+    marker = request_id or str(uuid.uuid4())
+    found = c.tracker.find_by_marker(marker) if request_id is not None and repeat else None
+    issue = found or c.tracker.create_issue(title, body,
+                                            sorted(labels_for(fields, config.severities)),
+                                            marker=marker, repeat=False)
     if "incident" not in {label.lower() for label in issue.labels}:
         # GitHub silently drops the labels of someone without push access.
         raise AuthFailed("GitHub", f"#{issue.number} was opened in {c.tracker.repository} "
                          "without its labels: this token has no push access there, so it "
                          "cannot open incidents (ask for write access, or open it from Slack)")
-    # `changed`: the issue as created stands for reading it, and its comments are none yet.
+    # `changed`: the issue as created stands for reading it, and its comments are none yet;
+    # `opened`: its first reconcile is the opener's, or the heir's of an earlier attempt that
+    # made the issue and died (a resumed job), which may have begun to provision it.
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
                         attribution=by, reporter=reporter, page=page, roles=roles,
-                        known=issue, changed=True, opened=True)
+                        known=issue, changed=True, opened="resumed" if found else "fresh")
     return issue, outcome
 
 

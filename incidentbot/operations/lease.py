@@ -6,21 +6,23 @@ reconcile that writes takes a *turn*: the card it read says which turn is next (
 new incident), and the run creates the git ref `refs/incidentbot/turns/<n>/<turn>`. Creating
 a ref that exists answers 422 ("Reference already exists"), atomically, whoever asks, so of
 every run that read the same card exactly one gets its turn; the card it saves carries the
-next turn number. Three things follow, each a request saved:
+next turn number. Four things follow, each saving requests:
 
 - a run that got its turn knows that nobody wrote a card since the one it read (writing one
-  takes that very turn), so it never reads the comments again under the lease;
+  takes that very turn), so it never reads the comments again;
 - nothing is released: the next card moves the turn on, and the spent ref stays behind
   (like GitHub's own `refs/pull/<n>/head`, clones do not fetch it);
 - a run that lost re-reads the incident (conditional GETs: free while nothing changed) and
-  tries the turn the newer card names.
+  tries the turn the newer card names;
+- the reconcile of an issue `incidentbot open` just made takes no ref at all: nobody can
+  have read a card of it, and a run that reads none waits for the opener (`claim_unknown`).
 
 The ref points at an empty commit whose message names the holder and when its claim
-expires, so a holder that died (killed runner, crash) before saving its card blocks nobody
-for longer than its time to live: a waiter takes the expired turn over with a fast-forward
--only update (a child commit of the expired one), which GitHub also refuses (422) to all but
-the first of several waiters. Only runs that have something to do take a turn; a no-op sync
-costs nothing here.
+expires (one commit serves a process's claims for half a time to live), so a holder that
+died (killed runner, crash) before saving its card blocks nobody for longer than its time to
+live: a waiter takes the expired turn over with a fast-forward-only update (a child commit
+of the expired one), which GitHub also refuses (422) to all but the first of several
+waiters. Only runs that have something to do take a turn; a no-op sync costs nothing here.
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ _said: dict[str, datetime | None] = {}
 
 def _claim_commit(refs: Refs, who: str, ttl: timedelta,
                   clock: Callable[[], datetime]) -> tuple[str, datetime]:
+    """`who`'s claim commit, made again once it is half way to its expiry (so every claim
+    lives at least half a time to live)."""
     made = _made.setdefault(refs, {})
     sha, until = made.get(who, ("", clock()))
     if clock() + ttl / 2 >= until:
@@ -116,13 +120,6 @@ def _claim_commit(refs: Refs, who: str, ttl: timedelta,
         sha, until = refs.make_commit(message(holder)), holder.expires
         made[who] = (sha, until)
     return sha, until
-
-
-def prepare(refs: Refs, *, who: str, ttl: timedelta = TTL,
-            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-    """Make `who`'s claim commit now, unless a young one exists. It names no incident, so a
-    caller about to open an issue makes it meanwhile, and the turn then costs one request."""
-    _claim_commit(refs, who, ttl, clock)
 
 
 def _expiry_of(refs: Refs, sha: str) -> datetime | None:
@@ -147,27 +144,39 @@ def claim(refs: Refs, number: int, turn: int, *, who: str, ttl: timedelta = TTL,
         # Our own: a create whose answer was lost and retried, or an earlier run of this
         # process that failed before saving its card. Either way, not known to be complete.
         return Taken(complete=False)
+    return _take_over(refs, name, current, who=who, ttl=ttl, clock=clock)
+
+
+def _take_over(refs: Refs, name: str, current: str, *, who: str, ttl: timedelta,
+               clock: Callable[[], datetime]) -> Taken | Busy:
+    """The claim at `current` while it lives; once it expired (or is no claim at all), ours,
+    fast-forward only, so of several waiters exactly one succeeds (the others see the
+    winner's fresh claim next time)."""
     expires = _expiry_of(refs, current)
     if expires is not None and expires > clock():
         return Busy(expires)
-    # Expired (or not a claim at all): take it over, fast-forward only, so of several waiters
-    # exactly one succeeds; the others see the winner's fresh claim next time.
     child = refs.make_commit(message(Holder(who, clock() + ttl)), (current,))
     return Taken(complete=False) if refs.move_ref(name, child) else Busy(clock())
 
 
 def claim_unknown(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL,
                   clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                  ) -> tuple[int, Taken | Busy]:
+                  opening: datetime | None = None) -> tuple[int, Taken | Busy]:
     """A turn for a run that read no card (none written yet, or deleted): every such run must
     meet at the same one. The last turn taken, while its claim lives, is busy (its holder is
     about to save the card that names the next); once it expired, the turn after it, never
-    known complete (its holder may have died half done). With none taken yet, turn 0."""
+    known complete (its holder may have died half done). With none taken yet, turn 0 — but
+    an issue `incidentbot open` made (`opening`: when) has its opener provisioning it without
+    a ref (`sync(opened=True)`): busy for a time to live from then, and not complete after."""
     taken = {int(name.removeprefix(f"{PREFIX}{number}/")): sha for name, sha in
              refs.matching_refs(f"{PREFIX}{number}/").items()
              if name.removeprefix(f"{PREFIX}{number}/").isdigit()}
     if not taken:
-        return 0, claim(refs, number, 0, who=who, ttl=ttl, clock=clock)
+        if opening is not None and opening + ttl > clock():
+            return 0, Busy(opening + ttl)
+        got = claim(refs, number, 0, who=who, ttl=ttl, clock=clock)
+        return 0, Taken(complete=False) if opening is not None and isinstance(got, Taken) \
+            else got
     last = max(taken)
     expires = _expiry_of(refs, taken[last])
     if expires is not None and expires > clock():

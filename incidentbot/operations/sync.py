@@ -57,15 +57,16 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
          page: bool = False, repair: bool = False, postmortem: bool = False,
          now: datetime | None = None, extra_posts: Sequence[tuple[str, str]] = (),
          drill_scenario: str | None = None, drill_reminders: bool = False,
-         known: Issue | None = None, changed: bool = False, opened: bool = False) -> Outcome:
+         known: Issue | None = None, changed: bool = False, opened: str = "") -> Outcome:
     """Reconcile one incident; see the module docstring. `known`: the issue as a write just
     returned it (saves reading it again); `changed`: the caller just changed the issue, so
     there is work, and what this process's last reconcile left of its comments may stand in
-    for reading them (see `_comments`); `opened`: the caller just created it (`known`)."""
+    for reading them (see `_comments`); `opened`: "fresh" when the caller just created it
+    (`known`), "resumed" when it found the issue an earlier attempt of its request made."""
     asked = Asked(roles=roles, reporter=reporter, page=page, repair=repair,
                   postmortem=postmortem, now=now, extra_posts=tuple(extra_posts),
                   drill_scenario=drill_scenario, drill_reminders=drill_reminders,
-                  opened=opened and known is not None)
+                  opened=opened if known is not None else "")
     with _lock(tracker.repository, number):
         issue = known if known is not None and known.number == number \
             else tracker.get_issue(number)
@@ -110,18 +111,29 @@ def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
                asked: Asked) -> tuple[Snapshot, int, bool] | None:
     """The incident's next turn (lease.py), with the snapshot to act on, the turn, and whether
     the card read is complete; None when, while we waited, another run did the work."""
+    has_card = snapshot.card_comment is not None and not snapshot.rebuilt
     ttl, wait = lease.limits()
+    if asked.opened and not has_card:
+        # The opener's first turn takes no ref: nobody can have read a card of the issue, and
+        # a run that reads none waits for the opener (lease.claim_unknown). The heir of an
+        # opener that died acts with care, while the opener's time is not up.
+        if asked.opened == "fresh":
+            return snapshot, 0, True
+        if snapshot.issue.created_at + ttl > datetime.now(UTC):
+            return snapshot, 0, False
     who = lease.holder()
     deadline = time.monotonic() + wait.total_seconds()
     number = snapshot.issue.number
     while True:
+        issue = snapshot.issue
         if snapshot.card_comment is not None and not snapshot.rebuilt:
             turn = snapshot.card.turn
             got = lease.claim(tracker, number, turn, who=who, ttl=ttl)
-        elif asked.opened:  # no card can exist yet: the first turn
-            turn, got = 0, lease.claim(tracker, number, 0, who=who, ttl=ttl)
         else:  # no card to name it (a new issue, or its card deleted): meet the others
-            turn, got = lease.claim_unknown(tracker, number, who=who, ttl=ttl)
+            opening = issue.created_at if markers.opened_by_us(issue.body) \
+                and snapshot.writers.trusts(issue) else None
+            turn, got = lease.claim_unknown(tracker, number, who=who, ttl=ttl,
+                                            opening=opening)
         if isinstance(got, lease.Taken) and got.complete:
             return snapshot, turn, True
         fresh = read(tracker, number, config)
@@ -163,7 +175,7 @@ class Asked:
     extra_posts: tuple[tuple[str, str], ...] = ()
     drill_scenario: str | None = None
     drill_reminders: bool = False
-    opened: bool = False  # the caller just opened the issue: no card can exist yet
+    opened: str = ""  # "fresh": the caller just opened the issue; "resumed": found it again
     turn: int = 0  # the turn this reconcile holds (lease.py)
     lease_was_free: bool = False  # the turn was free: the card read is complete
 
