@@ -286,6 +286,7 @@ def main() -> int:
     counted, _ = lifecycle.operations_counted(10, [0.0], history)
     whole, noop = counted["whole lifecycle open → close"], counted["no-op re-sync"]
     gh, slack = whole["gh_read"] + whole["gh_write"], whole["slack"]
+    apart_gh, apart_slack = lifecycle.spread(history)
     noop_gh = noop["gh_read"] + noop["gh_write"]
     sweep0, _ = lifecycle.sweeps(0, history)
     sweep50, _ = lifecycle.sweeps(50, history)
@@ -304,6 +305,8 @@ def main() -> int:
     rows = [
         ("lifecycle open → fixing → fixed → close", f"{gh} GitHub / {slack} Slack",
          "≤ 15 / ≤ 20", gh <= 15 and slack <= 20),
+        ("  the same, its steps three minutes apart", f"{apart_gh} GitHub / {apart_slack} Slack",
+         "≤ 15 / ≤ 20", apart_gh <= 15 and apart_slack <= 20),
         (f"lifecycles an hour on {BUDGET:,} requests (sweeps, pages, {history:,} past)",
          f"{best}", "≥ 50", best >= 50),
         ("one sweep, 0 / 50 quiet open incidents", f"{sweep0} / {sweep50}", "≤ 2 / ≤ 10",
@@ -327,8 +330,9 @@ def main() -> int:
         print(f"{figure:{width}}  {measured:28}  {goal:22}  {_mark(ok)}")
 
     print("\nHow each was measured:")
-    print(f"- lifecycle: bench/lifecycle.py's, in one process as the dispatcher runs it; "
-          f"{whole['gh_304']} more GitHub reads were free 304s.")
+    print(f"- lifecycle: bench/lifecycle.py's, in one process as the dispatcher runs it, its "
+          f"steps back to back ({whole['gh_304']} more GitHub reads were free 304s), then three "
+          "minutes apart on GitHub's clock and the claims' (no free 304 after a card edit).")
     print(f"- lifecycles an hour: simulated hours on a fake clock, {RUNS_AN_HOUR} periodic "
           "passes (periodic.yml's */5) with the page rebuilt when due, lifecycles spread over "
           "the hour (every fifth public), all on the Actions token, the incident workflow "

@@ -96,6 +96,33 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
             runs)
 
 
+def spread(history: int = 0, gap: timedelta = timedelta(minutes=3)) -> tuple[int, int]:
+    """(GitHub requests that count, Slack requests) of the lifecycle with its steps `gap`
+    apart, as people take them: on GitHub's clock (a read after a card edit is no free 304)
+    and on the claims' (a claim commit is made again when a minute of it is left)."""
+    from history import seed_past_incidents
+
+    with Sandbox() as sb:
+        seed_past_incidents(sb, history, public_every=10)
+        moment = {"now": datetime.now(UTC).replace(microsecond=0)}
+        sb.github.clock = lambda: moment["now"]
+        base = connect(sb)
+        c = operations.Connections(base.tracker, base.chat, base.pager, CONFIG,
+                                   lambda: moment["now"])
+        c.tracker.ensure_labels([("incident", "b60205", "")])
+        by = Attribution(ALICE, "Slack")
+        sb.clear_calls()
+        issue, _ = operations.open_incident(c, title="Checkout returns 502", severity=2,
+                                            services=["checkout"], reporter=ALICE, by=by)
+        for status in (Status.FIXING, Status.FIXED, Status.CLOSED):
+            moment["now"] += gap
+            change = Change(status=status, force=status is Status.CLOSED)
+            operations.update_incident(c, issue.number, change, by=by)
+        calls = sb.calls
+        return (sum(1 for x in calls if x.service == "github" and x.status != 304),
+                sum(1 for x in calls if x.service == "slack"))
+
+
 def sweeps(quiet: int, history: int = 0) -> tuple[int, int]:
     """GitHub requests of one periodic sweep with `quiet` open incidents that nobody touched
     for an hour (commanded, not overdue), and then of the pass when all are overdue;
@@ -252,9 +279,11 @@ def main() -> int:
     quiet, due = sweeps(50)
     whole = counted["whole lifecycle open → close"]
     github_calls = whole["gh_read"] + whole["gh_write"]
+    apart_gh, apart_slack = spread()
     print(f"\nA lifecycle open → fixing → fixed → close costs {github_calls} GitHub requests "
           f"(304s free) and {whole['slack']} Slack requests, in one process as the dispatcher "
-          "runs it (goal: 15 and 20).")
+          f"runs it (goal: 15 and 20); {apart_gh} and {apart_slack} with its steps three "
+          "minutes apart (no read is a free 304 then, and a claim commit is made again).")
     print(f"As a deployment runs it (Slack → dispatcher as a GitHub App): the App token spent "
           f"{app_requests} requests (its own budget); its writes started {runs} incident "
           f"workflow runs (incident.yml skips events a bot sent and the card's own edits), "

@@ -78,9 +78,12 @@ def test_a_free_turn_costs_one_create_and_nothing_is_released() -> None:
 def test_a_claim_commit_is_made_again_when_it_ages() -> None:
     refs, clock = FakeRefs(), Clock()
     lease.claim(refs, 7, 0, who="a", clock=clock)
-    clock.sleep(lease.TTL.total_seconds() / 2 + 1)
+    clock.sleep((lease.TTL - lease.MIN_LIFE).total_seconds() - 1)  # a minute and more left
     lease.claim(refs, 7, 1, who="a", clock=clock)
-    first, second = refs.refs["refs/incidentbot/turns/7/0"], refs.refs["refs/incidentbot/turns/7/1"]
+    assert refs.calls.count("commit") == 1
+    clock.sleep(2)  # less than a minute left: a claim made with it would live too short
+    lease.claim(refs, 7, 2, who="a", clock=clock)
+    first, second = refs.refs["refs/incidentbot/turns/7/1"], refs.refs["refs/incidentbot/turns/7/2"]
     assert first != second and refs.calls.count("commit") == 2
     assert lease.expiry(refs.commits[second][0]) == clock.now + lease.TTL
 

@@ -81,7 +81,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     # made the issue and died (a resumed job), which may have begun to provision it.
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
                         attribution=by, reporter=reporter, page=page, roles=roles,
-                        known=issue, changed=True, opened="resumed" if found else "fresh")
+                        known=issue, changed=True, opened="resumed" if found else "fresh",
+                        clock=c.clock)
     return issue, outcome
 
 
@@ -124,7 +125,7 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     if texts:  # the issue as the write returned it no longer says how many comments it has
         issue = replace(issue, comments=-1)
     return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
-                     attribution=by, known=issue, changed=True)
+                     attribution=by, known=issue, changed=True, clock=c.clock)
 
 
 def close_incident(c: Connections, number: int, *, by: Attribution | None = None,

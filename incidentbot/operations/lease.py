@@ -18,7 +18,7 @@ next turn number. Four things follow, each saving requests:
   have read a card of it, and a run that reads none waits for the opener (`claim_unknown`).
 
 The ref points at an empty commit whose message names the holder and when its claim
-expires (one commit serves a process's claims for half a time to live), so a holder that
+expires (one commit serves a process's claims while a minute of it is left), so a holder that
 died (killed runner, crash) before saving its card blocks nobody for longer than its time to
 live: a waiter takes the expired turn over with a fast-forward-only update (a child commit
 of the expired one), which GitHub also refuses (422) to all but the first of several
@@ -38,7 +38,11 @@ from datetime import UTC, datetime, timedelta
 from incidentbot.core.ports import Refs
 
 PREFIX = "refs/incidentbot/turns/"
-TTL = timedelta(minutes=2)  # a sync takes seconds; Actions kill a run long before this matters
+# A sync takes seconds. A claim lives five minutes: a holder that died blocks its incident
+# that long at most (the 5-minute sweep then finds it free), and one claim commit serves a
+# process (the dispatcher) for four of them, whatever it reconciles meanwhile.
+TTL = timedelta(minutes=5)
+MIN_LIFE = timedelta(minutes=1)  # the least a claim made with an old commit has left
 WAIT = timedelta(seconds=90)
 
 
@@ -111,11 +115,11 @@ _said: dict[str, datetime | None] = {}
 
 def _claim_commit(refs: Refs, who: str, ttl: timedelta,
                   clock: Callable[[], datetime]) -> tuple[str, datetime]:
-    """`who`'s claim commit, made again once it is half way to its expiry (so every claim
-    lives at least half a time to live)."""
+    """`who`'s claim commit, made again once less than a minute (half the time to live, if
+    shorter) is left of it: every claim lives at least that long."""
     made = _made.setdefault(refs, {})
     sha, until = made.get(who, ("", clock()))
-    if clock() + ttl / 2 >= until:
+    if clock() + min(ttl / 2, MIN_LIFE) >= until:
         holder = Holder(who, clock() + ttl)
         sha, until = refs.make_commit(message(holder)), holder.expires
         made[who] = (sha, until)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -57,16 +57,19 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
          page: bool = False, repair: bool = False, postmortem: bool = False,
          now: datetime | None = None, extra_posts: Sequence[tuple[str, str]] = (),
          drill_scenario: str | None = None, drill_reminders: bool = False,
-         known: Issue | None = None, changed: bool = False, opened: str = "") -> Outcome:
+         known: Issue | None = None, changed: bool = False, opened: str = "",
+         clock: Callable[[], datetime] | None = None) -> Outcome:
     """Reconcile one incident; see the module docstring. `known`: the issue as a write just
     returned it (saves reading it again); `changed`: the caller just changed the issue, so
     there is work, and what this process's last reconcile left of its comments may stand in
     for reading them (see `_comments`); `opened`: "fresh" when the caller just created it
-    (`known`), "resumed" when it found the issue an earlier attempt of its request made."""
+    (`known`), "resumed" when it found the issue an earlier attempt of its request made;
+    `clock`: the time the turns are claimed by (the Connections' clock)."""
     asked = Asked(roles=roles, reporter=reporter, page=page, repair=repair,
                   postmortem=postmortem, now=now, extra_posts=tuple(extra_posts),
                   drill_scenario=drill_scenario, drill_reminders=drill_reminders,
-                  opened=opened if known is not None else "")
+                  opened=opened if known is not None else "",
+                  clock=clock or (lambda: datetime.now(UTC)))
     with _lock(tracker.repository, number):
         issue = known if known is not None and known.number == number \
             else tracker.get_issue(number)
@@ -119,7 +122,7 @@ def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
         # opener that died acts with care, while the opener's time is not up.
         if asked.opened == "fresh":
             return snapshot, 0, True
-        if snapshot.issue.created_at + ttl > datetime.now(UTC):
+        if snapshot.issue.created_at + ttl > asked.clock():
             return snapshot, 0, False
     who = lease.holder()
     deadline = time.monotonic() + wait.total_seconds()
@@ -128,12 +131,12 @@ def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
         issue = snapshot.issue
         if snapshot.card_comment is not None and not snapshot.rebuilt:
             turn = snapshot.card.turn
-            got = lease.claim(tracker, number, turn, who=who, ttl=ttl)
+            got = lease.claim(tracker, number, turn, who=who, ttl=ttl, clock=asked.clock)
         else:  # no card to name it (a new issue, or its card deleted): meet the others
             opening = issue.created_at if markers.opened_by_us(issue.body) \
                 and snapshot.writers.trusts(issue) else None
             turn, got = lease.claim_unknown(tracker, number, who=who, ttl=ttl,
-                                            opening=opening)
+                                            clock=asked.clock, opening=opening)
         if isinstance(got, lease.Taken) and got.complete:
             return snapshot, turn, True
         fresh = read(tracker, number, config)
@@ -144,7 +147,7 @@ def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
         else:
             delay = 0.1
             while _card_body(fresh.comments) == _card_body(snapshot.comments) \
-                    and datetime.now(UTC) < got.expires:
+                    and asked.clock() < got.expires:
                 if time.monotonic() >= deadline:
                     raise Conflict("GitHub", (
                         f"incident #{number} is being reconciled by another run (its turn is "
@@ -176,6 +179,7 @@ class Asked:
     drill_scenario: str | None = None
     drill_reminders: bool = False
     opened: str = ""  # "fresh": the caller just opened the issue; "resumed": found it again
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     turn: int = 0  # the turn this reconcile holds (lease.py)
     lease_was_free: bool = False  # the turn was free: the card read is complete
 
