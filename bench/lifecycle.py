@@ -99,7 +99,7 @@ def deployment(sb: Sandbox) -> tuple[int, int, int]:
 def spread(history: int = 0, gap: timedelta = timedelta(minutes=3)) -> tuple[int, int]:
     """(GitHub requests that count, Slack requests) of the lifecycle with its steps `gap`
     apart, as people take them: on GitHub's clock (a read after a card edit is no free 304)
-    and on the claims' (a claim commit is made again when a minute of it is left)."""
+    and on the claims' (a claim commit serves until a minute of it is left)."""
     from history import seed_past_incidents
 
     with Sandbox() as sb:
@@ -283,7 +283,7 @@ def main() -> int:
     print(f"\nA lifecycle open → fixing → fixed → close costs {github_calls} GitHub requests "
           f"(304s free) and {whole['slack']} Slack requests, in one process as the dispatcher "
           f"runs it (goal: 15 and 20); {apart_gh} and {apart_slack} with its steps three "
-          "minutes apart (no read is a free 304 then, and a claim commit is made again).")
+          "minutes apart (no read of the issue is a free 304 after a card edit then).")
     print(f"As a deployment runs it (Slack → dispatcher as a GitHub App): the App token spent "
           f"{app_requests} requests (its own budget); its writes started {runs} incident "
           f"workflow runs (incident.yml skips events a bot sent and the card's own edits), "
