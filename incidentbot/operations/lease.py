@@ -127,11 +127,13 @@ def _claim_commit(refs: Refs, who: str, ttl: timedelta,
 
 
 def _expiry_of(refs: Refs, sha: str) -> datetime | None:
-    if sha not in _said:
-        if len(_said) > 1000:  # a long-lived dispatcher: keep what it remembers small
-            _said.clear()
-        _said[sha] = expiry(refs.commit_message(sha))
-    return _said[sha]
+    if sha in _said:
+        return _said[sha]
+    said = expiry(refs.commit_message(sha))
+    if len(_said) > 1000:  # a long-lived dispatcher: keep what it remembers small
+        _said.clear()
+    _said[sha] = said
+    return said
 
 
 def claim(refs: Refs, number: int, turn: int, *, who: str, ttl: timedelta = TTL,

@@ -73,7 +73,8 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
     with _lock(tracker.repository, number):
         issue = known if known is not None and known.number == number \
             else tracker.get_issue(number)
-        left = _left.get(tracker, {}).pop(number, None)
+        with _left_guard:
+            left = _left.get(tracker, {}).pop(number, None)
         comments = _comments(issue, left, changed)
         snapshot = snapshot_of(issue, tracker.comments(number) if comments is None
                                else list(comments),
@@ -97,6 +98,8 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
 # written meanwhile (its id above every one kept) is seen by the next run, never skipped.
 _left: weakref.WeakKeyDictionary[IssueTracker, dict[int, tuple[Comment, ...]]] = \
     weakref.WeakKeyDictionary()
+_left_guard = threading.Lock()
+LEFT_MAX = 200  # incidents remembered, the latest reconciled
 
 
 def _comments(issue: Issue, left: tuple[Comment, ...] | None,
@@ -376,8 +379,11 @@ def save_card(tracker: IssueTracker, snapshot: Snapshot, state: CardState,
 
 def _remember(tracker: IssueTracker, snapshot: Snapshot, card: Comment) -> None:
     kept = tuple(c for c in snapshot.comments if c.id != card.id)
-    _left.setdefault(tracker, {})[snapshot.issue.number] = \
-        tuple(sorted((*kept, card), key=lambda c: c.id))
+    with _left_guard:  # the dispatcher's workers reconcile other incidents meanwhile
+        left = _left.setdefault(tracker, {})
+        left[snapshot.issue.number] = tuple(sorted((*kept, card), key=lambda c: c.id))
+        while len(left) > LEFT_MAX:  # a dispatcher that runs for months: the latest ones
+            del left[next(iter(left))]
 
 
 def sync_all(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config, *,
