@@ -355,7 +355,7 @@ def main() -> int:
           f"each a new process; the first build ever cost {first_page}.")
     print(f"- CLI open: `incidentbot open` in a subprocess, median of its runs: its first "
           f"request left {start_up:.2f} s after start (the start-up), the channel existed "
-          f"{channel - start_up:.2f} s later, after {before} calls (two of them side by side).")
+          f"{channel - start_up:.2f} s later, after {before} call(s) before it.")
     print("- cold start: bench/cold_start.py's timing, median of "
           f"{runs} (python -c pass {base:.0f} ms; "
           + ", ".join(f"{k} {v:.0f} ms" for k, (v, _) in ms.items()) + "), list and sync "

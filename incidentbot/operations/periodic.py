@@ -192,7 +192,9 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
     done: dict[str, str] = {}
     for number in numbers:  # the sweep and the reminders: one sync per incident
         try:
-            outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, now=now)
+            # The issue as just listed stands for reading it again (one request fewer each).
+            outcome = reconciler.sync(c.tracker, c.chat, c.pager, config, number, now=now,
+                                      known=candidates[number], clock=c.clock)
             done[str(number)] = datastore.stamp(max(now, datetime.now(UTC)))
         except IncidentbotError as exc:
             lines.append(f"#{number}: incomplete ({exc})")
