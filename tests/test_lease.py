@@ -153,3 +153,12 @@ def test_an_issue_incidentbot_opened_is_its_openers_for_a_time_to_live() -> None
     clock.sleep(lease.TTL.total_seconds())
     assert lease.claim_unknown(refs, 7, who="sweep", clock=clock, opening=opened) == \
         (0, lease.Taken(complete=False))
+
+
+def test_a_run_that_reads_no_card_after_its_own_failed_turn_does_not_wait_for_itself() -> None:
+    refs, clock = FakeRefs(), Clock()
+    assert lease.claim(refs, 7, 3, who="a", clock=clock) == lease.Taken(complete=True)
+    # Its card could not be saved (deleted meanwhile): the next try reads none.
+    assert lease.claim_unknown(refs, 7, who="a", clock=clock) == (4, lease.Taken(False))
+    turn, got = lease.claim_unknown(refs, 7, who="b", clock=clock)
+    assert turn == 4 and isinstance(got, lease.Busy)

@@ -184,8 +184,9 @@ def claim_unknown(refs: Refs, number: int, *, who: str, ttl: timedelta = TTL,
         return 0, Taken(complete=False) if opening is not None and isinstance(got, Taken) \
             else got
     last = max(taken)
+    mine = _made.get(refs, {}).get(who, ("", None))[0]
     expires = _expiry_of(refs, taken[last])
-    if expires is not None and expires > clock():
-        return last, Busy(expires)
+    if taken[last] != mine and expires is not None and expires > clock():
+        return last, Busy(expires)  # (ours: a run of this process failed before its card)
     got = claim(refs, number, last + 1, who=who, ttl=ttl, clock=clock)
     return last + 1, Taken(complete=False) if isinstance(got, Taken) else got
