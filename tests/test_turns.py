@@ -12,7 +12,7 @@ from incidentbot.core.commands import Change
 from incidentbot.core.model import Status
 from incidentbot.core.snapshot import Attribution
 from incidentbot.operations import incidents as operations
-from incidentbot.operations import lease, sync
+from incidentbot.operations import sync, turns
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
 
@@ -36,7 +36,7 @@ def the_card(sandbox: Sandbox, number: int) -> cards.CardState:
     return cards.parse(found[0].body)
 
 
-def turns(sandbox: Sandbox, number: int) -> list[int]:
+def taken_turns(sandbox: Sandbox, number: int) -> list[int]:
     return sorted(int(r.rsplit("/", 1)[1]) for r in sandbox.github.store.refs
                   if r.startswith(f"incidentbot/turns/{number}/"))
 
@@ -54,7 +54,7 @@ def test_a_status_change_after_our_own_reconcile_reads_only_the_issue(
         "POST /repos/{owner}/{repo}/git/refs",  # turn 1: free, so the card read is current
         "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"]  # the card
     # Turn 0 was the opener's, which takes no ref (nobody can have read a card before it).
-    assert the_card(sandbox, number).turn == 2 and turns(sandbox, number) == [1]
+    assert the_card(sandbox, number).turn == 2 and taken_turns(sandbox, number) == [1]
     sandbox.clear_calls()
     operations.update_incident(c, number, Change(status=Status.FIXED), by=BY)
     assert "POST /repos/{owner}/{repo}/git/commits" not in github_calls(sandbox)
@@ -67,12 +67,13 @@ def test_an_open_costs_github_two_requests_and_others_wait_for_the_opener(
     number = open_one(c)
     assert github_calls(sandbox) == ["POST /repos/{owner}/{repo}/issues",
                                      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"]
-    assert turns(sandbox, number) == [] and the_card(sandbox, number).turn == 1
+    assert taken_turns(sandbox, number) == [] and the_card(sandbox, number).turn == 1
     # A run that read the issue before the card existed waits for the opener: the opener's
     # time (a time to live from the issue's creation) is not up, so turn 0 is busy.
     issue = c.tracker.get_issue(number)
-    got = lease.claim_unknown(c.tracker, number, who="sweep", opening=issue.created_at)
-    assert got == (0, lease.Busy(issue.created_at + lease.TTL)) and turns(sandbox, number) == []
+    got = turns.claim_unknown(c.tracker, number, who="sweep", opening=issue.created_at)
+    assert got == (0, turns.Busy(issue.created_at + turns.TTL))
+    assert taken_turns(sandbox, number) == []
 
 
 def test_a_comment_written_between_two_commands_is_mirrored_not_skipped(
@@ -110,7 +111,7 @@ def test_a_deleted_card_is_rebuilt_at_the_turn_after_the_last_one_once_its_claim
     calls = github_calls(sandbox)
     assert "GET /repos/{owner}/{repo}/git/matching-refs/{ref}" in calls
     assert "PATCH /repos/{owner}/{repo}/git/refs/{ref}" not in calls  # nobody taken over
-    assert turns(sandbox, number) == [1, 2] and the_card(sandbox, number).turn == 3
+    assert taken_turns(sandbox, number) == [1, 2] and the_card(sandbox, number).turn == 3
     assert the_card(sandbox, number).seen_status == "fixing"
 
 
@@ -120,9 +121,9 @@ def test_a_turn_claimed_by_a_run_that_died_is_taken_over_when_its_claim_expires(
     c = connections(sandbox)
     number = open_one(c)
     # A run claimed turn 1 and died before saving its card; its claim lives one more second.
-    dead = lease.Holder("runner-7:4242:1", datetime.now(UTC) + timedelta(seconds=1))
-    sha = c.tracker.make_commit(lease.message(dead))
-    assert c.tracker.create_ref(lease.ref(number, 1), sha)
+    dead = turns.Holder("runner-7:4242:1", datetime.now(UTC) + timedelta(seconds=1))
+    sha = c.tracker.make_commit(turns.message(dead))
+    assert c.tracker.create_ref(turns.ref(number, 1), sha)
     sandbox.github_relabel("bob", number, add=["status:fixing"], remove=["status:open"])
     other = connections(sandbox)
     sandbox.clear_calls()

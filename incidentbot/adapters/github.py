@@ -317,7 +317,7 @@ class GitHubTracker(PullsAndFiles):
             self._rest.request("POST", f"{self._at}/actions/workflows/{workflow}/dispatches",
                                body={"ref": ref, "inputs": dict(inputs)})
 
-    # -- git refs: the cross-process turns (lease.py) --------------------------------------
+    # -- git refs: the cross-process turns (turns.py) --------------------------------------
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str:
         """An empty commit (git's empty tree) carrying `message`; its sha. Never on a branch."""
         sha: str = self._retry(lambda: str(self._rest.request(

@@ -89,7 +89,7 @@ class CardState:
     oncall: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Notifications sent beyond Slack, by key (notify.py): each change told once.
     notified: tuple[str, ...] = ()
-    # The turn the next reconcile takes (operations/lease.py): each saved card names the one
+    # The turn the next reconcile takes (operations/turns.py): each saved card names the one
     # after the turn that saved it, so runs that read the same card contend for one turn.
     turn: int = 0
 

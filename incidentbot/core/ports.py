@@ -108,7 +108,7 @@ class Message:
 
 
 class Refs(Protocol):
-    """The few git operations the cross-process turns need (lease.py)."""
+    """The few git operations the cross-process turns need (turns.py)."""
 
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str: ...
 

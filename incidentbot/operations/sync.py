@@ -32,7 +32,7 @@ from incidentbot.core.errors import Conflict, IncidentbotError, InvalidInput, Se
 from incidentbot.core.plan import card_rows, plan, prepare
 from incidentbot.core.ports import Chat, Comment, Issue, IssueTracker, Pager
 from incidentbot.core.snapshot import CHANNEL, Action, Attribution, Plan, Snapshot, snapshot_of
-from incidentbot.operations import lease
+from incidentbot.operations import turns
 from incidentbot.operations.apply import NEEDS_CHANNEL, Applier, Outcome
 from incidentbot.operations.comment_commands import run_commands
 from incidentbot.operations.reading import read, writers_of
@@ -88,7 +88,7 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
             return Outcome(number, card=read(tracker, number, config).card)
         snapshot, turn, complete = turned
         return _reconcile(snapshot, tracker, chat, pager, config, attribution,
-                          replace(asked, turn=turn, lease_was_free=complete))
+                          replace(asked, turn=turn, turn_was_free=complete))
 
 
 # What this process's last reconcile of an incident left its comments as (its card saved):
@@ -115,35 +115,35 @@ def _comments(issue: Issue, left: tuple[Comment, ...] | None,
 def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
                attribution: Attribution | None,
                asked: Asked) -> tuple[Snapshot, int, bool] | None:
-    """The incident's next turn (lease.py), with the snapshot to act on, the turn, and whether
+    """The incident's next turn (turns.py), with the snapshot to act on, the turn, and whether
     the card read is complete; None when, while we waited, another run did the work."""
     has_card = snapshot.card_comment is not None and not snapshot.rebuilt
-    ttl, wait = lease.limits()
+    ttl, wait = turns.limits()
     if asked.opened and not has_card:
         # The opener's first turn takes no ref: nobody can have read a card of the issue, and
-        # a run that reads none waits for the opener (lease.claim_unknown). The heir of an
+        # a run that reads none waits for the opener (turns.claim_unknown). The heir of an
         # opener that died acts with care, while the opener's time is not up.
         if asked.opened == "fresh":
             return snapshot, 0, True
         if snapshot.issue.created_at + ttl > asked.clock():
             return snapshot, 0, False
-    who = lease.holder()
+    who = turns.holder()
     deadline = time.monotonic() + wait.total_seconds()
     number = snapshot.issue.number
     while True:
         issue = snapshot.issue
         if snapshot.card_comment is not None and not snapshot.rebuilt:
             turn = snapshot.card.turn
-            got = lease.claim(tracker, number, turn, who=who, ttl=ttl, clock=asked.clock)
+            got = turns.claim(tracker, number, turn, who=who, ttl=ttl, clock=asked.clock)
         else:  # no card to name it (a new issue, or its card deleted): meet the others
             opening = issue.created_at if markers.opened_by_us(issue.body) \
                 and snapshot.writers.trusts(issue) else None
-            turn, got = lease.claim_unknown(tracker, number, who=who, ttl=ttl,
+            turn, got = turns.claim_unknown(tracker, number, who=who, ttl=ttl,
                                             clock=asked.clock, opening=opening)
-        if isinstance(got, lease.Taken) and got.complete:
+        if isinstance(got, turns.Taken) and got.complete:
             return snapshot, turn, True
         fresh = read(tracker, number, config)
-        if isinstance(got, lease.Taken):
+        if isinstance(got, turns.Taken):
             if _card_body(fresh.comments) == _card_body(snapshot.comments):
                 return fresh, turn, False  # a run died with this turn: act with care
             # The run we took over was alive after all and saved its card: start again.
@@ -183,8 +183,8 @@ class Asked:
     drill_reminders: bool = False
     opened: str = ""  # "fresh": the caller just opened the issue; "resumed": found it again
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    turn: int = 0  # the turn this reconcile holds (lease.py)
-    lease_was_free: bool = False  # the turn was free: the card read is complete
+    turn: int = 0  # the turn this reconcile holds (turns.py)
+    turn_was_free: bool = False  # the turn was free: the card read is complete
 
 
 def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
@@ -215,7 +215,7 @@ def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
 
 def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pager | None,
                config: Config, attribution: Attribution | None, asked: Asked) -> Outcome:
-    """Under the lease: note a rebuilt card, adopt a form's answers, run commands, plan,
+    """In its turn: note a rebuilt card, adopt a form's answers, run commands, plan,
     apply, save the card."""
     if snapshot.rebuilt:
         _note_rebuilt(tracker, snapshot)
@@ -244,7 +244,7 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
                    attribution=attribution, now=asked.now, repair=asked.repair,
                    force_postmortem=asked.postmortem, extra_posts=asked.extra_posts)
     return _apply(snapshot, planned, tracker, chat, pager, config,
-                  complete=asked.lease_was_free, turn=asked.turn)
+                  complete=asked.turn_was_free, turn=asked.turn)
 
 
 def _note_rebuilt(tracker: IssueTracker, snapshot: Snapshot) -> None:

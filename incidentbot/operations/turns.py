@@ -75,7 +75,7 @@ def ref(number: int, turn: int) -> str:
 
 def message(holder: Holder) -> str:
     stamp = holder.expires.astimezone(UTC).isoformat(timespec="seconds")
-    return f"incidentbot lease\n\nholder: {holder.who}\nexpires: {stamp}\n"
+    return f"incidentbot claim\n\nholder: {holder.who}\nexpires: {stamp}\n"
 
 
 def expiry(text: str) -> datetime | None:

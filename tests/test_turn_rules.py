@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from incidentbot.operations import lease
+from incidentbot.operations import turns
 
 _SHAS = itertools.count()
 
@@ -22,7 +22,7 @@ class FakeRefs:
 
     def make_commit(self, message: str, parents: tuple[str, ...] = ()) -> str:
         self.calls.append("commit")
-        sha = f"c{next(_SHAS)}"  # unique across tests: the lease remembers what a sha says
+        sha = f"c{next(_SHAS)}"  # unique across tests: a process remembers what a sha says
         self.commits[sha] = (message, parents)
         return sha
 
@@ -66,9 +66,9 @@ class Clock:
 
 def test_a_free_turn_costs_one_create_and_nothing_is_released() -> None:
     refs, clock = FakeRefs(), Clock()
-    assert lease.claim(refs, 7, 0, who="a", clock=clock) == lease.Taken(complete=True)
-    assert lease.claim(refs, 7, 1, who="a", clock=clock) == lease.Taken(complete=True)
-    assert lease.claim(refs, 8, 0, who="a", clock=clock) == lease.Taken(complete=True)
+    assert turns.claim(refs, 7, 0, who="a", clock=clock) == turns.Taken(complete=True)
+    assert turns.claim(refs, 7, 1, who="a", clock=clock) == turns.Taken(complete=True)
+    assert turns.claim(refs, 8, 0, who="a", clock=clock) == turns.Taken(complete=True)
     # One claim commit serves every turn while it is young; the spent refs stay.
     assert refs.calls == ["commit", "create", "create", "create"]
     assert sorted(refs.refs) == ["refs/incidentbot/turns/7/0", "refs/incidentbot/turns/7/1",
@@ -77,35 +77,35 @@ def test_a_free_turn_costs_one_create_and_nothing_is_released() -> None:
 
 def test_a_claim_commit_is_made_again_when_it_ages() -> None:
     refs, clock = FakeRefs(), Clock()
-    lease.claim(refs, 7, 0, who="a", clock=clock)
-    clock.sleep((lease.TTL - lease.MIN_LIFE).total_seconds() - 1)  # a minute and more left
-    lease.claim(refs, 7, 1, who="a", clock=clock)
+    turns.claim(refs, 7, 0, who="a", clock=clock)
+    clock.sleep((turns.TTL - turns.MIN_LIFE).total_seconds() - 1)  # a minute and more left
+    turns.claim(refs, 7, 1, who="a", clock=clock)
     assert refs.calls.count("commit") == 1
     clock.sleep(2)  # less than a minute left: a claim made with it would live too short
-    lease.claim(refs, 7, 2, who="a", clock=clock)
+    turns.claim(refs, 7, 2, who="a", clock=clock)
     first, second = refs.refs["refs/incidentbot/turns/7/1"], refs.refs["refs/incidentbot/turns/7/2"]
     assert first != second and refs.calls.count("commit") == 2
-    assert lease.expiry(refs.commits[second][0]) == clock.now + lease.TTL
+    assert turns.expiry(refs.commits[second][0]) == clock.now + turns.TTL
 
 
 def test_a_live_holder_keeps_its_turn_and_its_expiry_is_read_once() -> None:
     refs, clock = FakeRefs(), Clock()
-    holder = lease.Holder("b", clock.now + timedelta(minutes=2))
-    theirs = refs.make_commit(lease.message(holder))
+    holder = turns.Holder("b", clock.now + timedelta(minutes=2))
+    theirs = refs.make_commit(turns.message(holder))
     refs.refs["refs/incidentbot/turns/7/3"] = theirs
     for _ in range(2):
-        assert lease.claim(refs, 7, 3, who="a", clock=clock) == lease.Busy(holder.expires)
+        assert turns.claim(refs, 7, 3, who="a", clock=clock) == turns.Busy(holder.expires)
     assert refs.refs["refs/incidentbot/turns/7/3"] == theirs
     assert refs.calls.count("message") == 1
 
 
 def test_an_expired_claim_is_taken_over_by_one_waiter_only() -> None:
     refs, clock = FakeRefs(), Clock()
-    dead = lease.Holder("crashed", clock.now - timedelta(seconds=1))
-    stale = refs.make_commit(lease.message(dead))
+    dead = turns.Holder("crashed", clock.now - timedelta(seconds=1))
+    stale = refs.make_commit(turns.message(dead))
     refs.refs["refs/incidentbot/turns/7/0"] = stale
     # A second waiter took it over first: our fast-forward from the stale commit is refused.
-    theirs = refs.make_commit(lease.message(lease.Holder("b", clock.now + lease.TTL)),
+    theirs = refs.make_commit(turns.message(turns.Holder("b", clock.now + turns.TTL)),
                               (stale,))
     first_move = refs.move_ref
 
@@ -114,51 +114,51 @@ def test_an_expired_claim_is_taken_over_by_one_waiter_only() -> None:
         return first_move(ref, sha)
 
     refs.move_ref = racing_move  # type: ignore[method-assign]
-    assert isinstance(lease.claim(refs, 7, 0, who="a", clock=clock), lease.Busy)
+    assert isinstance(turns.claim(refs, 7, 0, who="a", clock=clock), turns.Busy)
     assert refs.refs["refs/incidentbot/turns/7/0"] == theirs
     # Alone, a waiter takes the expired turn over; it is not known to be complete.
     refs.move_ref = first_move  # type: ignore[method-assign]
     refs.refs["refs/incidentbot/turns/7/0"] = stale
-    assert lease.claim(refs, 7, 0, who="c", clock=clock) == lease.Taken(complete=False)
+    assert turns.claim(refs, 7, 0, who="c", clock=clock) == turns.Taken(complete=False)
     assert refs.commits[refs.refs["refs/incidentbot/turns/7/0"]][1] == (stale,)
 
 
 def test_our_own_earlier_claim_is_ours_but_not_known_complete() -> None:
     refs, clock = FakeRefs(), Clock()
-    lease.claim(refs, 7, 0, who="a", clock=clock)
+    turns.claim(refs, 7, 0, who="a", clock=clock)
     # The create's answer was lost, or a run of ours failed before saving its card.
-    assert lease.claim(refs, 7, 0, who="a", clock=clock) == lease.Taken(complete=False)
+    assert turns.claim(refs, 7, 0, who="a", clock=clock) == turns.Taken(complete=False)
 
 
 def test_runs_that_read_no_card_meet_at_one_turn() -> None:
     refs, clock = FakeRefs(), Clock()
     # None taken yet: turn 0, for one of them only.
-    assert lease.claim_unknown(refs, 7, who="a", clock=clock) == (0, lease.Taken(True))
-    turn, got = lease.claim_unknown(refs, 7, who="b", clock=clock)
-    assert turn == 0 and isinstance(got, lease.Busy)  # a's claim lives: wait for its card
-    lease.claim(refs, 70, 40, who="a", clock=clock)  # another incident's turns are not #7's
+    assert turns.claim_unknown(refs, 7, who="a", clock=clock) == (0, turns.Taken(True))
+    turn, got = turns.claim_unknown(refs, 7, who="b", clock=clock)
+    assert turn == 0 and isinstance(got, turns.Busy)  # a's claim lives: wait for its card
+    turns.claim(refs, 70, 40, who="a", clock=clock)  # another incident's turns are not #7's
     # a died: once its claim expired, the turn after it, not known complete.
-    clock.sleep(lease.TTL.total_seconds() + 1)
-    assert lease.claim_unknown(refs, 7, who="b", clock=clock) == (1, lease.Taken(False))
-    turn, got = lease.claim_unknown(refs, 7, who="c", clock=clock)
-    assert turn == 1 and isinstance(got, lease.Busy)
+    clock.sleep(turns.TTL.total_seconds() + 1)
+    assert turns.claim_unknown(refs, 7, who="b", clock=clock) == (1, turns.Taken(False))
+    turn, got = turns.claim_unknown(refs, 7, who="c", clock=clock)
+    assert turn == 1 and isinstance(got, turns.Busy)
 
 
 def test_an_issue_incidentbot_opened_is_its_openers_for_a_time_to_live() -> None:
     refs, clock = FakeRefs(), Clock()
     opened = clock.now - timedelta(seconds=30)
-    turn, got = lease.claim_unknown(refs, 7, who="sweep", clock=clock, opening=opened)
-    assert (turn, got) == (0, lease.Busy(opened + lease.TTL)) and refs.refs == {}
+    turn, got = turns.claim_unknown(refs, 7, who="sweep", clock=clock, opening=opened)
+    assert (turn, got) == (0, turns.Busy(opened + turns.TTL)) and refs.refs == {}
     # The opener died before saving its card: after its time, turn 0, with care.
-    clock.sleep(lease.TTL.total_seconds())
-    assert lease.claim_unknown(refs, 7, who="sweep", clock=clock, opening=opened) == \
-        (0, lease.Taken(complete=False))
+    clock.sleep(turns.TTL.total_seconds())
+    assert turns.claim_unknown(refs, 7, who="sweep", clock=clock, opening=opened) == \
+        (0, turns.Taken(complete=False))
 
 
 def test_a_run_that_reads_no_card_after_its_own_failed_turn_does_not_wait_for_itself() -> None:
     refs, clock = FakeRefs(), Clock()
-    assert lease.claim(refs, 7, 3, who="a", clock=clock) == lease.Taken(complete=True)
+    assert turns.claim(refs, 7, 3, who="a", clock=clock) == turns.Taken(complete=True)
     # Its card could not be saved (deleted meanwhile): the next try reads none.
-    assert lease.claim_unknown(refs, 7, who="a", clock=clock) == (4, lease.Taken(False))
-    turn, got = lease.claim_unknown(refs, 7, who="b", clock=clock)
-    assert turn == 4 and isinstance(got, lease.Busy)
+    assert turns.claim_unknown(refs, 7, who="a", clock=clock) == (4, turns.Taken(False))
+    turn, got = turns.claim_unknown(refs, 7, who="b", clock=clock)
+    assert turn == 4 and isinstance(got, turns.Busy)
