@@ -83,10 +83,9 @@ def sync(tracker: IssueTracker, chat: Chat, pager: Pager | None, config: Config,
             raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
         if not _has_work(snapshot, tracker, config, attribution, asked):
             return Outcome(number, card=snapshot.card)  # nothing to do: no turn, no write
-        turned = _take_turn(tracker, snapshot, config, attribution, asked)
-        if turned is None:  # the run we waited for did what was asked
-            return Outcome(number, card=read(tracker, number, config).card)
-        snapshot, turn, complete = turned
+        snapshot, turn, complete = _take_turn(tracker, snapshot, config, attribution, asked)
+        if turn is None:  # the run we waited for did what was asked
+            return Outcome(number, card=snapshot.card)
         return _reconcile(snapshot, tracker, chat, pager, config, attribution,
                           replace(asked, turn=turn, turn_was_free=complete))
 
@@ -114,12 +113,11 @@ def _comments(issue: Issue, left: tuple[Comment, ...] | None,
 
 def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
                attribution: Attribution | None,
-               asked: Asked) -> tuple[Snapshot, int, bool] | None:
-    """The incident's next turn (turns.py), with the snapshot to act on, the turn, and whether
-    the card read is complete; None when, while we waited, another run did the work."""
-    has_card = snapshot.card_comment is not None and not snapshot.rebuilt
+               asked: Asked) -> tuple[Snapshot, int | None, bool]:
+    """The snapshot to act on, the incident's next turn (turns.py) and whether the card read
+    is complete; the turn is None when, while we waited, another run did the work."""
     ttl, wait = turns.limits()
-    if asked.opened and not has_card:
+    if asked.opened and not _has_card(snapshot):
         # The opener's first turn takes no ref: nobody can have read a card of the issue, and
         # a run that reads none waits for the opener (turns.claim_unknown). The heir of an
         # opener that died acts with care, while the opener's time is not up.
@@ -132,7 +130,7 @@ def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
     number = snapshot.issue.number
     while True:
         issue = snapshot.issue
-        if snapshot.card_comment is not None and not snapshot.rebuilt:
+        if _has_card(snapshot):
             turn = snapshot.card.turn
             got = turns.claim(tracker, number, turn, who=who, ttl=ttl, clock=asked.clock)
         else:  # no card to name it (a new issue, or its card deleted): meet the others
@@ -161,7 +159,12 @@ def _take_turn(tracker: IssueTracker, snapshot: Snapshot, config: Config,
                 fresh = read(tracker, number, config)  # free while nothing changed (304s)
         snapshot = fresh
         if not _has_work(snapshot, tracker, config, attribution, asked):
-            return None
+            return snapshot, None, False
+
+
+def _has_card(snapshot: Snapshot) -> bool:
+    """Was a card read (not rebuilt from the issue)? Only such a card names the next turn."""
+    return snapshot.card_comment is not None and not snapshot.rebuilt
 
 
 def _card_body(comments: Sequence[Comment]) -> tuple[str, ...]:
