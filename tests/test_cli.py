@@ -186,3 +186,21 @@ def test_status_page_build_publishes_public_notes_and_reads_each_incident_once(
         assert again.returncode == 0, again.stderr
         reads = [c.operation for c in sb.calls_to("github")]
         assert not any("comments" in r or "events" in r for r in reads), reads
+
+
+def test_show_names_role_holders_as_people_know_them(
+    sandbox_env: dict[str, str], sandbox: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = str(ROOT / "incidentbot.yml")
+    runner = CliRunner()
+    opened = runner.invoke(main, ["open", "--title", "Checkout returns 502", "--config", cfg])
+    assert opened.exit_code == 0, opened.output
+    updated = runner.invoke(main, ["update", "1", "--role", "commander=@carol", "--role",
+                                   "comms=@nobody", "--config", cfg])
+    assert updated.exit_code == 0, updated.output
+    assert "note: @nobody (comms) is not in incidentbot.yml's people:" in updated.output
+    assert "@carol" not in updated.output  # Carol is listed, with her Slack id
+    shown = runner.invoke(main, ["show", "1", "--config", cfg])
+    assert shown.exit_code == 0, shown.output
+    assert "commander: Carol Example (U0CAROL001)" in shown.output
+    assert "comms:    @nobody" in shown.output  # not in `people:`: as given

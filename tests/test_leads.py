@@ -56,8 +56,13 @@ def test_the_open_form_names_the_commander_and_leads(disp: Dispatcher, s: SlackR
     number = open_via_modal(disp, sandbox, s, "DB slow", 3,
                             roles={"role_commander": picked(BOB), "role_comms": picked(DAN)})
     c = connections(sandbox, CFG)
-    card = reading.read(c.tracker, number, CFG).card
-    assert card.roles == {"commander": BOB, "comms": DAN}
+    read = reading.read(c.tracker, number, CFG)
+    assert read.card.roles == {"commander": BOB, "comms": DAN}
+    # On GitHub the card names them as people read them, not as Slack ids (no mention).
+    assert read.card_comment is not None
+    assert "| Incident commander | Bob Example (`@bob`) |" in read.card_comment.body
+    assert "| Comms lead | Dan Example (`@dan`) |" in read.card_comment.body
+    assert BOB not in read.card_comment.body.split("<!--")[0]
     channel = incident_channel(sandbox)
     assert {BOB, DAN} <= set(sandbox.slack.state.channels[channel]["members"])
     summary = next(m["text"] for m in sandbox.slack.messages(channel)

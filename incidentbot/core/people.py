@@ -30,6 +30,19 @@ def _person(ref: str, config: Config) -> Person | None:
     return config.people.get(bare) or config.person_by_github(bare)
 
 
+def known(ref: str, config: Config) -> Person | None:
+    """The person of `people:` a reference names (by Slack id, person id or GitHub login)."""
+    if SLACK_ID.fullmatch(ref):
+        return config.person_by_slack(ref)
+    return _person(ref, config)
+
+
+def reachable_on_slack(ref: str, config: Config) -> bool:
+    """Can the reference be invited to a channel: a Slack id, or a person or email that
+    gives one (directly, or through `users.lookupByEmail`)?"""
+    return slack_id(ref, config) is not None or email_of(ref, config) is not None
+
+
 def email_of(ref: str, config: Config) -> str | None:
     """The email to look a reference up by, when it has no Slack id of its own."""
     if SLACK_ID.fullmatch(ref):

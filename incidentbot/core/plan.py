@@ -384,6 +384,19 @@ def _who(snapshot: Snapshot, changes: Sequence[messages.Change],
 
 
 # -- reading ---------------------------------------------------------------------------------
+def _holder(ref: str, config: Config) -> str:
+    """A role holder on the card, as people read it: their name from `people:` and their
+    GitHub login in a code span (a mention there would notify them on every new card), else
+    the reference as given (a Slack id nobody listed, an `@login`)."""
+    from incidentbot.core.text import markdown
+
+    person = people.known(ref, config)
+    if person is None:
+        return markdown(ref)
+    name = markdown(person.name or person.id)
+    return f"{name} (`@{person.github.replace('`', '')}`)" if person.github else name
+
+
 def card_rows(snapshot: Snapshot, state: CardState, config: Config) -> list[tuple[str, str]]:
     from incidentbot.core.text import markdown
 
@@ -394,7 +407,7 @@ def card_rows(snapshot: Snapshot, state: CardState, config: Config) -> list[tupl
         rows.append(("Slack", markdown(f"#{state.channel_name}")
                      + (" (archived)" if state.archived else "")))
     for role, who in f.roles.items():
-        rows.append((role, markdown(who)))
+        rows.append((role, _holder(who, config)))
     if f.drill:
         rows.append(("Drill", "yes: not announced, never paged"))
     return rows

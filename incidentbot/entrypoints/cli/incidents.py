@@ -147,6 +147,12 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
                                              by=_by_cli(),
                                              public=public)
     click.echo(f"#{number} updated")
+    from incidentbot.core.people import reachable_on_slack
+
+    for held, holder in change.roles.items():
+        if holder is not None and not reachable_on_slack(holder, config):
+            click.echo(f"note: {holder} ({held}) is not in incidentbot.yml's people: with a "
+                       "Slack id or email, so they are not invited to the channel")
     finish(outcome)
 
 
@@ -228,8 +234,12 @@ def show(number: int, config_path: str | None) -> None:
     click.echo(f"  flags:    {', '.join(flags) or '-'}")
     click.echo(f"  slack:    {('#' + card.channel_name) if card.channel_name else '-'}"
                + (" (archived)" if card.archived else ""))
+    from incidentbot.core.people import known
+
     for role, who in card.roles.items():
-        click.echo(f"  {role + ':':<9} {who}")
+        person = known(who, config)
+        named = f"{person.name or person.id} ({who})" if person is not None else who
+        click.echo(f"  {role + ':':<9} {named}")
     click.echo(f"  url:      {snap.issue.url}")
     for name, effect in sorted(card.effects.items()):
         mark = "ok " if effect.ok else "ERR"
