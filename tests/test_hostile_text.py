@@ -193,6 +193,15 @@ def test_the_well_known_sequences_read_as_typed() -> None:
     assert "‹!here› & co" in topic
 
 
+def test_a_title_with_emphasis_marks_is_not_wrapped_in_ours() -> None:
+    # mrkdwn cannot escape `*`: ours around "*50%* of checkouts" would pair with the title's.
+    assert messages.summary(facts("Checkout down"), "").splitlines()[0] \
+        == ":rotating_light: *Checkout down*"
+    for title in ("*50%* of checkouts fail", "pay_service down", "`deploy` stuck", "~flaky~"):
+        assert messages.summary(facts(title), "").splitlines()[0] \
+            == f":rotating_light: {title}"
+
+
 def test_long_text_is_cut_within_slack_limits_and_never_mid_entity() -> None:
     f = facts("&" * 50_000, ("<" * 50_000,) * 3, severity="&" * 50_000,
               meaning="<" * 50_000, roles={"Incident commander": ALICE, "&" * 50_000: "x"})

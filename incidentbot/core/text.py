@@ -29,8 +29,10 @@ _MARKDOWN_BLOCK = re.compile(r"^(\s*)([#>+=:-]|\d+[.)])", re.MULTILINE)
 
 
 def slack(text: str) -> str:
-    """Untrusted text for Slack mrkdwn: shown literally; `<!channel>` and `<@U1>` ping no one,
-    control characters show as their pictures and bidi overrides cannot reach past it.
+    """Untrusted text for Slack mrkdwn: `<!channel>` and `<@U1>` ping no one, nothing in it
+    becomes a link, control characters show as their pictures and bidi overrides cannot
+    reach past it. Emphasis marks (`*`, `_`, `~`, backticks) have no escape in mrkdwn and
+    still format; never wrap such text in marks of ours it could pair with.
 
     https://api.slack.com/reference/surfaces/formatting#escaping
     """

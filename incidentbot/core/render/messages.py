@@ -143,10 +143,17 @@ def purpose(facts: Facts, marker: str) -> str:
     return truncate(f"{marker} · {_plain(facts.title)}", TOPIC_MAX)
 
 
+_EMPHASIS = "*_~`"
+
+
 def summary(facts: Facts, description: str) -> str:
     roles = ", ".join(f"{_name(r)} {person(p)}" for r, p in facts.roles.items())
+    title = truncate_escaped(one_line(facts.title), 300)
     return _fit(wording.render(
-        "summary", prefix=_prefix(facts), title=truncate_escaped(one_line(facts.title), 300),
+        "summary", prefix=_prefix(facts), title=title,
+        # mrkdwn has no escape for its emphasis marks: a title with one of its own is not
+        # wrapped in ours, which it would pair with and break.
+        bold=not any(mark in title for mark in _EMPHASIS),
         severity=_name(facts.severity), meaning=_name(facts.meaning, 300),
         status=facts.status.value, services=_services(facts),
         issue_link=_link(facts.url, f"#{facts.number}"), roles=roles,
