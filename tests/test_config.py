@@ -73,6 +73,9 @@ BAD = [
                                      "\"rename\", got \"delete\""),
     ("slack:\n  announce: incidents\n", "x.yml:2: slack.announce: expected a list, got "
                                         "\"incidents\""),
+    ("slack:\n  announce: #incidents\n", "x.yml:2: slack.announce: expected a list, got null "
+                                        "(YAML reads `#incidents` as a comment: quote it, "
+                                        "[\"#incidents\"])"),
     ("slack:\n  announce: [Incidents]\n", "x.yml:2: slack.announce[0]: expected a channel as "
                                           "#name (lowercase)"),
     ("severities:\n  - level: 1\n  - level: 2\n    label: 3\n",

@@ -206,8 +206,11 @@ def parse(text: str, *, source: str = CONFIG_FILE) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"expected a mapping of settings, got {schema.describe(data)}",
                           path=source, line=1)
-    errors += [ConfigError(p.message, path=source, line=located.line_of(p.path),
-                           key=dotted(p.path)) for p in schema.validate(data)]
+    lines = text.splitlines()
+    for p in schema.validate(data):
+        line = located.line_of(p.path)
+        errors.append(ConfigError(p.message + _comment_hint(p.message, lines, line),
+                                  path=source, line=line, key=dotted(p.path)))
     if errors:
         raise ConfigErrors(sorted(errors, key=lambda e: e.line or 0))
     config = _build(data, source)
@@ -217,6 +220,20 @@ def parse(text: str, *, source: str = CONFIG_FILE) -> Config:
                  for p, msg in problems]
         raise ConfigErrors(sorted(found, key=lambda e: e.line or 0))
     return config
+
+
+def _comment_hint(message: str, lines: list[str], line: int | None) -> str:
+    """A null where a value was written with `#` (`announce: #incidents`): YAML read it as
+    a comment, so say so."""
+    if not message.endswith("got null") or line is None or not 0 < line <= len(lines):
+        return ""
+    _key, colon, rest = lines[line - 1].partition(":")
+    if colon and rest.lstrip().startswith("#"):
+        quoted = f'"{rest.strip()}"'
+        if message.startswith("expected a list"):
+            quoted = f"[{quoted}]"
+        return f" (YAML reads `{rest.strip()}` as a comment: quote it, {quoted})"
+    return ""
 
 
 # -- building the dataclasses from validated data --------------------------------------------

@@ -70,7 +70,7 @@ def config() -> None:
 
 
 @config.command("check")
-@click.option("--file", "-f", "path", type=click.Path(dir_okay=False),
+@click.option("--file", "-f", "--config", "path", type=click.Path(dir_okay=False),
               help="Config file (default: $INCIDENTBOT_CONFIG or ./incidentbot.yml).")
 def config_check(path: str | None) -> None:
     """Validate the configuration and print a summary.
