@@ -204,3 +204,19 @@ def test_show_names_role_holders_as_people_know_them(
     assert shown.exit_code == 0, shown.output
     assert "commander: Carol Example (U0CAROL001)" in shown.output
     assert "comms:    @nobody" in shown.output  # not in `people:`: as given
+
+
+def test_list_and_show_print_an_escape_sequence_in_a_title_as_its_picture(
+    sandbox_env: dict[str, str], sandbox: object
+) -> None:
+    cfg = str(ROOT / "incidentbot.yml")
+    runner = CliRunner()
+    hostile = "Checkout \x1b[2J\x1b]0;pwned\x07 down \u202eevil"
+    opened = runner.invoke(main, ["open", "--title", hostile, "--config", cfg])
+    assert opened.exit_code == 0, opened.output
+    for argv in (["list"], ["show", "1"]):
+        result = runner.invoke(main, [*argv, "--config", cfg])
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output
+        assert "\u202e" not in result.output
+        assert "Checkout ␛[2J␛]0;pwned␇ down \ufffdevil" in result.output

@@ -16,6 +16,7 @@ _CONTROLS = {
     "\x7f": "\u2421",
     **{chr(c): "\ufffd" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))},
 }
+_TERMINAL = str.maketrans({**_CONTROLS, "\x9b": "\ufffd"})  # and CSI, the 8-bit ESC [
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", **_CONTROLS})
 # Where Slack takes text without escapes (a channel topic or purpose): look-alike brackets.
 _PLAIN = str.maketrans({"<": "‹", ">": "›", **_CONTROLS})
@@ -71,6 +72,13 @@ def markdown(text: str) -> str:
 def markdown_cell(text: str) -> str:
     """Untrusted text for one Markdown table cell: one line, escaped."""
     return markdown(" ".join(text.split()))
+
+
+def terminal(text: str) -> str:
+    """Untrusted text for a terminal, on one line: an escape sequence in an issue title could
+    otherwise move the cursor, clear the screen or retitle the window; control characters
+    show as their pictures (␛) and bidi overrides as U+FFFD, as in Slack."""
+    return one_line(text).translate(_TERMINAL)
 
 
 def one_line(text: str) -> str:

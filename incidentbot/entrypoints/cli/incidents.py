@@ -190,6 +190,7 @@ def list_(everything: bool, config_path: str | None) -> None:
     Example: incidentbot list --all
     """
     from incidentbot.core.model import read_labels
+    from incidentbot.core.text import terminal
     from incidentbot.operations.connections import connect
 
     config = load_config(config_path)
@@ -200,7 +201,7 @@ def list_(everything: bool, config_path: str | None) -> None:
     for issue in sorted(issues, key=lambda i: i.number):
         f = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
         sev = config.severity(f.severity).name if f.severity else "-"
-        title = " ".join(issue.title.split())
+        title = terminal(issue.title)
         click.echo(f"#{issue.number:<5} {f.status.value:<13} {sev:<6} {title}  {issue.url}")
 
 
@@ -213,6 +214,7 @@ def show(number: int, config_path: str | None) -> None:
     Example: incidentbot show 12
     """
     from incidentbot.core.errors import InvalidInput
+    from incidentbot.core.text import terminal
     from incidentbot.operations import incidents as operations
 
     config = load_config(config_path)
@@ -224,7 +226,7 @@ def show(number: int, config_path: str | None) -> None:
     if not f.is_incident:
         raise InvalidInput(f"#{number} is not an incident (it has no `incident` label): "
                            f"{snap.issue.url}; `incidentbot list --all` shows the incidents")
-    click.echo(f"#{number} {' '.join(snap.issue.title.split())}")
+    click.echo(f"#{number} {terminal(snap.issue.title)}")
     click.echo(f"  name:     {card.name}")
     click.echo(f"  status:   {f.status.value}")
     sev = config.severity(f.severity).name if f.severity else "unrated"
@@ -239,11 +241,12 @@ def show(number: int, config_path: str | None) -> None:
     for role, who in card.roles.items():
         person = known(who, config)
         named = f"{person.name or person.id} ({who})" if person is not None else who
-        click.echo(f"  {role + ':':<9} {named}")
+        click.echo(f"  {role + ':':<9} {terminal(named)}")
     click.echo(f"  url:      {snap.issue.url}")
     for name, effect in sorted(card.effects.items()):
         mark = "ok " if effect.ok else "ERR"
-        click.echo(f"  [{mark}] {name}" + (f": {effect.detail}" if effect.detail else ""))
+        click.echo(f"  [{mark}] {terminal(name)}"
+                   + (f": {terminal(effect.detail)}" if effect.detail else ""))
     for problem in f.problems:
         click.echo(f"  note: {problem}")
 
