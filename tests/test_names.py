@@ -53,3 +53,16 @@ def test_channel_names_are_always_valid(pattern_text: str, number: int, suffix: 
     pattern = pattern_text.replace("{", "(").replace("}", ")") + "-{name}"
     name = incident_name(number, DAY)
     assert is_valid_channel_name(channel_name(pattern, name, number, suffix))
+
+
+@given(st.integers(min_value=1, max_value=20_000))
+def test_a_name_or_its_channel_leads_back_to_its_issue(number: int) -> None:
+    from incidentbot.core.names import guesses
+
+    name = incident_name(number, DAY, "acme/incidents")
+    for ref in (name, f"#inc-{name}", f"inc-{name}-2", name.split("-", 1)[1]):
+        found = guesses(ref, "inc-{name}", "acme/incidents", tries=5)
+        assert number in [g.number for g in found] and len(found) == 5
+    assert [g.number for g in guesses(f"inc-{number}-resolved", "inc-{number}", "a/b")] \
+        == [number]
+    assert guesses("20240101-past-12", "inc-{name}", "a/b") == []

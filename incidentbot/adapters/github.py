@@ -63,6 +63,7 @@ def _issue(raw: dict[str, Any]) -> Issue:
         association=str(raw.get("author_association") or "NONE"),
         author_type=str(user.get("type") or "User"), app=_app(raw),
         state_reason=raw.get("state_reason"), comments=int(raw.get("comments", -1)),
+        pull=raw.get("pull_request") is not None,
     )
 
 

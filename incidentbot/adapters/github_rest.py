@@ -77,6 +77,20 @@ class GaveUp(Exception):
         self.url, self.status = url, status
 
 
+_REPO_PATH = re.compile(r"/repos/([^/?#]+/[^/?#]+)(/[^?#]*)?")
+
+
+def _not_found_hint(url: str | None) -> str:
+    """What to check after a 404: the number only when the URL names one (an issue, a
+    comment); a request about the whole repository can only miss the repository itself."""
+    found = _REPO_PATH.search(url or "")
+    if found is not None and not re.search(r"/\d+(/|$)", found.group(2) or ""):
+        return (f"the repository {found.group(1)} does not exist or the token cannot see it: "
+                "check GITHUB_REPOSITORY (owner/name) and the token's access to it")
+    return ("check the number and GITHUB_REPOSITORY, and that the token can see the "
+            "repository")
+
+
 def error(exc: Exception, what: str) -> ServiceError:
     """Our error for a failed request: what we were doing, where (the URL, so the
     repository), what GitHub said and what to do, in one line."""
@@ -91,8 +105,7 @@ def error(exc: Exception, what: str) -> ServiceError:
             return AuthFailed(SERVICE, f"{what}: the token was refused ({message}){at}: "
                               "check GITHUB_TOKEN")
         if exc.status == 404:
-            return NotFound(SERVICE, f"{what}: not found{at}: check the number and "
-                            "GITHUB_REPOSITORY, and that the token can see the repository")
+            return NotFound(SERVICE, f"{what}: not found{at}: {_not_found_hint(exc.url)}")
         said = f": {message}" if message else ""
         return ServiceError(SERVICE, f"{what}: HTTP {exc.status}{said}{reasons(exc.data)}{at}",
                             transient=exc.status >= 500)

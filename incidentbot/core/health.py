@@ -69,6 +69,23 @@ def advance(previous: ServiceState, probe: Probe, now: datetime, *,
                    first_failed=first), changed
 
 
+FAILING = "failing"
+
+
+def verdict(probe: Probe, state: ServiceState, *, fail_after: int = FAIL_AFTER,
+            recover_after: int = RECOVER_AFTER) -> tuple[str, str]:
+    """What one run says of a service, by the rule above, not by its probe alone: `failing`
+    (and how many of the failed runs that make an outage) until it is down, `down` while
+    it recovers (and how many good runs of those that bring it up), else its state."""
+    if state.state == DOWN:
+        if probe.state != DOWN:
+            return DOWN, f"recovering: {state.oks} of {recover_after} good runs"
+        return DOWN, ""
+    if probe.state == DOWN:
+        return FAILING, f"{state.fails} of {fail_after} failed runs before it is down"
+    return state.state, ""
+
+
 # -- samples and uptime ---------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Sample:

@@ -7,6 +7,7 @@ import string
 import unicodedata
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from incidentbot.core.errors import InvalidInput
@@ -50,6 +51,55 @@ def incident_name(number: int, opened: date, repository: str = "") -> str:
     return f"{opened:%Y%m%d}-{adjective}-{animal}"
 
 
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """An issue a typed name may belong to, and the name its card must have to be it: the
+    whole name (`20261122-brave-otter`), its words alone when no date was typed, or None when
+    the number itself was read from a channel name."""
+
+    number: int
+    name: str | None
+
+
+_NAME = re.compile(r"(?:(?<=^)|(?<=[-_]))(?:(\d{8})-)?(" + "|".join(ADJECTIVES) + r")-("
+                   + "|".join(ANIMALS) + r")(?=$|[-_])")
+
+
+def guesses(ref: str, pattern: str, repository: str, *, tries: int = 3) -> list[Guess]:
+    """The issues an incident's name or its channel's name (`pattern` filled in, maybe with a
+    `-2` or `-resolved` suffix) can belong to, without reading any: a number the pattern's
+    `{number}` shows, else the numbers whose words are the name's (`incident_name` run
+    backwards: one in every 4,096 issues, the lowest `tries` of them). Each guess must still
+    be checked against the issue's card; an empty list: the name says nothing cheap."""
+    text = ref.strip().lstrip("#").lower()
+    found: list[Guess] = []
+    numbered = _pattern_regex(pattern).match(text) if "number" in pattern_placeholders(
+        pattern) else None
+    if numbered is not None:
+        found.append(Guess(int(numbered.group("number")), None))
+    words = _NAME.search(text)
+    if words is not None:
+        day, adjective, animal = words.groups()
+        k = ADJECTIVES.index(adjective) * len(ANIMALS) + ANIMALS.index(animal)
+        offset = zlib.crc32(repository.encode("utf-8")) % _TOTAL
+        first = (k - offset) * pow(_STEP, -1, _TOTAL) % _TOTAL or _TOTAL
+        name = f"{day}-{adjective}-{animal}" if day else f"{adjective}-{animal}"
+        found += [Guess(first + _TOTAL * j, name) for j in range(tries)]
+    return found
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A channel pattern as a regex that captures `{number}` (suffixes after it allowed)."""
+    fills = {"date": r"\d{8}", "name": r"\d{8}-[a-z]+-[a-z]+", "words": r"[a-z]+-[a-z]+"}
+    parts, numbered = [], False
+    for literal, field, _, _ in string.Formatter().parse(pattern):
+        parts.append(re.escape(literal.lower()))
+        if field == "number":
+            parts.append(r"(?P=number)" if numbered else r"(?P<number>\d+)")
+            numbered = True
+        elif field is not None:
+            parts.append(fills.get(field, r"[a-z0-9_-]+?"))
+    return re.compile("".join(parts) + r"(?=$|[-_])")
 # https://api.slack.com/methods/conversations.create#naming
 CHANNEL_NAME_MAX = 80
 _CHANNEL_OK = re.compile(r"[a-z0-9_-]{1,80}")

@@ -25,6 +25,7 @@ class Issue:
     app: str | None = None
     state_reason: str | None = None  # of a closed issue: completed, not_planned
     comments: int = -1  # how many comments it has (-1: not known)
+    pull: bool = False  # a pull request (GitHub serves those as issues too)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,9 +53,12 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     if unknown:
         raise InvalidInput(f"unknown service {', '.join(unknown)}: known services are "
                            + ", ".join(sorted(known)))
+    if public and private:
+        raise InvalidInput("an incident is public or private, not both: a private (security) "
+                           "incident never reaches the status page")
     commands.check_caps(level, slugs, config)
     fields = LabelFields(is_incident=True, status=Status.OPEN, severity=level, services=slugs,
-                         public=public and not private, private=private, drill=drill)
+                         public=public, private=private, drill=drill)
     body = description.strip() or "_No description yet._"
     if by is not None:
         person = config.person_by_slack(by.by)
@@ -151,6 +154,10 @@ def change_from_options(config: Config, *, status: str | None = None,
     if add:
         change = replace(change, add_services=commands.parse(
             "/service add " + " ".join(add), config).add_services)
+    both = sorted({s.lower() for s in add} & {s.lower() for s in remove})
+    if both:
+        raise InvalidInput(f"--service and --remove-service both name {', '.join(both)}: "
+                           "add it or remove it")
     if remove:
         change = replace(change, remove_services=commands.parse(
             "/service remove " + " ".join(remove), config).remove_services)

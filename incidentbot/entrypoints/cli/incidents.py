@@ -43,6 +43,11 @@ def open_(title: str, severity: int | None, services: tuple[str, ...], descripti
     """
     from incidentbot.operations import incidents as operations
 
+    _exclusive(("--public", public), ("--private", private),
+               why="a private (security) incident never reaches the status page")
+    _exclusive(("--drill", drill), ("--public", public),
+               why="a drill never reaches the status page")
+    _exclusive(("--drill", drill), ("--page", page), why="a drill never pages anyone")
     c = operations.connect(load_config(config_path))
     with _cli_words():
         issue, outcome = operations.open_incident(
@@ -53,6 +58,13 @@ def open_(title: str, severity: int | None, services: tuple[str, ...], descripti
     if outcome.card and outcome.card.channel_name:
         click.echo(f"Slack: #{outcome.card.channel_name}")
     finish(outcome)
+
+
+def _exclusive(first: tuple[str, bool], second: tuple[str, bool], *, why: str) -> None:
+    """A usage error (exit 2, nothing done) for two options that contradict each other."""
+    if first[1] and second[1]:
+        raise click.UsageError(f"{first[0]} and {second[0]} contradict each other: {why}; "
+                               "give one of them")
 
 
 # The same rules answer Slack, issue comments and the CLI (commands.py); their messages use
@@ -127,6 +139,8 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
     from incidentbot.core.model import Status
     from incidentbot.operations import incidents as operations
 
+    _exclusive(("--reopen", reopen), ("--status closed", (status or "").lower() == "closed"),
+               why="a reopened incident is not closed")
     config = load_config(config_path)
     if public and not note.strip():
         raise InvalidInput("--public publishes a note: add --note \"...\"")

@@ -111,6 +111,7 @@ def check(data_dir: str, where: str, no_incidents: bool, config_path: str | None
     import os
 
     from incidentbot.adapters import monitordata
+    from incidentbot.core import health
     from incidentbot.operations import incidents as operations
     from incidentbot.operations import monitor
 
@@ -123,10 +124,13 @@ def check(data_dir: str, where: str, no_incidents: bool, config_path: str | None
                                  recover_after=settings.recover_after,
                                  concurrency=settings.concurrency)
     for slug, probe in sorted(result.probes.items()):
+        state, streak = health.verdict(probe, states[slug], fail_after=settings.fail_after,
+                                       recover_after=settings.recover_after)
         shown = f"{probe.code} " if probe.code else ""
         ms = f"{probe.ms} ms" if probe.ms is not None else ""
-        click.echo(f"{slug:<20} {probe.state:<9} {shown}{ms}"
-                   + (f"  {probe.detail}" if probe.detail else ""))
+        said = "  ".join(part for part in (f"{shown}{ms}".strip(), streak, probe.detail)
+                         if part)
+        click.echo(f"{slug:<20} {state:<9} {said}".rstrip())
     if result.transitions and not no_incidents:
         c = operations.connect(config)
         for line in monitor.open_for_outages(c, config, result.transitions, states,

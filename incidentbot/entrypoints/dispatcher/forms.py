@@ -182,10 +182,9 @@ class Forms(Handlers):
         self._confirm_close(dict(payload["request"]), str(payload["value"]))
     def is_incident(self, number: int) -> bool:
         try:
-            issue = self.conn().tracker.get_issue(number)
+            return reading.incident(self.conn().tracker, number, self.config) is not None
         except IncidentbotError:
             return False
-        return read_labels(issue.labels, self.config.severities).is_incident
 
     def _join(self, request: dict[str, str], value: str) -> None:
         """The announcement's Join button: into the incident's channel, if it is open."""

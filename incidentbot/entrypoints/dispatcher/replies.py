@@ -120,7 +120,10 @@ def plain(text: str) -> str:
 
 
 def code(text: str) -> str:
-    return text.replace("`", "ˋ")[:40]
+    """Typed text inside a code span: shown literally, `<!here>` pings no one."""
+    from incidentbot.core.text import one_line, slack
+
+    return slack(one_line(text).replace("`", "ˋ")[:40])
 
 
 def mention(ref: str) -> str:

@@ -204,21 +204,33 @@ class SlashCommands(Handlers):
         self.tell(form, "\n".join(lines))
 
     def _info(self, form: Mapping[str, str], ref: str) -> None:
+        """One incident by number, name or channel name, for a few GitHub requests: a name
+        is never looked for among all incidents."""
         c = self.conn()
         number = number_of(ref)
-        if number is None:
-            matches = [i for i in c.tracker.list_incidents(state="all")
-                       if reading.read(c.tracker, i.number, self.config).card.name == ref]
-            number = matches[0].number if matches else None
-        if number is None:
-            self.tell(form, f":warning: No incident `{code(ref)}`: give its number or name.")
+        try:
+            if number is None:
+                snap = reading.find(c.tracker, ref, self.config)
+                if snap is None:
+                    self.tell(form, f":warning: No incident goes by `{code(ref)}` that its "
+                                    "name alone tells; give its number: `/incident info 12` "
+                                    "(`/incident list` shows the open ones).")
+                    return
+            else:
+                issue = reading.incident(c.tracker, number, self.config)
+                if issue is None:
+                    self.tell(form, f":warning: #{number} is not an incident of this "
+                                    "repository.")
+                    return
+                snap = reading.read(c.tracker, number, self.config, known=issue)
+        except IncidentbotError as exc:
+            self.tell(form, f":warning: {slack_words(exc)}")
             return
-        snap = reading.read(c.tracker, number, self.config)
         f = snap.fields
         sev = self.config.severity(f.severity).name if f.severity else "unrated"
         channel = f"<#{snap.card.channel_id}>" if snap.card.channel_id else "no channel yet"
         roles = ", ".join(f"{r}: {mention(p)}" for r, p in snap.card.roles.items()) or "none"
-        self.tell(form, f"<{snap.issue.url}|#{number}> *{plain(snap.issue.title)}*\n"
+        self.tell(form, f"<{snap.issue.url}|#{snap.issue.number}> *{plain(snap.issue.title)}*\n"
                         f"{sev} · {f.status.value} · services: "
                         f"{', '.join(f.services) or '—'} · {channel}\nRoles: {roles}")
 
