@@ -160,3 +160,23 @@ def test_a_failed_post_is_named_and_the_next_run_finishes_it_once() -> None:
     again = sync.sync(tracker, chat, pager, CONFIG, 1, now=T0)
     assert again.ok, again.failed
     assert len(chat.texts("incidents")) == 1
+
+
+@pytest.mark.parametrize("on_close", ["archive", "rename"])
+def test_after_the_close_comments_reach_the_channel_only_if_it_was_kept(
+        ports: tuple[FakeTracker, FakeChat, FakePager], on_close: str) -> None:
+    """Archived by the close: a comment stays on GitHub (seen, settled); renamed: mirrored."""
+    tracker, chat, pager = ports
+    config = replace(CONFIG, slack=replace(CONFIG.slack, on_close=on_close))
+    tracker.add_issue("Checkout returns 502", labels())
+    sync.sync(tracker, chat, pager, config, 1, now=T0)
+    tracker.update_issue(1, labels=labels(status=Status.CLOSED), state="closed")
+    assert sync.sync(tracker, chat, pager, config, 1, now=T0).ok
+    made = tracker.comment(1, "postmortem thoughts", author="bob", association="MEMBER")
+    snapshot = reading.read(tracker, 1, config)
+    p = plan(snapshot, config, repository=REPO, now=T0)
+    assert p.card is not None and p.card.last_comment >= made.id
+    if on_close == "archive":
+        assert kinds(p) == [] and "kept on GitHub" in p.settled["comments"]
+    else:
+        assert kinds(p) == [("post", "comments")] and p.settled == {}

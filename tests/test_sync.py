@@ -292,7 +292,7 @@ def test_a_channel_archived_by_hand_is_reported(c: operations.Connections,
     outcome = do_sync(c, number)
     assert not outcome.ok
     detail = the_card(c, number).effects["comments"].detail
-    assert "archived by hand" in detail
+    assert "not by incidentbot" in detail and "reopen" not in detail
 
 
 def test_a_token_github_refuses_fails_clearly(sandbox: Sandbox) -> None:

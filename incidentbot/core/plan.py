@@ -180,7 +180,12 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
 
     # Changes since the channel was last told. When the incident closes in this run, the
     # change is said in the closing message (one post, below), not in a post of its own.
+    # Once the close archived the channel, nothing more is said there (Slack refuses posts
+    # to an archived channel): what happens after stays on GitHub, the shared channels'
+    # announcements still follow, and a reopen makes a successor channel (`prepare`).
     closing = closed and not state.archived
+    silent = closed and state.archived and config.slack.on_close == "archive"
+    kept = f"kept on GitHub: #{state.channel_name or 'the channel'} was archived at the close"
     final_key = f"closed:{state.reopens}"
     said: tuple[str, str] | None = None  # the change's (key, text) the closing post carries
     new = replace(state, seen_status=fields.status.value, seen_severity=fields.severity,
@@ -193,6 +198,8 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             text = messages.change(f, changes, by, source)
             if closing and key not in state.messages and final_key not in state.messages:
                 said = (key, text)
+            elif silent:
+                out.settled["changes"] = kept
             else:
                 out.add("post", "changes", key=key, text=text)
             stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -224,7 +231,14 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             continue  # commands act; the change message says what they did
         else:
             text = messages.comment(f, c.author or "someone", c.body, c.url)
-        out.add("post", "comments", key=f"comment:{c.id}", text=text)
+        if silent:
+            out.settled["comments"] = kept  # seen (`last_comment`), not mirrored
+        else:
+            out.add("post", "comments", key=f"comment:{c.id}", text=text)
+    if silent:  # a failure from before this rule (or the close's own run) is settled too
+        for name in ("comments", "changes"):
+            if name in state.effects and not state.effects[name].ok:
+                out.settled[name] = kept
     seen = [c.id for c in snapshot.comments if c is not snapshot.card_comment]
     if seen:
         new = replace(new, last_comment=max(state.last_comment, max(seen)))
@@ -298,8 +312,26 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         out.add("archive" if archive else "rename", "close",
                 text=config.slack.resolved_suffix, extra=(("after", final_key),))
 
+    if repair:
+        _settle_stale(out, state)
     out.card = new
     return out
+
+
+# Effects only a caller plans (a drill's posts, a postmortem asked for): a plain repair
+# cannot tell whether they still apply, so their failures stay in the ledger.
+_ASKED_BY_CALLERS = frozenset({"drill", "postmortem"})
+
+
+def _settle_stale(out: Plan, state: CardState) -> None:
+    """On a repair, every failed effect is planned again while it is still owed (a failed
+    post's key stays unknown, a failed change leaves `seen_*` behind, refused invites are
+    retried): a failed one this plan does not touch no longer applies, so its [ERR] goes."""
+    touched = {a.effect for a in out.actions}
+    for name, effect in state.effects.items():
+        if not effect.ok and name not in touched and name not in out.settled \
+                and name not in _ASKED_BY_CALLERS:
+            out.settled[name] = "nothing left to retry"
 
 
 def announce_key(state: CardState, ref: str, repository: str, number: int) -> str:

@@ -69,6 +69,10 @@ class Action:
 class Plan:
     actions: list[Action] = field(default_factory=list)
     card: CardState | None = None  # the card's new memory once every action succeeded
+    # Ledger lines settled with no action, each with what the card says of it: work that no
+    # longer applies (comments on a closed incident whose channel was archived stay on
+    # GitHub), or, on a repair, a failure nothing is left to retry.
+    settled: dict[str, str] = field(default_factory=dict)
 
     def add(self, kind: str, effect: str, **kwargs: object) -> None:
         self.actions.append(Action(kind, effect, **kwargs))  # type: ignore[arg-type]

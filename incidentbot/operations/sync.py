@@ -209,7 +209,7 @@ def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
     dry = replace(snapshot, card=prepare(state, snapshot.issue.state, config))
     planned = plan(dry, config, repository=tracker.repository, attribution=attribution,
                    now=asked.now, extra_posts=asked.extra_posts)
-    if planned.actions:
+    if planned.actions or _settles(planned, state):
         return True
     memory = planned.card or state
     after = replace(state, last_comment=memory.last_comment, seen_status=memory.seen_status)
@@ -293,13 +293,16 @@ def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
             applier.run(action)
             outcome.done.append(f"{action.kind} {action.effect}")
         except IncidentbotError as exc:
-            failed_effects[action.effect] = _advice(action, exc)
+            failed_effects[action.effect] = _advice(action, exc, snapshot.issue.number)
             outcome.failed.append(f"{action.effect}: {exc}")
     # The ledger: every effect this plan touched, with its latest outcome.
     state = applier.state
     for effect in dict.fromkeys(a.effect for a in planned.actions):
         state = state.with_effect(effect, effect not in failed_effects,
                                   failed_effects.get(effect, ""))
+    for effect, detail in planned.settled.items():  # done with no action (plan.py)
+        if effect not in failed_effects:
+            state = state.with_effect(effect, True, detail)
     if planned.card is None:
         raise ValueError(f"#{snapshot.issue.number}: a plan with actions carries the card's "
                          "new memory; this one has none (a bug in sync.plan)")
@@ -341,14 +344,27 @@ def _last_mirrored(snapshot: Snapshot, state: CardState) -> int:
     return last
 
 
-def _advice(action: Action, exc: IncidentbotError) -> str:
+def _settles(planned: Plan, state: CardState) -> bool:
+    """Would the plan's settled effects change the card's ledger?"""
+    return any(state.effects.get(name) != cards.Effect(True, detail)
+               for name, detail in planned.settled.items())
+
+
+def _advice(action: Action, exc: IncidentbotError, number: int) -> str:
     text = str(exc)
     if "not_in_channel" in text and action.channel != CHANNEL:
         return f"{text} — invite the bot to {action.channel} (/invite @incidentbot)"
     if "channel_not_found" in text and action.channel != CHANNEL:
         return f"{text} — {action.channel} does not exist or is private without the bot"
+    if "is_archived" in text and action.channel != CHANNEL:
+        return f"{text} — {action.channel} is archived in Slack: unarchive it, or take it " \
+               "out of incidentbot.yml"
     if "is_archived" in text:
-        return f"{text} — the channel was archived by hand; reopen the issue to get a new one"
+        # Not archived by us: the close archives it, and after that nothing is posted there
+        # (plan.py); a reopen makes a successor. Bot tokens cannot unarchive
+        # (https://api.slack.com/methods/conversations.unarchive), a person can.
+        return f"{text} — the incident channel was archived in Slack, not by incidentbot; " \
+               f"unarchive it in Slack, then run `incidentbot sync {number} --repair`"
     return text
 
 
