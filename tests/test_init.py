@@ -265,3 +265,29 @@ def test_a_repository_other_than_the_config_s_is_named(sandbox: Sandbox) -> None
         "set `repository: team/incidents` in incidentbot.yml, or remove it"
     same = Settings.from_env(sandbox.env())  # acme/incidents, as the config says
     assert "repository" not in {c.name for c in doctor.run(config, same)}
+
+
+def test_a_pinned_release_the_package_index_does_not_have_is_named(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    repo = tmp_path / "new"
+    code, out = init_in(repo)
+    assert code == 0, out
+    sandbox.pypi.withdraw("incidentbot", __version__)  # never published, or yanked and gone
+    workflows = doctor_on(sandbox, repo)["workflows"]
+    assert not workflows.ok
+    assert workflows.detail == (f"they install incidentbot=={__version__}, which is not on the "
+                                "package index: `pip install` would fail in every run")
+    assert "pip index versions incidentbot" in workflows.fix
+    asked = [c for c in sandbox.calls if c.service == "pypi"]
+    assert [c.path for c in asked] == [f"/pypi/incidentbot/{__version__}/json"]
+
+
+def test_an_index_that_cannot_be_asked_is_said_not_failed(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    repo = tmp_path / "new"
+    init_in(repo)
+    sandbox.faults.add(kind="error", status=503, service="pypi", times=None)
+    workflows = doctor_on(sandbox, repo)["workflows"]
+    assert workflows.ok
+    assert "could not ask the package index whether it exists" in workflows.detail
+    assert "HTTP 503" in workflows.detail

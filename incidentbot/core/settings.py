@@ -13,6 +13,7 @@ GITHUB_SERVER_DEFAULT = "https://github.com"
 SLACK_API_DEFAULT = "https://slack.com/api/"
 PAGERDUTY_API_DEFAULT = "https://events.pagerduty.com/v2/enqueue"
 PAGERDUTY_REST_DEFAULT = "https://api.pagerduty.com"
+PACKAGE_INDEX_DEFAULT = "https://pypi.org"
 
 # What each secret is for, said when it is missing (its value is never printed).
 PURPOSE: Mapping[str, str] = {
@@ -76,6 +77,8 @@ class Settings:
     # How long a restarted dispatcher waits before resuming acknowledged work, so a write
     # the killed one had in flight lands first and is found (not made twice).
     resume_grace: float = 15.0
+    # The package index `doctor` asks whether the incidentbot release the workflows pin exists.
+    package_index: str = PACKAGE_INDEX_DEFAULT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -111,6 +114,7 @@ class Settings:
                                    "INCIDENTBOT_RETRY_BACKOFF"),
             resume_grace=_seconds(get("INCIDENTBOT_RESUME_GRACE"), 15.0,
                                   "INCIDENTBOT_RESUME_GRACE"),
+            package_index=(get("INCIDENTBOT_PACKAGE_INDEX") or PACKAGE_INDEX_DEFAULT).rstrip("/"),
         )
 
     def require(self, *names: str) -> None:

@@ -50,8 +50,12 @@ def run(config: Config, settings: Settings, *, fix: bool = False,
     yield from _slack(config, settings)
     yield from _github(config, settings, fix, labels)
     if root is not None:
+        from incidentbot.adapters import packageindex
 
-        yield from init.check(root, config)
+        def released(version: str) -> tuple[bool | None, str]:
+            return packageindex.published(settings.package_index, "incidentbot", version)
+
+        yield from init.check(root, config, released)
     if dispatcher_url:
         yield _dispatcher(settings, dispatcher_url)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,9 +246,10 @@ def root_of(config: Config) -> Path:
     return Path(config.source).resolve().parent
 
 
-def check(root: Path, config: Config) -> Iterator[Check]:
-    """The workflows are there and install an incidentbot that exists; the form agrees
-    with incidentbot.yml."""
+def check(root: Path, config: Config,
+          released: Callable[[str], tuple[bool | None, str]] | None = None) -> Iterator[Check]:
+    """The workflows are there and install an incidentbot that exists (`released(version)`
+    asks the package index about a pinned release); the form agrees with incidentbot.yml."""
     folder = root / ".github" / "workflows"
     missing = [w for w in WORKFLOWS if not (folder / w).is_file()]
     installs = {w: [t for t in _INSTALL.findall((folder / w).read_text("utf-8"))
@@ -271,9 +272,36 @@ def check(root: Path, config: Config) -> Iterator[Check]:
                       "run `incidentbot init --force` to install the released package")
     else:
         what = sorted({t for targets in installs.values() for t in targets})
-        yield Check("workflows", True, f"{len(WORKFLOWS)} present, installing "
-                      + ", ".join("this repository's source" if t == "." else t for t in what))
+        yield _released(what, released) or Check(
+            "workflows", True, f"{len(WORKFLOWS)} present, installing "
+            + ", ".join("this repository's source" if t == "." else t for t in what))
     yield _form(root, config)
+
+
+_PIN = re.compile(r"incidentbot==([0-9A-Za-z.+!-]+)", re.IGNORECASE)
+
+
+def _released(targets: list[str],
+              released: Callable[[str], tuple[bool | None, str]] | None) -> Check | None:
+    """A failed check when a pinned `incidentbot==X` is not on the package index (the
+    workflows' `pip install` would fail at the first incident); None when all is well or
+    the index could not be asked (said, not failed: the network may be what is missing)."""
+    if released is None:
+        return None
+    for target in targets:
+        pin = _PIN.fullmatch(target.strip())
+        if pin is None:
+            continue
+        exists, why = released(pin.group(1))
+        if exists is False:
+            return Check("workflows", False, f"they install {target}, which is not on the "
+                         "package index: `pip install` would fail in every run",
+                         "pin a published release in the workflows' `pip install` lines "
+                         "(`pip index versions incidentbot` lists them)")
+        if exists is None:
+            return Check("workflows", True, f"{len(WORKFLOWS)} present, installing {target} "
+                         f"(could not ask the package index whether it exists: {why})")
+    return None
 
 
 def _form(root: Path, config: Config) -> Check:

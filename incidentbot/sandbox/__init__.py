@@ -14,6 +14,7 @@ from incidentbot.sandbox.github_api import GitHubEmulator
 from incidentbot.sandbox.github_records import ACTIONS_BOT, APP_BOT, OUTSIDER, PEOPLE, Delivery, iso
 from incidentbot.sandbox.github_records import BOT as GITHUB_BOT_LOGIN
 from incidentbot.sandbox.pagerduty_api import PagerDutyEmulator
+from incidentbot.sandbox.pypi import PackageIndexEmulator
 from incidentbot.sandbox.server import Call, Hub, Server, make_server
 from incidentbot.sandbox.slack_api import SlackEmulator
 from incidentbot.sandbox.smtp import POLL_INTERVAL, SmtpSink
@@ -66,10 +67,11 @@ class Sandbox:
         self.slack = SlackEmulator(token=DEFAULTS["SLACK_BOT_TOKEN"])
         self.pagerduty = PagerDutyEmulator(routing_key=DEFAULTS["PAGERDUTY_ROUTING_KEY"])
         self.webhooks = WebhookEmulator()
+        self.pypi = PackageIndexEmulator()
         self.smtp = SmtpSink(host)
         self._hub = Hub(
             {"github": self.github, "slack": self.slack, "pagerduty": self.pagerduty,
-             "webhooks": self.webhooks},
+             "webhooks": self.webhooks, "pypi": self.pypi},
             Path(state_file) if state_file is not None else None,
         )
         self._server: Server = make_server(self._hub, host, port, verbose)
@@ -144,6 +146,8 @@ class Sandbox:
             "INCIDENTBOT_SMTP_HOST": "127.0.0.1",
             "INCIDENTBOT_SMTP_PORT": str(self.smtp.port),
             "INCIDENTBOT_WRITE_SPACING": "0",
+            # `doctor` asks the package index whether the release the workflows pin exists.
+            "INCIDENTBOT_PACKAGE_INDEX": self.url,
         }
         if identity == "default":
             env["INCIDENTBOT_GITHUB_LOGIN"] = login

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 KINDS = ("latency", "rate_limit", "error", "drop")
-SERVICES = ("github", "slack", "pagerduty", "any")
+SERVICES = ("github", "slack", "pagerduty", "pypi", "any")
 WHEN = ("before", "after")
 
 

@@ -178,6 +178,8 @@ class Hub:
             return "pagerduty"
         if path.startswith("/webhooks/"):
             return "webhooks"
+        if path.startswith("/pypi/"):
+            return "pypi"
         return "github"
 
     def serve(self, request: Request) -> Response:
