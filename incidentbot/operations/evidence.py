@@ -12,6 +12,7 @@ from incidentbot.core import commands, facts, health, markers
 from incidentbot.core import timeline as tl
 from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
+from incidentbot.core.errors import InvalidInput
 from incidentbot.core.facts import SLACK_ID, Facts, Outage, known_person, login_of
 from incidentbot.core.identity import is_bot
 from incidentbot.core.markers import NOTE
@@ -160,6 +161,8 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
     reconciler's newer memory when it writes the postmortem in the middle of a run."""
 
     snap = reading.read(tracker, number, config)
+    if not snap.fields.is_incident:  # a plain issue or a pull request: no postmortem
+        raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
     state = card or snap.card
     issue = snap.issue
     own = set(snap.bot_logins)
