@@ -333,3 +333,12 @@ def test_the_update_form_can_publish_its_note_on_the_status_page(
         sandbox.github.store.issues[number])]
     assert any(b.startswith("<!-- incidentbot:note ") and " Slack public " in b.split("-->")[0]
                and b.endswith("-->\nRolled back.") for b in bodies)
+    # The postmortem tells it as the page did: a key event, in the customer communication.
+    from incidentbot.operations import evidence, postmortem
+
+    c = connections(sandbox)
+    facts = evidence.gather(c.tracker, c.chat, CONFIG, number)
+    assert [u["text"] for u in postmortem.context(facts, CONFIG)["public_updates"]] == \
+        ["Rolled back."]
+    assert "★ **" in next(line for line in postmortem.render(facts, CONFIG).splitlines()
+                          if line.endswith("Public update: Rolled back."))

@@ -15,9 +15,10 @@ from incidentbot.core.model import Status
 from incidentbot.core.ports import Comment, IssueEvent
 from incidentbot.core.render import publicupdates
 from incidentbot.core.snapshot import Attribution
+from incidentbot.core.text import markdown
 from incidentbot.core.trust import Writers
+from incidentbot.operations import evidence, postmortem, reading, statuspage
 from incidentbot.operations import incidents as operations
-from incidentbot.operations import reading, statuspage
 from incidentbot.sandbox import Sandbox
 from incidentbot.sandbox.slack_api import ALICE
 
@@ -112,3 +113,40 @@ def test_every_entry_point_publishes_with_the_status_of_its_time(sandbox: Sandbo
     sandbox.github_comment("alice", n, "Public update: all customers are fine again.")
     (again,) = site()["incidents"]  # type: ignore[misc]
     assert [u["id"] for u in again["incident_updates"]][1:] == ids  # old ids never shift
+
+
+def test_the_postmortem_tells_exactly_what_the_page_published(sandbox: Sandbox) -> None:
+    """One rule (publicupdates.published_text) for the page and the postmortem: notes
+    published from Slack's checkbox and the CLI's --public, `Public update:` typed in a note
+    or a comment by someone with push access, and never an outsider's or a private note."""
+    clock = FakeClock(sandbox, T0)
+    c = connections(sandbox, clock=lambda: clock.now)
+    issue, _ = operations.open_incident(c, title="Checkout returns 502", severity=2,
+                                        services=["checkout"], public=True,
+                                        by=Attribution("root", "CLI"))
+    n = issue.number
+    clock.at(5)
+    operations.update_incident(c, n, Change(), note="Slack's checkbox.", public=True,
+                               by=Attribution(ALICE, "Slack"), request_id="slack-view-V1-h")
+    clock.at(10)
+    operations.update_incident(c, n, Change(status=Status.FIXING), note="The CLI's --public.",
+                               public=True, by=Attribution("root", "CLI"))
+    clock.at(15)
+    operations.update_incident(c, n, Change(), note="Public update: typed in a note.",
+                               by=Attribution(ALICE, "Slack"))
+    operations.update_incident(c, n, Change(), note="Internal: db01 again",
+                               by=Attribution(ALICE, "Slack"))
+    clock.at(20)
+    sandbox.github_comment("mallory", n, "Public update: send bitcoin")
+    sandbox.github_comment("alice", n, "Public update: typed on GitHub.")
+
+    page = [u.body for u in publicupdates.updates(
+        n, issue.created_at, Status.FIXING, c.tracker.comments(n), c.tracker.events(n),
+        reading.writers_of(c.tracker, CONFIG), CONFIG) if not u.id.startswith(("e", f"{n}-"))]
+    assert sorted(page) == sorted(["Slack's checkbox.", "The CLI's --public.",
+                                   "typed in a note.", "typed on GitHub."])
+    facts = evidence.gather(c.tracker, c.chat, CONFIG, n)
+    told = [u["text"] for u in postmortem.context(facts, CONFIG)["public_updates"]]
+    assert told == [markdown(x) for x in reversed(page)]  # the page is newest first
+    starred = [e for e in facts.timeline.entries if e.kind == "public"]
+    assert all(e.key for e in starred) and len(starred) == len(page)

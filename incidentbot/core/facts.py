@@ -1,5 +1,5 @@
-"""What a postmortem knows of an incident (`Facts`), the outages the health checks saw, and
-who a person reference names — records only, filled by operations/evidence.py."""
+"""What a postmortem knows of an incident (`Facts`), the outages the health checks saw, who
+opened it (`opener`) and who a person reference names — filled by operations/evidence.py."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from incidentbot.core import health
+from incidentbot.core import health, intake, markers
 from incidentbot.core import timeline as tl
 from incidentbot.core.config import Config
 from incidentbot.core.model import LabelFields
 from incidentbot.core.ports import Issue
+from incidentbot.core.trust import Writers
 
 SLACK_ID = re.compile(r"[UW][A-Z0-9]{6,}")
+# The line `incidentbot open` wrote before its marker said who opened the issue, and how.
+_REPORTED = re.compile(r"^_Reported by (.+) via (.+?)\._\s*$", re.MULTILINE)
+_ESCAPED = re.compile(r"\\(.)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +77,39 @@ def known_person(config: Config) -> Callable[[str], bool]:
         return bool(SLACK_ID.fullmatch(ref) or config.person_by_github(ref)
                     or config.person_by_slack(ref) or ref in config.people)
     return known
+
+
+@dataclass(frozen=True, slots=True)
+class Opener:
+    """Who opened an incident, and through what: `via` is CLI, Slack, GitHub, GitHub form
+    or monitor; `who` a person reference (Slack id, GitHub login, the CLI user's name), None
+    for the health checks or when the issue does not say."""
+
+    who: str | None
+    via: str
+
+
+def opener(issue: Issue, fields: LabelFields, writers: Writers,
+           reporter: str | None = None) -> Opener:
+    """Who opened the incident, from what the issue records: the opened marker's `by` and
+    `via` (from a trusted author); for issues opened before the marker said it, the Slack
+    reporter (the marker's or the card's `reporter`) or the `Reported by … via …` line; an
+    issue a person opened on GitHub is theirs, through the issue form when it has its
+    answers."""
+    if fields.auto:
+        return Opener(None, "monitor")
+    trusted = writers.trusts(issue)
+    asked = markers.parse_opened(issue.body) if trusted else markers.Opened()
+    if asked.via:
+        via = asked.via.replace("_", " ")
+        return Opener(None if via == "monitor" else asked.by, via)
+    if asked.reporter or reporter:
+        return Opener(asked.reporter or reporter, "Slack")
+    if trusted and markers.opened_by_us(issue.body):
+        said = _REPORTED.search(issue.body.split(markers.PREFIX, 1)[0])
+        if said is None:
+            return Opener(None, "GitHub")
+        return Opener(_ESCAPED.sub(r"\1", said.group(1)), _ESCAPED.sub(r"\1", said.group(2)))
+    if writers.is_bot(issue):
+        return Opener(None, "GitHub")
+    return Opener(issue.author, "GitHub form" if intake.answers(issue.body) else "GitHub")

@@ -82,13 +82,19 @@ def signed(body: str, kind: str) -> Signed | None:
 
 # -- what the opener asked for, kept in the issue body -------------------------------------
 def opened(reporter: str | None, page: bool,
-           roles: Mapping[str, str | None] | None = None) -> str:
-    """The opener's asks (reporter, paging, leads), kept in the issue body; the marker also
-    says that `incidentbot open` made the issue (`opened_by_us`), when nothing was asked."""
+           roles: Mapping[str, str | None] | None = None, *, by: str | None = None,
+           via: str | None = None) -> str:
+    """The opener's asks (reporter, paging, leads) and who opened it through what (`by`,
+    `via`: CLI, Slack, monitor…), kept in the issue body; the marker also says that
+    `incidentbot open` made the issue (`opened_by_us`), when nothing was asked."""
     words = [f"reporter={_word(reporter)}"] if reporter else []
     if page:
         words.append("page=1")
     words += [f"role.{_word(r)}={_word(who)}" for r, who in sorted((roles or {}).items()) if who]
+    if by:
+        words.append(f"by={_word(by)}")
+    if via:
+        words.append(f"via={_word(via)}")
     return OPENED.format(fields=" ".join(words))
 
 
@@ -102,6 +108,8 @@ class Opened:
     reporter: str | None = None
     page: bool = False
     roles: Mapping[str, str] = field(default_factory=dict)
+    by: str | None = None  # who opened it (a Slack id, a CLI user's name); None: not said
+    via: str | None = None  # through what: CLI, Slack, monitor (`_` for spaces)
 
 
 def parse_opened(body: str) -> Opened:
@@ -111,7 +119,8 @@ def parse_opened(body: str) -> Opened:
         return Opened()
     fields = dict(w.partition("=")[::2] for w in found.group(1).split())
     roles = {k.removeprefix("role."): v for k, v in fields.items() if k.startswith("role.") and v}
-    return Opened(fields.get("reporter") or None, fields.get("page") == "1", roles)
+    return Opened(fields.get("reporter") or None, fields.get("page") == "1", roles,
+                  fields.get("by") or None, fields.get("via") or None)
 
 
 # -- started: when the health checks first saw the outage the monitor opened --------------

@@ -22,6 +22,9 @@ from incidentbot.core.render.messages import duration
 # How long after a label change the reconciler may announce it (one sync, maybe a retry).
 _ANNOUNCED_WITHIN = timedelta(minutes=10)
 MONITOR = "health checks"  # who the monitor's changes are by: shown, never a person
+# Where people act under their own account; any other source (the CLI) names someone the
+# team may not know.
+_PLACES = frozenset({"GitHub", "GitHub form", "Slack"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,9 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class Figures:
     """When things happened. Every time-to figure runs from `started`: the first failed
-    health check for an incident the monitor opened, else the opening."""
+    health check for an incident the monitor opened, else the opening. `acknowledged` is
+    the first thing a person other than the one who opened it did (any person, for an
+    incident the health checks opened): a change, a comment, an update, a Slack message."""
 
     opened: datetime
     acknowledged: datetime | None
@@ -188,14 +193,16 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
 
     `bots` are the logins and Slack user ids the bot writes as (see identity.is_bot);
     `name_of` turns a login or Slack id into a person's name (so alice on GitHub and U0ALICE
-    on Slack are one). `started` is the first failed check of a monitor-opened incident.
+    on Slack are one). `reporter` opened the incident through `opened_via` (facts.opener:
+    CLI, Slack, GitHub, GitHub form or monitor); what they do is never its acknowledgement.
+    `started` is the first failed check of a monitor-opened incident.
     `is_person` says whether a reference typed outside GitHub and Slack (a CLI user name)
     is someone the team knows; one nobody configured, such as `root`, is shown where it
     acted but not counted among the people involved. `close_reason` is GitHub's
     state_reason of the last close (`not_planned`: a false alarm).
     """
     def known(ref: str, source: str) -> bool:
-        return source in {"GitHub", "Slack"} or is_person is None or is_person(ref)
+        return source in _PLACES or is_person is None or is_person(ref)
 
     own = set(bots)
 
@@ -214,7 +221,7 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
                              key=True, kind="monitor"))
     entries.append(Entry(opened, "health checks" if monitor else reporter_name or "",
                          opened_via, "Incident opened", key=True, kind="opened"))
-    if reporter_name:
+    if reporter_name and reporter and known(reporter, opened_via):
         people[reporter_name] = None
 
     def responded(at: datetime, who: str | None, counts: bool = True) -> None:
@@ -287,9 +294,10 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
         elif e.kind == "monitor":
             entries.append(Entry(e.at, "health checks", "monitor", e.text, key=True,
                                  kind="monitor"))
-        elif e.kind in {"commented", "note", "pin"} and who is not None:
+        elif e.kind in {"commented", "note", "pin"} and (who is not None or e.public):
+            # A public update is in the account whoever wrote it: the page showed it.
             source = e.label or ("Slack" if e.kind == "pin" else "GitHub")
-            entries.append(Entry(e.at, who, source, e.text, url=e.url,
+            entries.append(Entry(e.at, who or "", source, e.text, url=e.url,
                                  key=e.public or e.kind == "pin",
                                  kind="public" if e.public else
                                  "update" if e.kind == "note" else "comment"))

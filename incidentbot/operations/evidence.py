@@ -8,16 +8,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incidentbot.core import commands, health, markers
+from incidentbot.core import commands, facts, health, markers
 from incidentbot.core import timeline as tl
 from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
+from incidentbot.core.errors import InvalidInput
 from incidentbot.core.facts import SLACK_ID, Facts, Outage, known_person, login_of
 from incidentbot.core.identity import is_bot
 from incidentbot.core.markers import NOTE
 from incidentbot.core.model import LabelFields
 from incidentbot.core.ports import Chat, Comment, IssueTracker
-from incidentbot.core.render.publicupdates import public_update
+from incidentbot.core.render.publicupdates import published_text
 from incidentbot.core.trust import Writers
 from incidentbot.operations import reading
 
@@ -78,10 +79,13 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
                    with_pins: bool) -> list[tl.Event]:
     out = []
     for c in comments:
-        body = c.body
+        body = c.body.strip()
         # Trust follows access: a marker counts from our writers and people with push
         # access; from anyone else the comment is only text.
         ours = writers.trusts(c)
+        # What the status page published of it: the one rule (publicupdates.published_text),
+        # so the postmortem and the page cannot disagree.
+        public = published_text(c, writers)
         if body.startswith(NOTE) and ours:
             head, _, text = body.partition("-->")
             parts = head.removeprefix(NOTE).split()
@@ -92,7 +96,6 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
                 out.append(tl.Event(c.created_at, "monitor", None,
                                     text=text.split(" ", 1)[1].replace("**", "")))
                 continue
-            public = public_update(text)
             out.append(tl.Event(c.created_at, "note", author, label=source,
                                 text=f"Public update: {public}" if public else text,
                                 url=c.url, public=public is not None))
@@ -107,12 +110,11 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
                                     label="Slack", text=text))
         elif markers.has_marker(body) and ours:
             continue  # the card, replies, links: the bot's bookkeeping
-        elif writers.is_bot(c):
+        elif writers.is_bot(c) and public is None:
             if body.startswith(_HEALTH):
                 text = body.split(" ", 1)[1].replace("**", "")
                 out.append(tl.Event(c.created_at, "monitor", None, text=text))
-        elif commands.first_command(body) is None:
-            public = public_update(body) if ours else None
+        elif public is not None or commands.first_command(body) is None:
             out.append(tl.Event(c.created_at, "commented", c.author, url=c.url,
                                 text=f"Public update: {public}" if public else body,
                                 public=public is not None))
@@ -159,6 +161,8 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
     reconciler's newer memory when it writes the postmortem in the middle of a run."""
 
     snap = reading.read(tracker, number, config)
+    if not snap.fields.is_incident:  # a plain issue or a pull request: no postmortem
+        raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
     state = card or snap.card
     issue = snap.issue
     own = set(snap.bot_logins)
@@ -181,13 +185,12 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
                             issue.created_at) if snap.fields.auto else None
     if started is not None and started != issue.created_at and found:
         found = outages(tracker, config, snap.fields, started, end, files)
-    via = "monitor" if snap.fields.auto else "Slack" if state.reporter else "GitHub"
-    built = tl.build(opened=issue.created_at,
-                     reporter=None if snap.fields.auto else state.reporter or issue.author,
-                     events=events, messages=messages, bots=own, name_of=name_of,
+    opener = facts.opener(issue, snap.fields, snap.writers, state.reporter)
+    built = tl.build(opened=issue.created_at, reporter=opener.who, events=events,
+                     messages=messages, bots=own, name_of=name_of,
                      closed=issue.closed_at, thread_replies=threads,
                      changes=changes(state.history, config, name_of), started=started,
-                     opened_via=via, kinds=label_kinds(config),
+                     opened_via=opener.via, kinds=label_kinds(config),
                      is_person=known_person(config), close_reason=issue.state_reason or "")
     related = tuple(i for i in tracker.list_incidents(since=issue.created_at - RELATED_WITHIN)
                     if i.number != number and i.created_at < issue.created_at

@@ -66,7 +66,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
             c.chat.user_name(by.by) if by.source == "Slack" else by.by  # a name, not an id
         body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
     # What the opener asked for lives on the issue, not only in the card.
-    body += "\n\n" + markers.opened(reporter, page, roles or {})
+    body += "\n\n" + markers.opened(reporter, page, roles or {},
+                                   by=by.by if by else None, via=by.source if by else None)
     # A request id may have been used before (a resumed dispatcher job): look for its issue
     # first. A fresh random one cannot have been.
     marker = request_id or str(uuid.uuid4())

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from statistics import median
 
-from incidentbot.core import health, names
+from incidentbot.core import facts, health, names
 from incidentbot.core.config import Config
 from incidentbot.core.facts import known_person
 from incidentbot.core.ports import IssueTracker
@@ -227,6 +227,7 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
 
     records = []
     default_branch: str | None = None
+    name_of = evidence.person_name(config, None)  # alice on the CLI is U0ALICE on Slack
     for issue in t.list_incidents(state="all"):
         if since is not None and issue.created_at < since:
             continue
@@ -242,11 +243,11 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
         events += evidence.comment_events(snap.comments, snap.writers, with_pins=True)
         started = health.first_failure(issue.body, (), issue.created_at) \
             if fields.auto else None
-        built = tl.build(opened=issue.created_at,
-                         reporter=None if fields.auto else snap.card.reporter or issue.author,
+        opener = facts.opener(issue, fields, snap.writers, snap.card.reporter)
+        built = tl.build(opened=issue.created_at, reporter=opener.who, opened_via=opener.via,
                          events=events, messages=[], bots=snap.bot_logins,
-                         closed=issue.closed_at, started=started,
-                         changes=evidence.changes(snap.card.history, config, str),
+                         closed=issue.closed_at, started=started, name_of=name_of,
+                         changes=evidence.changes(snap.card.history, config, name_of),
                          kinds=evidence.label_kinds(config),
                          is_person=known_person(config),
                          close_reason=issue.state_reason or "")

@@ -24,7 +24,7 @@ from incidentbot.core.config import Config
 from incidentbot.core.errors import InvalidInput, ServiceError
 from incidentbot.core.facts import Facts
 from incidentbot.core.plan import role_label
-from incidentbot.core.ports import IssueTracker
+from incidentbot.core.ports import IssueTracker, Pull
 from incidentbot.core.text import markdown, markdown_cell, one_line, templates_dir, truncate
 from incidentbot.operations import evidence
 from incidentbot.operations.followups import FOLLOWUP_LABEL as FOLLOWUP_LABEL  # re-exported
@@ -246,6 +246,65 @@ class Published:
     notice: str = ""  # what the channel is told: the draft, its owner, reviewers, meeting
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the postmortem is committed: `branch` (the review branch, or `base` for
+    `postmortem.review: direct` and a merged review) and its pull request when there is
+    one. `ready`: the branch exists (publishing made sure of it)."""
+
+    base: str
+    branch: str
+    pull: Pull | None
+    review: bool  # postmortem.review: pull_request
+    ready: bool = False
+
+
+def target(tracker: IssueTracker, config: Config, facts: Facts) -> Target:
+    """Where `publish` would commit (reads only)."""
+    base = tracker.default_branch()
+    wanted = config.postmortem.review == "pull_request"
+    branch = f"{config.postmortem.branch_prefix}{facts.name}" if wanted else base
+    pull = tracker.find_pull(branch, base) if wanted else None
+    if pull is not None and pull.merged_at is not None:
+        branch = base  # the review is merged: the file lives on the default branch now
+    return Target(base, branch, pull, wanted, ready=branch == base)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What `publish` commits, worked out with reads only: `incidentbot postmortem --print`
+    shows exactly this."""
+
+    path: str
+    text: str  # the rendered postmortem merged with what people wrote on the branch
+    facts: Facts  # with the owner, the reviewers, the graph and the meeting named
+    review: Any  # core.review.Review: the owner and reviewers as logins
+    target: Target
+
+
+def draft(tracker: IssueTracker, config: Config, facts: Facts, *, root: Path | None = None,
+          where: Target | None = None) -> Draft:
+    """The postmortem as `publish` would commit it: the owner is the review's assignee
+    (else the commander), the reviewers the role holders and services' owners, merged with
+    the file already on the branch. Nothing is written."""
+    from incidentbot.core import review as reviews
+
+    where = where or target(tracker, config, facts)
+    path = path_for(config, facts)
+    pull = where.pull
+    plan = reviews.plan(facts, config, assignees=pull.assignees if pull else (),
+                        author=pull.author if pull else tracker.login())
+    facts = replace(facts, owner=reviews.shown(config, plan.owner) if plan.owner else "",
+                    reviewers=tuple(reviews.shown(config, x) for x in plan.reviewers),
+                    meeting=f"{facts.name}.ics" if reviews.wants_meeting(facts, config)
+                    else "", graph=f"{facts.name}.svg" if facts.outages else "")
+    existing = tracker.read_file(path, where.branch)
+    if existing is None and not where.ready:
+        existing = tracker.read_file(path, where.base)  # the branch would start from it
+    text = merge(existing[0] if existing else None, render(facts, config, root=root))
+    return Draft(path, text, facts, plan, where)
+
+
 def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
             root: Path | None = None) -> Published:
     """Commit the postmortem and the index: on a review branch with a pull request
@@ -254,35 +313,25 @@ def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
     refreshed on the default branch. Beside it: the graph and the meeting's invitation."""
     from incidentbot.core import review as reviews
 
-    path = path_for(config, facts)
+    where = target(tracker, config, facts)
+    if not where.ready:
+        tracker.ensure_branch(where.branch, where.base)
+        where = replace(where, ready=True)
+    made = draft(tracker, config, facts, root=root, where=where)
+    facts, plan, path, text = made.facts, made.review, made.path, made.text
+    base, branch, pull = where.base, where.branch, where.pull
     folder = path.rsplit("/", 1)[0]
-    base = tracker.default_branch()
     repo_url = facts.issue_url.split("/issues/")[0]
-    wanted = config.postmortem.review == "pull_request"
-    branch = f"{config.postmortem.branch_prefix}{facts.name}" if wanted else base
-    pull = tracker.find_pull(branch, base) if wanted else None
-    if pull is not None and pull.merged_at is not None:
-        branch = base  # the review is merged: the file lives on the default branch now
-    elif wanted:
-        tracker.ensure_branch(branch, base)
-    plan = reviews.plan(facts, config, assignees=pull.assignees if pull else (),
-                        author=pull.author if pull else tracker.login())
     figures = facts.timeline.figures
     resolved = (figures.resolved if figures else None) or facts.opened
-    meeting = f"{facts.name}.ics" if reviews.wants_meeting(facts, config) else ""
-    facts = replace(facts, owner=reviews.shown(config, plan.owner) if plan.owner else "",
-                    reviewers=tuple(reviews.shown(config, x) for x in plan.reviewers),
-                    meeting=meeting)
-    if facts.outages:
-        facts = replace(facts, graph=f"{facts.name}.svg")
+    meeting = facts.meeting
+    if facts.graph:
         tracker.write_file(f"{folder}/{facts.graph}", graph(facts),
                            f"Health checks graph of #{facts.number}", branch)
     if meeting:
         tracker.write_file(f"{folder}/{meeting}", reviews.ics(
             facts, config, plan, resolved=resolved, url=f"{repo_url}/blob/{branch}/{path}"),
             f"Review meeting of #{facts.number}", branch)
-    existing = tracker.read_file(path, branch)
-    text = merge(existing[0] if existing else None, render(facts, config, root=root))
     changed = tracker.write_file(path, text, f"Postmortem of #{facts.number} {facts.name}",
                                  branch)
     index_path = f"{config.postmortem.directory}/README.md"
@@ -290,7 +339,7 @@ def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
     tracker.write_file(index_path, index(current_index[0] if current_index else None, facts,
                                          config, path),
                        f"Index the postmortem of #{facts.number}", branch)
-    if wanted:
+    if where.review:
         url = pull.url if pull is not None else tracker.ensure_pull(
             branch, base, f"Postmortem: #{facts.number} {one_line(facts.title)}"[:250],
             f"The postmortem of #{facts.number}, pre-filled by incidentbot. Fill in the "

@@ -4,7 +4,9 @@ each with the public status of its own moment and an id that never shifts.
 A public update is (a) a comment starting `Public update:` by someone trusted, or (b) a note
 the bot wrote for a person (Slack's update form, `incidentbot update --note`) whose marker
 says `public` (`<!-- incidentbot:note AUTHOR SOURCE public -->`), or whose text starts
-`Public update:`. Everything else anyone wrote is data, never published.
+`Public update:`. Everything else anyone wrote is data, never published. `published_text` is
+that rule, the one the postmortem's customer communication asks too (evidence.py), so the
+page and the postmortem cannot disagree.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ def followups(files: tuple[str, ...], config_path: str | None) -> None:
 @main.command()
 @click.argument("number", type=int)
 @click.option("--print", "print_only", is_flag=True,
-              help="Render to stdout and commit nothing.")
+              help="Print what a run without it would commit, and commit nothing.")
 @click.option("--followups", is_flag=True,
               help="Open an issue for each unchecked action item of the merged postmortem.")
 @CONFIG_OPTION
@@ -121,9 +121,9 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
 
     config = load_config(config_path)
     c = operations.connect(config)
-    if print_only:
+    if print_only:  # exactly what the run without --print would commit
         facts = pm.gather(c.tracker, c.chat, config, number)
-        click.echo(pm.render(facts, config), nl=False)
+        click.echo(pm.draft(c.tracker, config, facts).text, nl=False)
         return
     if followups:
         for line in pm.open_followups(c.tracker, config, number):
