@@ -3,17 +3,18 @@
 `GET /pypi/<project>/<version>/json` answers 200 with the release's metadata when the
 version is published, else 404 `{"message": "Not Found"}`, as pypi.org does
 (https://docs.pypi.org/api/json/#get-a-release). Project names are compared normalized
-(PEP 503: case, runs of `-`, `_` and `.`). The sandbox publishes this checkout's version of
-incidentbot; tests publish or withdraw others with `publish` and `withdraw`.
+(PEP 503: case, runs of `-`, `_` and `.`). The sandbox publishes the installed incidentbot's
+version (from its distribution's metadata: the sandbox imports no product module); tests
+publish or withdraw others with `publish` and `withdraw`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from importlib import metadata
 from typing import Any
 
-from incidentbot import __version__
 from incidentbot.sandbox.http import Request, Response
 
 PREFIX = "/pypi/"
@@ -34,7 +35,10 @@ class PackageIndexEmulator:
         return f"{request.method} {PREFIX}…/json"
 
     def reset(self) -> None:
-        self.releases = {"incidentbot": {__version__}}
+        try:
+            self.releases = {"incidentbot": {metadata.version("incidentbot")}}
+        except metadata.PackageNotFoundError:  # run from a source tree never installed
+            self.releases = {}
 
     def dump(self) -> dict[str, Any]:
         return {"releases": {k: sorted(v) for k, v in self.releases.items()}}
