@@ -83,15 +83,20 @@ def grade(down: timedelta, degraded: timedelta) -> str:
 
 def impact_spans(incident: PublicIncident, now: datetime) -> list[tuple[datetime, datetime]]:
     """When the incident set its services' status: from its opening, each stretch its
-    public status was not QUIET (investigating, identified), until it was or it ended."""
+    public status was not QUIET (investigating, identified), until it was or it ended.
+    A change dated at the opening itself is an incident without history (its status
+    now, placed there by publicupdates.updates): when the fix came is unknown, so it
+    keeps its impact until it ends."""
     end = incident.resolved or now
-    changes = sorted((u.at, u.word) for u in incident.updates)
-    if not changes:
-        changes = [(incident.opened, incident.word)]
+    # Oldest first; at one moment in the order they were made (updates are newest first).
+    changes = sorted(((u.at, u.word) for u in reversed(incident.updates)),
+                     key=lambda change: change[0])
     spans: list[tuple[datetime, datetime]] = []
     since: datetime | None = incident.opened  # an incident opens with its impact
     for at, word in changes:
-        at = min(max(at, incident.opened), end)
+        if at <= incident.opened:
+            continue
+        at = min(at, end)
         if word in QUIET and since is not None:
             spans.append((since, at))
             since = None
