@@ -287,3 +287,67 @@ def test_an_incident_being_fixed_sets_its_service_and_the_banner_from_components
     assert api(site, "status.json")["status"] == {"indicator": "major",
                                                   "description": "Partial System Outage"}
     assert heads_and_today(site)["Checkout"] == ("Partial outage", "p")
+
+
+def _component(status: str, *, no_data: bool = False) -> dict[str, Any]:
+    return {"status": status, "no_data": no_data}
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    (["operational", "operational"], ("none", "All Systems Operational")),
+    (["degraded_performance", "operational"], ("minor", "Partially Degraded Service")),
+    (["degraded_performance", "degraded_performance"], ("minor", "Degraded System Service")),
+    (["partial_outage", "operational"], ("major", "Partial System Outage")),
+    (["major_outage", "operational"], ("major", "Partial System Outage")),
+    (["major_outage", "major_outage"], ("critical", "Major System Outage")),
+    (["under_maintenance", "operational"], ("maintenance", "Service Under Maintenance")),
+])
+def test_the_page_status_blends_the_components_as_statuspage_does(
+        statuses: list[str], expected: tuple[str, str]) -> None:
+    from incidentbot.core.render import statusbars
+
+    assert statusbars.indicator([_component(s) for s in statuses], [], False) == expected
+
+
+@pytest.mark.parametrize(("severity", "components", "expected"), [
+    # The components account for the incident: their words.
+    (2, ["partial_outage", "operational"], ("major", "Partial System Outage")),
+    (3, ["degraded_performance", "operational"], ("minor", "Partially Degraded Service")),
+    # They show less (it is monitored): the incident's impact, in a service's words.
+    (3, ["operational", "operational"], ("minor", "Minor Service Outage")),
+    (2, ["operational", "operational"], ("major", "Major Service Outage")),
+    (2, ["degraded_performance", "operational"], ("major", "Major Service Outage")),
+    (1, ["partial_outage", "operational"], ("critical", "Critical Service Outage")),
+    (1, ["major_outage", "major_outage"], ("critical", "Major System Outage")),
+    (5, ["operational", "operational"], ("minor", "Minor Service Outage")),  # impact none
+])
+def test_an_unresolved_incident_raises_the_page_status_to_its_impact(
+        severity: int, components: list[str], expected: tuple[str, str]) -> None:
+    from incidentbot.core.render import statusbars
+    from incidentbot.core.render.publicincidents import public_incidents
+
+    unresolved = public_incidents([issue(50, "Checkout returns 502", (
+        "incident", "public", f"sev:{severity}", "status:fixed", "service:checkout"))], CONFIG)
+    assert statusbars.indicator([_component(s) for s in components], unresolved,
+                                False) == expected
+
+
+def test_an_incident_grades_its_days_only_while_it_sets_its_services_status() -> None:
+    from incidentbot.core.render import statusbars
+    from incidentbot.core.render.publicincidents import public_incidents
+
+    opened = NOW - timedelta(hours=5)
+    said = [Update("e4", NOW - timedelta(hours=1), "resolved", "Done."),
+            Update("e3", NOW - timedelta(hours=2), "identified", "It came back."),
+            Update("e2", NOW - timedelta(hours=4), "monitoring", "Fixed; watching."),
+            Update("e1", opened, "investigating", "Looking.")]
+    (inc,) = public_incidents([issue(51, "Checkout returns 502", (
+        "incident", "public", "sev:2", "status:closed", "service:checkout"), closed=True,
+        age=timedelta(hours=5))], CONFIG, {51: said})
+    inc = replace(inc, resolved=NOW - timedelta(hours=1))
+    assert statusbars.impact_spans(inc, NOW) == [
+        (opened, NOW - timedelta(hours=4)), (NOW - timedelta(hours=2), NOW - timedelta(hours=1))]
+    # Without history (every change dated at the opening) it keeps its impact to the end.
+    (bare,) = public_incidents([issue(52, "Checkout returns 502", (
+        "incident", "public", "sev:2", "status:fixed", "service:checkout"))], CONFIG)
+    assert statusbars.impact_spans(bare, NOW) == [(bare.opened, NOW)]
