@@ -105,7 +105,7 @@ def test_every_page_reads_well_without_script_at_every_width(url: str, browser: 
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / f"index-{width}-{scheme}.png"), full_page=True)
     page.goto(url + "index.html")
-    assert page.locator(".banner").inner_text() == "Major System Outage"  # the SEV1
+    assert page.locator(".banner").inner_text() == "Critical Service Outage"  # the SEV1
     # Checkout: its checks say down during planned work, but a public SEV2 on it says worse.
     assert page.locator(".service .head").all_inner_texts() == [
         "Checkout\nPartial outage", "Payments API\nOperational"]

@@ -17,6 +17,8 @@ from test_statuspage import NOW, issue, seed
 
 from incidentbot.adapters.monitordata import DataDir
 from incidentbot.core.config import Link
+from incidentbot.core.ports import Issue
+from incidentbot.core.render.publicupdates import Update
 from incidentbot.operations import statuspage
 
 REFERENCE = Path("/work/shared/reference")  # the team's copy, when present
@@ -74,8 +76,10 @@ def test_incidents_set_their_services_status_by_severity(site: Path) -> None:
     # its service is back to what its checks say.
     assert components["checkout"]["status"] == "major_outage"
     assert components["payments"]["status"] == "operational"
+    # The SEV1's critical impact sets the indicator; Payments is operational, so the words
+    # name the incident's impact, not a "Major System Outage" of every component.
     assert api(site, "status.json")["status"] == {"indicator": "critical",
-                                                  "description": "Major System Outage"}
+                                                  "description": "Critical Service Outage"}
 
 
 def test_groups_are_components_with_their_members(site: Path) -> None:
@@ -210,3 +214,140 @@ def test_the_uptime_colour_scale_is_upptimes(percent: float, colour: str) -> Non
     from incidentbot.core.render import upptimeapi
 
     assert upptimeapi.uptime_colour(percent) == colour
+
+
+# -- the banner, the components and their day cells tell one story ----------------------------
+def heads_and_today(site: Path) -> dict[str, tuple[str, str]]:
+    """Each service on the front page: the word in its header, and today's cell's grade."""
+    html = (site / "index.html").read_text()
+    out = {}
+    for name, word, bar in re.findall(
+            r'<span>([^<]+)</span><span class="s-[a-z_]+">([^<]+)</span>.*?'
+            r'<a class="bar"[^>]*>(.*?)</a>', html, re.S):
+        cells = re.findall(r"<i(?: class=(\w))?></i>", bar)
+        assert len(cells) == 90
+        out[name] = (word, cells[-1] or "u")
+    return out
+
+
+def monitored(number: int, *, opened_ago: timedelta, fixed_ago: timedelta,
+              severity: int = 2) -> tuple[Issue, list[Update]]:
+    """A public incident on Checkout, investigated, then fixed (monitoring) `fixed_ago`."""
+    inc = issue(number, "Checkout returns 502", ("incident", "public", f"sev:{severity}",
+                                                 "status:fixed", "service:checkout"),
+                age=opened_ago)
+    return inc, [Update(f"e{number}", NOW - fixed_ago, "monitoring", "Fixed; watching."),
+                 Update(f"{number}-opened", NOW - opened_ago, "investigating", "Looking.")]
+
+
+def test_a_monitored_incident_keeps_its_impact_in_words_no_component_contradicts(
+        tmp_path: Path) -> None:
+    # The newcomer's sandbox: no check has run; a public SEV2 on Checkout, now monitored.
+    inc, said = monitored(40, opened_ago=timedelta(hours=2), fixed_ago=timedelta(hours=1))
+    statuspage.build(CONFIG, DataDir(tmp_path / "empty"), [inc], tmp_path / "site", now=NOW,
+                     updates={40: said})
+    site = tmp_path / "site"
+    components = {c["id"]: c["status"] for c in api(site, "components.json")["components"]}
+    assert components == {"checkout": "operational", "payments": "operational"}
+    # Unresolved, it keeps its major impact; no component is out, so no "System Outage".
+    status = {"indicator": "major", "description": "Major Service Outage"}
+    assert api(site, "status.json")["status"] == api(site, "summary.json")["status"] == status
+    html = (site / "index.html").read_text()
+    assert '<p class="banner major" role="status">Major Service Outage</p>' in html
+    # Checkout was out for an hour today: its cell says so, and its header is no "No data".
+    assert heads_and_today(site) == {"Checkout": ("Operational", "p"),
+                                     "Payments API": ("No data", "n")}
+    badge = json.loads((site / "badges" / "checkout.json").read_text())
+    assert badge["message"] == "operational"
+
+
+def test_no_data_never_sits_beside_a_day_cell_with_data(tmp_path: Path) -> None:
+    # Monitored since yesterday: yesterday was a partial outage, today nothing is known.
+    inc, said = monitored(41, opened_ago=timedelta(days=1, hours=2),
+                          fixed_ago=timedelta(days=1, hours=1))
+    statuspage.build(CONFIG, DataDir(tmp_path / "empty"), [inc], tmp_path / "site", now=NOW,
+                     updates={41: said})
+    site = tmp_path / "site"
+    assert heads_and_today(site) == {"Checkout": ("No data", "n"),
+                                     "Payments API": ("No data", "n")}
+    checkout = (site / "services" / "checkout.html").read_text()
+    yesterday = f"{(NOW - timedelta(days=1)):%Y-%m-%d}"
+    assert f'<span class="k p"></span> Sat {yesterday}: Partial outage' in checkout
+    # Still unresolved: the banner says so, in the incident's words.
+    assert api(site, "status.json")["status"] == {"indicator": "major",
+                                                  "description": "Major Service Outage"}
+
+
+def test_an_incident_being_fixed_sets_its_service_and_the_banner_from_components(
+        tmp_path: Path) -> None:
+    inc = issue(42, "Checkout returns 502", ("incident", "public", "sev:2", "status:fixing",
+                                             "service:checkout"))
+    statuspage.build(CONFIG, DataDir(tmp_path / "empty"), [inc], tmp_path / "site", now=NOW)
+    site = tmp_path / "site"
+    assert api(site, "status.json")["status"] == {"indicator": "major",
+                                                  "description": "Partial System Outage"}
+    assert heads_and_today(site)["Checkout"] == ("Partial outage", "p")
+
+
+def _component(status: str, *, no_data: bool = False) -> dict[str, Any]:
+    return {"status": status, "no_data": no_data}
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    (["operational", "operational"], ("none", "All Systems Operational")),
+    (["degraded_performance", "operational"], ("minor", "Partially Degraded Service")),
+    (["degraded_performance", "degraded_performance"], ("minor", "Degraded System Service")),
+    (["partial_outage", "operational"], ("major", "Partial System Outage")),
+    (["major_outage", "operational"], ("major", "Partial System Outage")),
+    (["major_outage", "major_outage"], ("critical", "Major System Outage")),
+    (["under_maintenance", "operational"], ("maintenance", "Service Under Maintenance")),
+])
+def test_the_page_status_blends_the_components_as_statuspage_does(
+        statuses: list[str], expected: tuple[str, str]) -> None:
+    from incidentbot.core.render import statusbars
+
+    assert statusbars.indicator([_component(s) for s in statuses], [], False) == expected
+
+
+@pytest.mark.parametrize(("severity", "components", "expected"), [
+    # The components account for the incident: their words.
+    (2, ["partial_outage", "operational"], ("major", "Partial System Outage")),
+    (3, ["degraded_performance", "operational"], ("minor", "Partially Degraded Service")),
+    # They show less (it is monitored): the incident's impact, in a service's words.
+    (3, ["operational", "operational"], ("minor", "Minor Service Outage")),
+    (2, ["operational", "operational"], ("major", "Major Service Outage")),
+    (2, ["degraded_performance", "operational"], ("major", "Major Service Outage")),
+    (1, ["partial_outage", "operational"], ("critical", "Critical Service Outage")),
+    (1, ["major_outage", "major_outage"], ("critical", "Major System Outage")),
+    (5, ["operational", "operational"], ("minor", "Minor Service Outage")),  # impact none
+])
+def test_an_unresolved_incident_raises_the_page_status_to_its_impact(
+        severity: int, components: list[str], expected: tuple[str, str]) -> None:
+    from incidentbot.core.render import statusbars
+    from incidentbot.core.render.publicincidents import public_incidents
+
+    unresolved = public_incidents([issue(50, "Checkout returns 502", (
+        "incident", "public", f"sev:{severity}", "status:fixed", "service:checkout"))], CONFIG)
+    assert statusbars.indicator([_component(s) for s in components], unresolved,
+                                False) == expected
+
+
+def test_an_incident_grades_its_days_only_while_it_sets_its_services_status() -> None:
+    from incidentbot.core.render import statusbars
+    from incidentbot.core.render.publicincidents import public_incidents
+
+    opened = NOW - timedelta(hours=5)
+    said = [Update("e4", NOW - timedelta(hours=1), "resolved", "Done."),
+            Update("e3", NOW - timedelta(hours=2), "identified", "It came back."),
+            Update("e2", NOW - timedelta(hours=4), "monitoring", "Fixed; watching."),
+            Update("e1", opened, "investigating", "Looking.")]
+    (inc,) = public_incidents([issue(51, "Checkout returns 502", (
+        "incident", "public", "sev:2", "status:closed", "service:checkout"), closed=True,
+        age=timedelta(hours=5))], CONFIG, {51: said})
+    inc = replace(inc, resolved=NOW - timedelta(hours=1))
+    assert statusbars.impact_spans(inc, NOW) == [
+        (opened, NOW - timedelta(hours=4)), (NOW - timedelta(hours=2), NOW - timedelta(hours=1))]
+    # Without history (every change dated at the opening) it keeps its impact to the end.
+    (bare,) = public_incidents([issue(52, "Checkout returns 502", (
+        "incident", "public", "sev:2", "status:fixed", "service:checkout"))], CONFIG)
+    assert statusbars.impact_spans(bare, NOW) == [(bare.opened, NOW)]

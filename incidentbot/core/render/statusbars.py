@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from incidentbot.core.config import Config
 from incidentbot.core.health import DEGRADED, DOWN, UP
+from incidentbot.core.publicstatus import RESOLVED_WORDS
 from incidentbot.core.render.daystats import DayStats
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ GRADES = {"u": "Operational", "m": "Minor trouble", "p": "Partial outage",
           "x": "Major outage", "n": "Missing data", "w": "Maintenance"}
 _IMPACT_GRADE = {"degraded_performance": "m", "partial_outage": "p", "major_outage": "x"}
 _GRADE_RANK = "nuwmpx"
+# The public words in which an incident no longer sets its services' status: the fix is in
+# (monitoring) or it is over. Its services then show what their checks say, and its days
+# are graded by the time it spent in the other words only.
+QUIET = frozenset({"monitoring"}) | RESOLVED_WORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +81,37 @@ def grade(down: timedelta, degraded: timedelta) -> str:
     return "u"
 
 
+def impact_spans(incident: PublicIncident, now: datetime) -> list[tuple[datetime, datetime]]:
+    """When the incident set its services' status: from its opening, each stretch its
+    public status was not QUIET (investigating, identified), until it was or it ended.
+    A change dated at the opening itself is an incident without history (its status
+    now, placed there by publicupdates.updates): when the fix came is unknown, so it
+    keeps its impact until it ends."""
+    end = incident.resolved or now
+    # Oldest first; at one moment in the order they were made (updates are newest first).
+    changes = sorted(((u.at, u.word) for u in reversed(incident.updates)),
+                     key=lambda change: change[0])
+    spans: list[tuple[datetime, datetime]] = []
+    since: datetime | None = incident.opened  # an incident opens with its impact
+    for at, word in changes:
+        if at <= incident.opened:
+            continue
+        at = min(at, end)
+        if word in QUIET and since is not None:
+            spans.append((since, at))
+            since = None
+        elif word not in QUIET and since is None:
+            since = at
+    if since is not None:
+        spans.append((since, end))
+    return [(lo, hi) for lo, hi in spans if hi > lo]
+
+
 def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
          maintenances: Sequence[Maintenance], slug: str) -> list[Day]:
-    """The last 90 days, oldest first, from the service's day sums."""
+    """The last 90 days, oldest first, from the service's day sums. A day lists every
+    incident open on it; only the time an incident set the service's status (its
+    impact_spans) grades the day, so a day spent in monitoring reads as the checks do."""
     offset = len(stats.totals) - DAYS
     first = stats.first + timedelta(days=offset)
 
@@ -91,8 +124,10 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
                 out.setdefault(index, []).append(x)
         return out
 
-    touching = spread([i for i in incidents if slug in i.services],
-                      lambda i: i.opened, lambda i: i.resolved or now)
+    mine = [i for i in incidents if slug in i.services]
+    touching = spread(mine, lambda i: i.opened, lambda i: i.resolved or now)
+    impact = spread([(i, lo, hi) for i in mine for lo, hi in impact_spans(i, now)],
+                    lambda x: x[1], lambda x: x[2])
     planned = spread([m for m in maintenances if slug in m.services and m.start <= now],
                      lambda m: m.start, lambda m: min(m.end, now))
     out = []
@@ -104,7 +139,7 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
             else "n"
         if g == "u" and measured.no_data * 3 > measured.measured:
             g = "n"  # a quarter of the day unwatched is no "Operational" day
-        for i in those:
+        for i, _, _ in impact.get(index, []):
             g = max(g, _IMPACT_GRADE.get(i.component_impact, "m"), key=_GRADE_RANK.index)
         if planned.get(index) and g in {"u", "n"}:
             g = "w"
@@ -120,14 +155,16 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
               stats: DayStats, check_state: str | None, now: datetime,
               incidents: Sequence[PublicIncident],
               maintenances: Sequence[Maintenance]) -> dict[str, Any]:
-    """One service: its status (the worst of its checks and the public incidents on it;
-    under maintenance unless an incident says worse), uptime windows and days."""
+    """One service: its status (the worst of its checks and the public incidents on it
+    not yet QUIET; under maintenance unless an incident says worse), uptime windows and
+    days. "No data" only when nothing speaks for it: no check, and today's cell is empty
+    too (no samples, no incident's impact, no maintenance)."""
     under = any(m.active(now) and slug in m.services for m in maintenances)
     status = CHECK_STATUS.get(check_state or "", "operational")
     if under:
         status = "under_maintenance"
     for i in incidents:
-        if i.resolved is None and i.word != "monitoring" and slug in i.services:
+        if i.resolved is None and i.word not in QUIET and slug in i.services:
             status = max(status, i.component_impact, key=ORDER.index)
     excluded = [(m.start, m.end) for m in maintenances if slug in m.services]
     windows = []
@@ -140,32 +177,57 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
               if now - s.t <= timedelta(days=1)]
     times = sorted(s.ms for s in recent if s.ms is not None)
     latest = stats.latest
-    no_data = check_state is None and status == "operational"
+    bar = days(stats, now, incidents, maintenances, slug)
+    no_data = check_state is None and status == "operational" and bar[-1].grade == "n"
     return {
         "slug": slug, "name": name, "position": position, "group": group,
         "status": status, "word": WORDS["none" if no_data else status], "no_data": no_data,
-        "windows": windows, "days": days(stats, now, incidents, maintenances, slug),
+        "windows": windows, "days": bar,
         "p50": times[len(times) // 2] if times else None,
         "p95": times[min(len(times) - 1, int(len(times) * 0.95))] if times else None,
         "last": latest.t if latest else None,
     }
 
 
+# Statuspage's top-level status from its components' blend, worst first
+# (https://support.atlassian.com/statuspage/docs/top-level-status-and-incident-impact-calculations/).
+_RANK = ("none", "maintenance", "minor", "major", "critical")
+# An unresolved incident whose impact is worse than its components' blend (it is monitored,
+# so its services are operational again) raises the indicator, in words that name the
+# incident's impact and claim no component outage the components do not show.
+_INCIDENT_WORDS = {"minor": "Minor Service Outage", "major": "Major Service Outage",
+                   "critical": "Critical Service Outage"}
+
+
+def _blend(statuses: Sequence[str], maintenance_now: bool) -> tuple[str, str]:
+    """The components' part of the page status, as Statuspage blends them."""
+    present = set(statuses)
+    if present and present <= {"major_outage"}:
+        return "critical", "Major System Outage"
+    if present & {"major_outage", "partial_outage"}:
+        return "major", "Partial System Outage"
+    if present and present <= {"degraded_performance"}:
+        return "minor", "Degraded System Service"
+    if "degraded_performance" in present:
+        return "minor", "Partially Degraded Service"
+    if maintenance_now or "under_maintenance" in present:
+        return "maintenance", "Service Under Maintenance"
+    return "none", "All Systems Operational"
+
+
 def indicator(components: Sequence[Mapping[str, Any]], unresolved: Sequence[PublicIncident],
               maintenance_now: bool) -> tuple[str, str]:
     """Statuspage's page status: `none`, `minor`, `major`, `critical` or `maintenance`, and
-    its description. Never "All Systems Operational" during maintenance or with no data."""
-    statuses = {c["status"] for c in components}
-    impacts = {i.impact for i in unresolved}
-    # Statuspage's wording: major is a "Partial System Outage", critical a "Major" one.
-    if "critical" in impacts or (statuses and statuses <= {"major_outage"}):
-        return "critical", "Major System Outage"
-    if statuses & {"major_outage", "partial_outage"} or "major" in impacts:
-        return "major", "Partial System Outage"
-    if "degraded_performance" in statuses or unresolved:
-        return "minor", "Minor Service Outage"
-    if maintenance_now or "under_maintenance" in statuses:
-        return "maintenance", "Service Under Maintenance"
-    if components and all(c["no_data"] for c in components):
+    its description. The worst of the components' blend and of the unresolved incidents'
+    impact (a monitored incident keeps its impact until resolved; any unresolved incident
+    is at least minor); the words come from the components when they account for it, so
+    the banner never claims an outage no component shows. Never "All Systems Operational"
+    during maintenance or with no data."""
+    level, words = _blend([c["status"] for c in components], maintenance_now)
+    impacts = [i.impact if i.impact in _INCIDENT_WORDS else "minor" for i in unresolved]
+    worst = max(impacts, key=_RANK.index, default="none")
+    if _RANK.index(worst) > _RANK.index(level):
+        return worst, _INCIDENT_WORDS[worst]
+    if level == "none" and components and all(c["no_data"] for c in components):
         return "none", "No monitoring data yet"
-    return "none", "All Systems Operational"
+    return level, words
