@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import CONFIG, connections, running_dispatcher
+from helpers import connections, running_dispatcher
 from test_dispatcher import labels_of, replies, send
 
-from incidentbot.core import markers
+from incidentbot.core import commands, markers
 from incidentbot.core.render import blocks, views
 from incidentbot.entrypoints.dispatcher import Dispatcher
 from incidentbot.operations import incidents as operations
@@ -214,3 +214,16 @@ def test_a_change_that_changes_nothing_says_so(
     assert len(sandbox.github.store.comments) == before
     send(disp, s.command(f"role commander <@{BOB}>", user=ALICE, channel=channel))
     assert last_reply(sandbox) == f"Done: #{number} updated."
+
+
+def test_a_lead_who_left_the_channel_still_sees_the_incident(
+    disp: Dispatcher, s: SlackRequests, sandbox: Sandbox
+) -> None:
+    number, channel = private_incident(sandbox)
+    c = connections(sandbox)
+    operations.update_incident(c, number, commands.Change(roles={"comms": BOB}))
+    sandbox.slack.state.channels[channel]["members"].remove(BOB)
+    send(disp, s.command(f"info {number}", user=BOB, channel=GENERAL))
+    assert "Credential leak in logs" in last_reply(sandbox)
+    send(disp, s.command(f"info {number}", user=DAN, channel=GENERAL))
+    assert "is private" in last_reply(sandbox)
