@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from incidentbot.core import commands
 from incidentbot.core.errors import InvalidInput
 from incidentbot.core.model import Status, read_labels
+from incidentbot.core.ports import Issue
 from incidentbot.core.snapshot import Attribution
 from incidentbot.operations import incidents as operations
 from incidentbot.operations import reading
@@ -55,13 +56,16 @@ def update(c: operations.Connections, number: int, change: commands.Change, *,
            title: str | None = None, description: str | None = None,
            roles: Mapping[str, str | None] | None = None, note: str = "",
            by: Attribution | None = None, actor: Collection[str] | None = None,
-           request_id: str = "", public: bool = False) -> Amended:
+           request_id: str = "", public: bool = False,
+           known: Issue | None = None) -> Amended:
     """Apply what the update form asks: validated first, then written, then reconciled.
 
     A form opened before the incident was closed still shows the status it had then: on a
     closed incident that status is left out (and said in `stays_closed`) instead of refusing
-    the whole form, so the note and the edits it carries are not lost."""
-    issue = c.tracker.get_issue(number)
+    the whole form, so the note and the edits it carries are not lost. `known`: the issue as
+    the caller has just read it."""
+    issue = known if known is not None and known.number == number \
+        else c.tracker.get_issue(number)
     old_description, footer = split_body(issue.body)
     new_title = " ".join((title or "").split())
     if title is not None and not new_title:

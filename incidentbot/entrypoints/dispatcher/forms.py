@@ -175,7 +175,7 @@ class Forms(Handlers):
                                 description=payload.get("description"),
                                 roles=payload.get("roles"), by=Attribution(user, "Slack"),
                                 actor={user}, request_id=key,
-                                public=bool(payload.get("public")))
+                                public=bool(payload.get("public")), known=issue)
         except IncidentbotError as exc:
             self.tell(request, f":warning: {slack_words(exc)}")
             return
@@ -254,7 +254,8 @@ class Forms(Handlers):
             return
         try:
             operations.update_incident(c, number, commands.Change(roles={"commander": user}),
-                                       by=Attribution(user, "Slack"), actor={user})
+                                       by=Attribution(user, "Slack"), actor={user},
+                                       known=issue)
         except IncidentbotError as exc:
             self.tell(request, f":warning: {slack_words(exc)}")
             return

@@ -196,7 +196,7 @@ class SlashCommands(Handlers):
         try:
             key = f"slack-command-{form.get('trigger_id') or form.get('response_url')}"
             operations.update_incident(c, number, change, by=who, actor={who.by},
-                                       request_id=key)
+                                       request_id=key, known=issue)
         except commands.NeedsConfirmation as exc:
             # The non-force close asks again, with a button: the same rule as `/close`.
             reason = f"{slack_words(exc)}. Close anyway?"
