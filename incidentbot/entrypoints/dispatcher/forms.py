@@ -218,6 +218,7 @@ class Forms(Handlers):
 
     def _job_confirm_close(self, payload: Mapping[str, Any]) -> None:
         self._confirm_close(dict(payload["request"]), str(payload["value"]))
+
     def _join(self, request: dict[str, str], value: str) -> None:
         """The announcement's Join button: into the incident's channel, if it is open."""
         if not value.isdigit():
