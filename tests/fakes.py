@@ -179,6 +179,10 @@ class FakeChat:
         self.calls["set_purpose"] += 1
         self.channels[channel] = replace(self.channels[channel], purpose=purpose)
 
+    def channel_members(self, channel: str) -> frozenset[str]:
+        self.calls["channel_members"] += 1
+        return frozenset(self.members[channel])
+
     def invite(self, channel: str, users: Sequence[str], *,
                fresh: bool = False) -> dict[str, str]:
         self.calls["invite"] += 1

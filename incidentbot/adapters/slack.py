@@ -120,6 +120,14 @@ class SlackChat:
             self._client.conversations_setPurpose(channel=channel,
                                                   purpose=truncate(purpose, TOPIC_MAX))
 
+    def channel_members(self, channel: str) -> frozenset[str]:
+        """Who is in `channel`, as Slack says (conversations.members, every page)."""
+        members: set[str] = set()
+        with translated("reading members"):
+            for page in self._client.conversations_members(channel=channel, limit=1000):
+                members.update(page["members"])
+        return frozenset(members)
+
     def invite(self, channel: str, users: Sequence[str], *,
                fresh: bool = False) -> dict[str, str]:
         """Invite the users not yet in the channel: user -> `invited`, `member` or Slack's error.
@@ -132,11 +140,7 @@ class SlackChat:
 
         if not users:
             return {}
-        members: set[str] = set()
-        with translated("reading members"):
-            for page in ([] if fresh else
-                         self._client.conversations_members(channel=channel, limit=1000)):
-                members.update(page["members"])
+        members = frozenset() if fresh else self.channel_members(channel)
         outcome = {u: "member" for u in users if u in members}
         missing = [u for u in dict.fromkeys(users) if u not in members]
         batches = [missing[i:i + 100] for i in range(0, len(missing), 100)]

@@ -4,17 +4,29 @@ stakeholders — written to GitHub, then reconciled through `operations.update_i
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from incidentbot.core import commands
 from incidentbot.core.errors import InvalidInput
-from incidentbot.core.model import read_labels
+from incidentbot.core.model import Status, read_labels
+from incidentbot.core.ports import Issue
 from incidentbot.core.snapshot import Attribution
 from incidentbot.operations import incidents as operations
 from incidentbot.operations import reading
 from incidentbot.operations.apply import Outcome
 
 _FOOTERS = ("\n\n_Reported by ", "\n\n<!-- incidentbot:")
+
+
+@dataclass(frozen=True, slots=True)
+class Amended:
+    """What `update` did. `stays_closed`: the status the form asked for, not applied because
+    the incident was closed after the form opened (only a reopen moves a closed incident);
+    `saved`: something else the form said (a note, a title, a lead…) was written."""
+
+    outcome: Outcome
+    stays_closed: Status | None = None
+    saved: bool = True
 
 
 def split_body(body: str) -> tuple[str, str]:
@@ -44,9 +56,16 @@ def update(c: operations.Connections, number: int, change: commands.Change, *,
            title: str | None = None, description: str | None = None,
            roles: Mapping[str, str | None] | None = None, note: str = "",
            by: Attribution | None = None, actor: Collection[str] | None = None,
-           request_id: str = "", public: bool = False) -> Outcome:
-    """Apply what the update form asks: validated first, then written, then reconciled."""
-    issue = c.tracker.get_issue(number)
+           request_id: str = "", public: bool = False,
+           known: Issue | None = None) -> Amended:
+    """Apply what the update form asks: validated first, then written, then reconciled.
+
+    A form opened before the incident was closed still shows the status it had then: on a
+    closed incident that status is left out (and said in `stays_closed`) instead of refusing
+    the whole form, so the note and the edits it carries are not lost. `known`: the issue as
+    the caller has just read it."""
+    issue = known if known is not None and known.number == number \
+        else c.tracker.get_issue(number)
     old_description, footer = split_body(issue.body)
     new_title = " ".join((title or "").split())
     if title is not None and not new_title:
@@ -69,9 +88,15 @@ def update(c: operations.Connections, number: int, change: commands.Change, *,
     # Validate the label change before anything is written: apply() raises on a bad move.
     fields = read_labels(issue.labels, c.config.severities,
                          issue_closed=issue.state == "closed")
-    commands.apply(fields, change, c.config)
+    stays_closed = None
+    if fields.status is Status.CLOSED and not change.reopen \
+            and change.status not in (None, Status.CLOSED):
+        stays_closed, change = change.status, replace(change, status=None)
+    after = commands.apply(fields, change, c.config)
     if edits:
         c.tracker.edit_issue(number, title=edits.get("title"), body=edits.get("body"))
     text = "\n\n".join(p for p in (note.strip(), *said) if p)
-    return operations.update_incident(c, number, change, note=text, by=by, actor=actor,
-                                      request_id=request_id, public=public)
+    outcome = operations.update_incident(c, number, change, note=text, by=by, actor=actor,
+                                         request_id=request_id, public=public)
+    return Amended(outcome, stays_closed,
+                   saved=bool(text or change.roles or after != fields))

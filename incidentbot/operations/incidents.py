@@ -93,15 +93,18 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
 def update_incident(c: Connections, number: int, change: commands.Change, *,
                     note: str = "", by: Attribution | None = None,
                     actor: Collection[str] | None = None,
-                    request_id: str = "", public: bool = False) -> Outcome:
+                    request_id: str = "", public: bool = False,
+                    known: Issue | None = None) -> Outcome:
     """Apply `change` (and post `note` as an update; `public` publishes it on the status
-    page), then reconcile.
+    page), then reconcile. `known`: the issue as the caller has just read it (one request
+    fewer).
 
     The team's rules (commands.check_policy) are checked first, for `actor` (every name the
     person goes by; None for an operator with their own token). Roles are written on the
     issue as a command comment naming the person, so they outlive the card."""
     config = c.config
-    issue = c.tracker.get_issue(number)
+    issue = known if known is not None and known.number == number \
+        else c.tracker.get_issue(number)
     fields = read_labels(issue.labels, config.severities, issue_closed=issue.state == "closed")
     if not fields.is_incident:
         raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")

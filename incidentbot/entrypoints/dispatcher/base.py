@@ -8,8 +8,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from incidentbot.core.config import Config
-from incidentbot.entrypoints.dispatcher.replies import Seen
+from incidentbot.core.ports import Issue
+from incidentbot.core.snapshot import Snapshot
+from incidentbot.entrypoints.dispatcher.replies import Seen, private
 from incidentbot.operations import incidents as operations
+from incidentbot.operations import privacy
 
 
 class Handlers:
@@ -39,8 +42,15 @@ class Handlers:
     def may_close(self, user: str | None) -> bool:
         raise NotImplementedError
 
-    def is_incident(self, number: int) -> bool:
-        raise NotImplementedError
-
     def open_update_form(self, number: int, request: Mapping[str, str]) -> None:
         raise NotImplementedError
+
+    def hidden(self, issue: Issue, request: Mapping[str, Any], *,
+               snapshot: Snapshot | None = None) -> bool:
+        """True, and the person told without a word of the incident, when `issue` is a
+        private incident the Slack user who asked is not in (privacy.may_see)."""
+        if privacy.may_see(self.conn(), issue, str(request.get("user_id") or ""),
+                           snapshot=snapshot):
+            return False
+        self.tell(request, private(issue.number, self.config))
+        return True

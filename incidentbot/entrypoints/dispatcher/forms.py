@@ -15,7 +15,17 @@ from incidentbot.core.model import read_labels
 from incidentbot.core.render import blocks, views
 from incidentbot.core.snapshot import Attribution
 from incidentbot.entrypoints.dispatcher.base import Handlers
-from incidentbot.entrypoints.dispatcher.replies import Reply, bind, code, ephemeral, plain, typed
+from incidentbot.entrypoints.dispatcher.replies import (
+    Reply,
+    bind,
+    closed,
+    code,
+    ephemeral,
+    plain,
+    reopen_advice,
+    slack_words,
+    typed,
+)
 from incidentbot.operations import amend, reading
 from incidentbot.operations import incidents as operations
 
@@ -150,15 +160,32 @@ class Forms(Handlers):
         user, request = str(payload["user"]), payload["request"]
         change = operations.change_from_options(self.config, status=payload["status"],
                                                 severity=payload["severity"])
-        key = str(payload["key"])
+        key, number = str(payload["key"]), int(payload["number"])
+        c = self.conn()
         try:
-            amend.update(self.conn(), int(payload["number"]), change,
-                         note=str(payload["note"]), title=payload.get("title"),
-                         description=payload.get("description"), roles=payload.get("roles"),
-                         by=Attribution(user, "Slack"), actor={user}, request_id=key,
-                         public=bool(payload.get("public")))
+            issue = reading.incident(c.tracker, number, self.config)
+            if issue is None:
+                self.tell(request, f":warning: #{number} is not an incident of this "
+                                   "repository.")
+                return
+            if self.hidden(issue, request):
+                return
+            done = amend.update(c, number, change, note=str(payload["note"]),
+                                title=payload.get("title"),
+                                description=payload.get("description"),
+                                roles=payload.get("roles"), by=Attribution(user, "Slack"),
+                                actor={user}, request_id=key,
+                                public=bool(payload.get("public")), known=issue)
         except IncidentbotError as exc:
-            self.tell(request, f":warning: {exc}")
+            self.tell(request, f":warning: {slack_words(exc)}")
+            return
+        if done.stays_closed is not None:
+            # The form was opened before the incident was closed: what it says is kept, the
+            # status it still shows is not (only a reopen moves a closed incident).
+            kept = "your update was saved on the issue" if done.saved else "nothing changed"
+            self.tell(request, f"#{number} was closed while your form was open, so it stays "
+                               f"closed; {kept}. "
+                               f"{reopen_advice(number, done.stays_closed.value)}.")
 
     def _update_form(self, request: dict[str, str], value: str) -> None:
         """The reminder's button: the update form for the incident it names."""
@@ -166,9 +193,20 @@ class Forms(Handlers):
             self.open_update_form(int(value), request)
 
     def open_update_form(self, number: int, request: Mapping[str, str]) -> None:
-        """The update form, pre-filled with the incident's current status and severity."""
+        """The update form, pre-filled with the incident's current status and severity; not
+        for a closed incident, nor a private one the person is not in."""
         c = self.conn()
-        snap = reading.read(c.tracker, number, self.config)
+        issue = reading.incident(c.tracker, number, self.config)
+        if issue is None:
+            self.tell(request, f":warning: #{number} is not an incident of this repository.")
+            return
+        snap = reading.read(c.tracker, number, self.config, known=issue)
+        if self.hidden(issue, request, snapshot=snap):
+            return
+        if issue.state == "closed":
+            self.tell(request, f"#{number} is closed. {reopen_advice(number)} "
+                               "(or another status).")
+            return
         modal = views.update_modal(self.config, number=number, status=snap.fields.status,
                                    severity=snap.fields.severity,
                                    origin={"channel_id": request.get("channel_id", ""),
@@ -180,11 +218,6 @@ class Forms(Handlers):
 
     def _job_confirm_close(self, payload: Mapping[str, Any]) -> None:
         self._confirm_close(dict(payload["request"]), str(payload["value"]))
-    def is_incident(self, number: int) -> bool:
-        try:
-            return reading.incident(self.conn().tracker, number, self.config) is not None
-        except IncidentbotError:
-            return False
 
     def _join(self, request: dict[str, str], value: str) -> None:
         """The announcement's Join button: into the incident's channel, if it is open."""
@@ -194,8 +227,7 @@ class Forms(Handlers):
         snap = reading.read(c.tracker, int(value), self.config)
         channel = snap.card.channel_id
         if channel is None or snap.card.archived or snap.issue.state == "closed":
-            self.tell(request, f"#{value} is closed; the record is on <{snap.issue.url}|the "
-                               "issue>.")
+            self.tell(request, closed(snap.issue.number, snap.issue.url))
             return
         if planner.is_private(snap.fields, self.config):
             self.tell(request, f"#{value} is private: its commander invites who is needed.")
@@ -211,13 +243,22 @@ class Forms(Handlers):
         """The announcement's Take command button: the person who clicked commands."""
         if not value.isdigit():
             return
-        user = request["user_id"]
+        user, number, c = request["user_id"], int(value), self.conn()
+        issue = reading.incident(c.tracker, number, self.config)
+        if issue is None:
+            self.tell(request, f":warning: #{number} is not an incident of this repository.")
+            return
+        if self.hidden(issue, request):
+            return
+        if issue.state == "closed":  # as Join says: a closed incident takes no commander
+            self.tell(request, closed(number, issue.url))
+            return
         try:
-            operations.update_incident(self.conn(), int(value),
-                                       commands.Change(roles={"commander": user}),
-                                       by=Attribution(user, "Slack"), actor={user})
+            operations.update_incident(c, number, commands.Change(roles={"commander": user}),
+                                       by=Attribution(user, "Slack"), actor={user},
+                                       known=issue)
         except IncidentbotError as exc:
-            self.tell(request, f":warning: {exc}")
+            self.tell(request, f":warning: {slack_words(exc)}")
             return
         self.tell(request, f"You are the incident commander of #{value} now.")
 
@@ -229,6 +270,8 @@ class Forms(Handlers):
             issue = c.tracker.get_issue(number)
         except (ValueError, IncidentbotError):
             self.tell(request, ":warning: That button is no longer valid.")
+            return
+        if self.hidden(issue, request):
             return
         fields = read_labels(issue.labels, self.config.severities,
                              issue_closed=issue.state == "closed")

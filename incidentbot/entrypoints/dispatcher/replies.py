@@ -10,7 +10,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from incidentbot.core.commands import Change
+    from incidentbot.core.config import Config
+    from incidentbot.core.model import LabelFields
 
 JSON = "application/json; charset=utf-8"
 MAX_BODY = 256 * 1024  # Slack's payloads are far smaller; anything bigger is not Slack
@@ -21,6 +26,32 @@ COMMENT_WORD = re.compile(r"(?<![\w/])/(status|sev|role|service|resolve|close|re
 
 def slack_words(exc: Exception) -> str:
     return COMMENT_WORD.sub(r"/incident \1", str(exc))
+
+
+def private(number: int, config: Config) -> str:
+    """The refusal for someone outside a private incident: its number only (they gave it),
+    never its title."""
+    where = " (and in the security channel)" if config.slack.security_channel else ""
+    return f"#{number} is private: only the people in its channel{where} see it or change it."
+
+
+def closed(number: int, url: str) -> str:
+    return f"#{number} is closed; the record is on <{url}|the issue>."
+
+
+def reopen_advice(number: int, status: str = "investigating") -> str:
+    return f"To reopen it: `/incident reopen {status} #{number}`"
+
+
+def unchanged(number: int, fields: LabelFields, change: Change, config: Config) -> str:
+    """What a change that changes nothing is told: what the incident already is."""
+    if change.status is not None:
+        now = fields.status.value
+    elif change.severity is not None:
+        now = config.severity(change.severity).name
+    else:
+        now = "on " + (", ".join(fields.services) or "no service")
+    return f"#{number} is already {now}; nothing changed."
 
 
 @dataclass

@@ -13,6 +13,7 @@ from incidentbot.core.errors import IncidentbotError, InvalidInput
 from incidentbot.core.model import Status, read_labels
 from incidentbot.core.render import views
 from incidentbot.core.snapshot import Attribution
+from incidentbot.entrypoints.dispatcher import replies
 from incidentbot.entrypoints.dispatcher.base import Handlers
 from incidentbot.entrypoints.dispatcher.replies import (
     MARKER,
@@ -26,7 +27,7 @@ from incidentbot.entrypoints.dispatcher.replies import (
     split_target,
 )
 from incidentbot.operations import incidents as operations
-from incidentbot.operations import reading
+from incidentbot.operations import privacy, reading
 
 log = logging.getLogger("incidentbot.entrypoints.dispatcher")
 
@@ -74,7 +75,7 @@ class SlashCommands(Handlers):
                 return ephemeral(":no_entry: Only the people listed in `slack.close_allowed` "
                                  "may close incidents or change their severity.")
             change = None
-            if verb not in {"update", "info", "close"}:
+            if verb not in {"update", "info"}:
                 try:
                     change = commands.parse(f"/{text}", self.config)
                 except InvalidInput as exc:
@@ -145,53 +146,74 @@ class SlashCommands(Handlers):
 
     def _job_command(self, payload: Mapping[str, Any]) -> None:
         verb, text = str(payload["verb"]), str(payload["text"])
-        change = None if verb == "close" else commands.parse(f"/{text}", self.config)
+        change = commands.parse(f"/{text}", self.config)
         target = payload.get("target")
         self._in_channel(payload["form"], verb, change,
-                         int(target) if target is not None else None)
+                         int(target) if target is not None else None,
+                         resumed=bool(payload.get("resumed")))
 
     def _in_channel(self, form: Mapping[str, str], verb: str,
-                    change: commands.Change | None, target: int | None = None) -> None:
+                    change: commands.Change | None, target: int | None = None, *,
+                    resumed: bool = False) -> None:
         number = target if target is not None else self.incident_of(form.get("channel_id", ""))
-        if target is not None and not self.is_incident(target):
-            self.tell(form, f":warning: #{target} is not an incident of this repository.")
-            return
         if number is None:
             self.tell(form, ":warning: This is not an incident channel. Run the command in "
                             "the incident's channel, or `/incident list` to find it.")
             return
-        c = self.conn()
-        who = Attribution(form.get("user_id", ""), "Slack")
         if verb == "info":
             self._info(form, str(number))
             return
         if verb == "update":
             self.open_update_form(number, form)
             return
-        if verb == "close":
-            change = commands.Change(
-                status=Status.CLOSED,
-                false_alarm=commands.is_false_alarm(form.get("text", "").split()))
         if change is None:
             return
+        c = self.conn()
+        try:
+            issue = reading.incident(c.tracker, number, self.config)
+        except IncidentbotError as exc:
+            self.tell(form, f":warning: {slack_words(exc)}")
+            return
+        if issue is None:
+            self.tell(form, f":warning: #{number} is not an incident of this repository.")
+            return
+        if self.hidden(issue, form):
+            return
+        fields = read_labels(issue.labels, self.config.severities,
+                             issue_closed=issue.state == "closed")
+        try:
+            after = commands.apply(fields, change, self.config)
+        except IncidentbotError as exc:
+            self.tell(form, f":warning: {slack_words(exc)}")
+            return
+        # Nothing to write: said so, not "updated". A resumed job may have written it
+        # itself before the restart, and a repeated close finishes one cut short: both run.
+        unchanged = after == fields and not change.roles and not change.false_alarm
+        if unchanged and not resumed and change.status is not Status.CLOSED:
+            self.tell(form, replies.unchanged(number, fields, change, self.config))
+            return
+        who = Attribution(form.get("user_id", ""), "Slack")
         try:
             key = f"slack-command-{form.get('trigger_id') or form.get('response_url')}"
             operations.update_incident(c, number, change, by=who, actor={who.by},
-                                       request_id=key)
+                                       request_id=key, known=issue)
         except commands.NeedsConfirmation as exc:
-            issue = c.tracker.get_issue(number)
-            fields = read_labels(issue.labels, self.config.severities)
-            reason = f"{exc}. Close anyway?"
+            # The non-force close asks again, with a button: the same rule as `/close`.
+            reason = f"{slack_words(exc)}. Close anyway?"
             self.tell(form, reason, views.confirm_close(number, fields.status, reason))
             return
         except IncidentbotError as exc:
             self.tell(form, f":warning: {slack_words(exc)}")
             return
-        self.tell(form, f"Done: #{number} updated.")
+        self.tell(form, replies.unchanged(number, fields, change, self.config)
+                  if unchanged and not resumed else f"Done: #{number} updated.")
 
     def _list(self, form: Mapping[str, str]) -> None:
         c = self.conn()
-        issues = c.tracker.list_incidents(state="open")
+        user = form.get("user_id", "")
+        # A private incident is left out for whoever is not in it: not even its number.
+        issues = [i for i in c.tracker.list_incidents(state="open")
+                  if privacy.may_see(c, i, user)]
         if not issues:
             self.tell(form, "No open incidents. :tada:")
             return
@@ -225,6 +247,8 @@ class SlashCommands(Handlers):
                 snap = reading.read(c.tracker, number, self.config, known=issue)
         except IncidentbotError as exc:
             self.tell(form, f":warning: {slack_words(exc)}")
+            return
+        if self.hidden(snap.issue, form, snapshot=snap):
             return
         f = snap.fields
         sev = self.config.severity(f.severity).name if f.severity else "unrated"
