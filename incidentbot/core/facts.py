@@ -102,6 +102,8 @@ def opener(issue: Issue, fields: LabelFields, writers: Writers,
     asked = markers.parse_opened(issue.body) if trusted else markers.Opened()
     if asked.via:
         via = asked.via.replace("_", " ")
+        if via == "CLI" and asked.by is None and not writers.is_bot(issue):
+            return Opener(issue.author, via)  # the token's owner wrote the issue
         return Opener(None if via == "monitor" else asked.by, via)
     if asked.reporter or reporter:
         return Opener(asked.reporter or reporter, "Slack")
