@@ -174,6 +174,9 @@ def test_the_cli_credits_the_token_owner_by_name_not_the_computer_user(
     assert not any("root" in t for t in said)
     note = next(b for b in _bodies(sandbox, 1) if b.startswith(markers.NOTE))
     assert note.startswith(f"{markers.NOTE} carol CLI -->\n**Carol Example** (via CLI):")
+    # The postmortem counts her among the people involved, once.
+    found = evidence.gather(c.tracker, c.chat, CONFIG, 1)
+    assert found.timeline.figures.people == ("Carol Example",)
 
 
 def test_in_actions_the_cli_credits_who_started_the_run(
@@ -187,3 +190,6 @@ def test_in_actions_the_cli_credits_who_started_the_run(
     assert any("Dan Example changed status *open* → *fixing* (via CLI)" in t
                for t in _said(sandbox))
     assert not [x for x in sandbox.calls if x.operation == "GET /user"]
+    c = connections(sandbox)
+    found = evidence.gather(c.tracker, c.chat, CONFIG, 1)
+    assert "Dan Example" in found.timeline.figures.people

@@ -73,7 +73,7 @@ def loud(text: str) -> str:
 
 def byline(shown: str, source: str) -> str:
     """Who wrote a note and from where, as its first line: `**Alice Example** (via Slack):`."""
-    return f"**{markdown(one_line(shown))}** (via {markdown(one_line(source))}):"
+    return f"**{markdown(quiet(one_line(shown)))}** (via {markdown(one_line(source))}):"
 
 
 def note(author: str, source: str, text: str, key: str = "", *, public: bool = False,
