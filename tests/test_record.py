@@ -193,3 +193,14 @@ def test_in_actions_the_cli_credits_who_started_the_run(
     c = connections(sandbox)
     found = evidence.gather(c.tracker, c.chat, CONFIG, 1)
     assert "Dan Example" in found.timeline.figures.people
+
+
+@pytest.mark.parametrize("typed", [
+    "hi @bob and @org/team", "see https://medium.com/@x/post", "mail alice@example.com",
+    "<!channel> <@U0BOB00001> <b>bold</b> a < b", "**Alice Example** (via Slack):\n\nquoted",
+])
+def test_a_note_reads_back_as_typed_whatever_it_says(typed: str) -> None:
+    body = markers.note("U0ALICE001", "Slack", typed, "k1", shown="Ann *the* @lead")
+    assert "@lead" not in body and "@bob" not in body  # no mention on GitHub
+    assert markers.signed(body, markers.NOTE) == markers.Signed("U0ALICE001", "Slack", typed)
+    assert markers.key_of(body) == "k1"

@@ -56,7 +56,7 @@ class Signed:
 # after `<` keeps `<!channel>` or `<b>` from being HTML that GitHub would hide or format.
 # What we read back loses those spaces again, so Slack and the postmortem get the text.
 _ZWSP = "\u200b"
-_QUIET = re.compile(r"(?<![A-Za-z0-9_.+-])@(?=[A-Za-z0-9])|<(?=[A-Za-z!/?])")
+_QUIET = re.compile(r"(?<![A-Za-z0-9_.+/:-])@(?=[A-Za-z0-9])|<(?=[A-Za-z!/?])")
 _BYLINE = re.compile(r"\*\*(?:\\.|[^*\\\n])+\*\* \(via [^()\n]+\):\n\n")
 _SIGNATURE = re.compile(r"\n\n— (?:\\.|[^\n])+ \(via [^()\n]+\)$")
 
