@@ -48,6 +48,9 @@ class FakeTracker:
     def login(self) -> str | None:
         return self._login
 
+    def whoami(self) -> str | None:
+        return self._login
+
     def get_issue(self, number: int) -> Issue:
         self.calls["get_issue"] += 1
         return self.issues[number]

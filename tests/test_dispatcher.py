@@ -332,7 +332,8 @@ def test_the_update_form_can_publish_its_note_on_the_status_page(
     bodies = [c.body for c in sandbox.github.store.comments_of(
         sandbox.github.store.issues[number])]
     assert any(b.startswith("<!-- incidentbot:note ") and " Slack public " in b.split("-->")[0]
-               and b.endswith("-->\nRolled back.") for b in bodies)
+               and b.endswith("-->\n**Alice Example** (via Slack):\n\nRolled back.")
+               for b in bodies)
     # The postmortem tells it as the page did: a key event, in the customer communication.
     from incidentbot.operations import evidence, postmortem
 

@@ -154,10 +154,14 @@ def test_an_issue_a_person_opened_on_github_is_theirs(sandbox: Sandbox) -> None:
 
 # -- the newcomer's session, through the CLI -----------------------------------------------
 @pytest.fixture
-def cli_user(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The CLI's user (getpass reads LOGNAME first): a name nobody configured."""
+def cli_user(sandbox: Sandbox, sandbox_env: dict[str, str],
+             monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CLI with dan's own token on a computer whose user is root (getpass reads LOGNAME
+    first): changes are dan's, shown by his name in `people:`, never root's."""
     monkeypatch.setenv("LOGNAME", "root")
-    return "root"
+    monkeypatch.setenv("GITHUB_TOKEN", sandbox.env("dan")["GITHUB_TOKEN"])
+    monkeypatch.delenv("INCIDENTBOT_GITHUB_LOGIN", raising=False)
+    return "Dan Example"
 
 
 def the_newcomer_s_incident() -> int:
@@ -178,13 +182,14 @@ def test_the_postmortem_says_who_opened_it_and_what_the_public_read(
     code, printed = cli("postmortem", str(n), "--print")
     assert code == 0, printed
     timeline = section(printed, "timeline")
-    assert re.search(r"^- ★ \*\*[^*]+\*\* \([^)]+\) · root \(CLI\): Incident opened$",
+    assert re.search(r"^- ★ \*\*[^*]+\*\* \([^)]+\) · Dan Example \(CLI\): Incident opened$",
                      timeline, re.MULTILINE), timeline
-    assert re.search(r"^- ★ .* · root \(CLI\): Public update: We are rolling back the "
+    assert re.search(r"^- ★ .* · Dan Example \(CLI\): Public update: We are rolling back the "
                      r"deploy\.$", timeline, re.MULTILINE), timeline
     said = section(printed, "communication")
     assert "No public update was posted" not in said
-    assert said.strip().endswith("· root (CLI): We are rolling back the deploy.")
+    assert said.strip().endswith("· Dan Example (CLI): We are rolling back the deploy.")
+    assert "root" not in printed
     assert "| Time to acknowledge | — |" in printed  # nobody but the opener yet
 
 

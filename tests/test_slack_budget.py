@@ -159,7 +159,8 @@ def test_the_closing_message_says_who_closed_it_once(sandbox: Sandbox) -> None:
     state = the_card(c, number)
     assert state.channel_id is not None
     said = bot_texts(sandbox, state.channel_id)
-    assert said[-1].startswith(":arrows_counterclockwise: carol changed status *fixed* → "
+    assert said[-1].startswith(":arrows_counterclockwise: Carol Example changed status "
+                               "*fixed* → "
                                "*closed* (via CLI)\n:lock: *Closed* after ")
     assert sum("→ *closed*" in t for t in said) == 1
     # One message, both keys: a run after it says nothing again.

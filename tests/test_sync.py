@@ -181,7 +181,7 @@ def test_cli_update_with_role_and_note(c: operations.Connections, sandbox: Sandb
                                by=Attribution("carol", "CLI"))
     ch = channel(sandbox, number)
     posted = texts(sandbox, ch["id"])
-    assert any("carol changed status *open* → *fixing*" in t and f"<@{BOB}>" in t
+    assert any("Carol Example changed status *open* → *fixing*" in t and f"<@{BOB}>" in t
                for t in posted)
     assert any(":mega: *Update* from carol" in t and "Rolled back deploy 4411." in t
                for t in posted)

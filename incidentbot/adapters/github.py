@@ -99,6 +99,16 @@ class GitHubTracker(PullsAndFiles):
         the Actions GITHUB_TOKEN may not call (403): who we are is what our writes say."""
         return self._login
 
+    def whoami(self) -> str | None:
+        """The login, asking GitHub (`GET /user`) when no write told it yet: for a person's
+        token only (the CLI's, on a laptop); App and Actions tokens are refused (None)."""
+        if self._login is None:
+            try:
+                self._learn(_login(self._rest.get("/user")))
+            except (HttpError, Unreachable, GaveUp):
+                return None
+        return self._login
+
     def _learn(self, login: str | None) -> None:
         if login and self._login is None:
             self._login = login

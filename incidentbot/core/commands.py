@@ -60,6 +60,15 @@ def first_command(body: str) -> str | None:
     return None
 
 
+def command_lines(body: str) -> list[str]:
+    """Every command line of a command comment (one whose first non-blank line is a
+    command), in order: `/sev 1` then `/status fixed` both run. Lines that are not commands
+    (a reason, a signature) are the comment's text."""
+    if first_command(body) is None:
+        return []
+    return [line.strip() for line in body.splitlines() if _LINE.match(line.strip())]
+
+
 def parse(line: str, config: Config) -> Change:
     """One command line into a Change; InvalidInput with the fix when it is wrong."""
     match = _LINE.match(line.strip())

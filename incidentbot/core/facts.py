@@ -72,10 +72,13 @@ def login_of(config: Config, ref: str) -> str | None:
 
 
 def known_person(config: Config) -> Callable[[str], bool]:
+    # A change made with the CLI is recorded by the person's name when `people:` has it.
+    names = {p.name for p in config.people.values() if p.name}
+
     def known(ref: str) -> bool:
         ref = ref.lstrip("@")
         return bool(SLACK_ID.fullmatch(ref) or config.person_by_github(ref)
-                    or config.person_by_slack(ref) or ref in config.people)
+                    or config.person_by_slack(ref) or ref in config.people or ref in names)
     return known
 
 
@@ -102,6 +105,8 @@ def opener(issue: Issue, fields: LabelFields, writers: Writers,
     asked = markers.parse_opened(issue.body) if trusted else markers.Opened()
     if asked.via:
         via = asked.via.replace("_", " ")
+        if via == "CLI" and asked.by is None and not writers.is_bot(issue):
+            return Opener(issue.author, via)  # the token's owner wrote the issue
         return Opener(None if via == "monitor" else asked.by, via)
     if asked.reporter or reporter:
         return Opener(asked.reporter or reporter, "Slack")

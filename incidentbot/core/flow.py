@@ -12,7 +12,7 @@ from urllib.parse import quote
 from incidentbot.core import oncall, people
 from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
-from incidentbot.core.markers import NOTE
+from incidentbot.core.markers import NOTE, signed
 from incidentbot.core.model import Role, Status
 from incidentbot.core.text import truncate_escaped
 
@@ -29,7 +29,8 @@ def latest_update(snapshot: Snapshot) -> str:
     if not notes:
         return ""
     newest = max(notes, key=lambda c: (c.created_at, c.id))
-    return newest.body.partition("-->")[2].strip()
+    said = signed(newest.body, NOTE)
+    return said.text if said is not None else ""
 
 
 def role_notes(config: Config, state: CardState) -> dict[str, str]:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from incidentbot.core.text import markdown, one_line
+
 PREFIX = "<!-- incidentbot:"
 CARD = "<!-- incidentbot:card"
 NOTE = "<!-- incidentbot:note"
@@ -48,18 +50,49 @@ class Signed:
     text: str
 
 
-def note(author: str, source: str, text: str, key: str = "", *, public: bool = False) -> str:
+# What a person typed elsewhere is shown on GitHub as typed, and pings no one: a zero-width
+# space after `@` keeps `@bob` from being a mention (GitHub notifies for mentions even in a
+# code span when the comment reaches someone by email, as dependabot-core#3157 found), and
+# after `<` keeps `<!channel>` or `<b>` from being HTML that GitHub would hide or format.
+# What we read back loses those spaces again, so Slack and the postmortem get the text.
+_ZWSP = "\u200b"
+_QUIET = re.compile(r"(?<![A-Za-z0-9_.+/:-])@(?=[A-Za-z0-9])|<(?=[A-Za-z!/?])")
+_BYLINE = re.compile(r"\*\*(?:\\.|[^*\\\n])+\*\* \(via [^()\n]+\):\n\n")
+_SIGNATURE = re.compile(r"\n\n— (?:\\.|[^\n])+ \(via [^()\n]+\)$")
+
+
+def quiet(text: str) -> str:
+    """`text` for GitHub as a person typed it elsewhere: no mention, no HTML."""
+    return _QUIET.sub(lambda m: m.group(0) + _ZWSP, text)
+
+
+def loud(text: str) -> str:
+    """What `quiet` made of a text, back as it was typed."""
+    return text.replace("@" + _ZWSP, "@").replace("<" + _ZWSP, "<")
+
+
+def byline(shown: str, source: str) -> str:
+    """Who wrote a note and from where, as its first line: `**Alice Example** (via Slack):`."""
+    return f"**{markdown(quiet(one_line(shown)))}** (via {markdown(one_line(source))}):"
+
+
+def note(author: str, source: str, text: str, key: str = "", *, public: bool = False,
+         shown: str = "") -> str:
     """`key` (a request's id) lets a repeated request find the note it already wrote;
-    `public` publishes the note on the status page (publicupdates.py)."""
+    `public` publishes the note on the status page (publicupdates.py); `shown`, the
+    author's name, opens the visible text (`byline`). The marker keeps the reference."""
     tail = (" public" if public else "") + (f" {_word(key)}" if key else "")
-    return f"{NOTE} {_word(author)} {_word(source)}{tail} -->\n{text.strip()}"
+    head = f"{byline(shown, source)}\n\n" if shown else ""
+    return f"{NOTE} {_word(author)} {_word(source)}{tail} -->\n{head}{quiet(text.strip())}"
 
 
-def command(author: str, source: str, line: str, key: str = "") -> str:
+def command(author: str, source: str, line: str, key: str = "", *, shown: str = "") -> str:
     """A command run from Slack or the CLI, kept on the issue so the decision outlives the
-    card: the next run executes it like a typed one and attributes it to `author`."""
+    card: the next run executes it like a typed one and attributes it to `author`. `shown`
+    (the author's name) signs it below the command, which stays the comment's first line."""
     tail = f" {_word(key)}" if key else ""
-    return f"{COMMAND} {_word(author)} {_word(source)}{tail} -->\n{line.strip()}"
+    sign = f"\n\n— {byline(shown, source)[:-1]}" if shown else ""
+    return f"{COMMAND} {_word(author)} {_word(source)}{tail} -->\n{line.strip()}{sign}"
 
 
 def key_of(body: str) -> str:
@@ -71,13 +104,19 @@ def key_of(body: str) -> str:
 
 
 def signed(body: str, kind: str) -> Signed | None:
-    """(author, source, text) of a note or command comment (`kind` is NOTE or COMMAND)."""
+    """(author, source, text) of a note or command comment (`kind` is NOTE or COMMAND): the
+    text as it was typed, without the byline or signature the bot showed with it."""
     if not body.startswith(kind):
         return None
     head, _, text = body.partition("-->")
     parts = head.removeprefix(kind).split()
+    text = text.strip()
+    if kind == NOTE and (found := _BYLINE.match(text)):
+        text = text[found.end():]
+    elif kind == COMMAND:
+        text = _SIGNATURE.sub("", text)
     return Signed(parts[0] if parts else "someone", parts[1] if len(parts) > 1 else "GitHub",
-                  text.strip())
+                  loud(text.strip()))
 
 
 # -- what the opener asked for, kept in the issue body -------------------------------------

@@ -72,6 +72,9 @@ class Settings:
     # The login our GitHub token writes as, when known in advance (saves a GET /user);
     # cards written by other logins are not trusted.
     github_login: str | None = None
+    # In GitHub Actions, the person who started the run (GITHUB_TRIGGERING_ACTOR, else
+    # GITHUB_ACTOR): whom a change made there is credited to, not the token's bot.
+    actions_actor: str | None = None
     # Backoff base in seconds for retries of transient failures (0 in tests: retry at once).
     retry_backoff: float = 0.5
     # How long a restarted dispatcher waits before resuming acknowledged work, so a write
@@ -110,6 +113,8 @@ class Settings:
             write_spacing=_seconds(get("INCIDENTBOT_WRITE_SPACING"), 0.0,
                                    "INCIDENTBOT_WRITE_SPACING"),
             github_login=get("INCIDENTBOT_GITHUB_LOGIN"),
+            actions_actor=(get("GITHUB_TRIGGERING_ACTOR") or get("GITHUB_ACTOR"))
+            if get("GITHUB_ACTIONS") == "true" else None,
             retry_backoff=_seconds(get("INCIDENTBOT_RETRY_BACKOFF"), 0.5,
                                    "INCIDENTBOT_RETRY_BACKOFF"),
             resume_grace=_seconds(get("INCIDENTBOT_RESUME_GRACE"), 15.0,

@@ -130,18 +130,19 @@ def rebuild(issue: Issue, comments: Sequence[Comment], writers: Writers, fields:
         if not writers.trusts(c):
             continue
         signed = markers.signed(c.body, markers.COMMAND)
-        line = commands.first_command(signed.text if signed else c.body)
-        if line is None or (writers.is_bot(c) and signed is None):
+        if writers.is_bot(c) and signed is None:
             continue
-        try:
-            change = commands.parse(line, config)
+        try:  # a comment's commands ran together or not at all
+            changes = [commands.parse(line, config)
+                       for line in commands.command_lines(signed.text if signed else c.body)]
         except InvalidInput:
             continue
-        for role, who in change.roles.items():
-            if who is None:
-                roles.pop(role, None)
-            else:
-                roles[role] = who
+        for change in changes:
+            for role, who in change.roles.items():
+                if who is None:
+                    roles.pop(role, None)
+                else:
+                    roles[role] = who
     handled = [c.id for c in comments if not cards.is_card(c.body)]
     return replace(state, roles=roles, seen_roles=dict(roles),
                    last_comment=max(handled, default=0), seen_status=fields.status.value,

@@ -30,35 +30,43 @@ def run_commands(snapshot: Snapshot, tracker: IssueTracker,
         signed = markers.signed(c.body, markers.COMMAND) if writers.trusts(c) else None
         if signed is None and (writers.is_bot(c) or markers.has_marker(c.body)):
             continue
-        line = commands.first_command(signed.text if signed else c.body)
-        if line is None:
+        lines = commands.command_lines(signed.text if signed else c.body)
+        if not lines:
             continue
         by = Attribution(signed.author, signed.source) if signed \
             else Attribution(c.author or "", "GitHub")
+        # Every command line runs, in order, checked together first: a bad one anywhere
+        # changes nothing, and the reply names it.
+        fields, roles, not_planned, line = snapshot.fields, dict(state.roles), False, lines[0]
         try:
             if not writers.trusts(c):
                 raise InvalidInput(f"@{c.author} cannot run incident commands here: only "
                                    "people with write access to the repository can")
-            change = commands.parse(line, config)
-            if signed is None:  # from Slack and the CLI the rules were checked before
-                commands.check_policy(snapshot.fields, change, config,
-                                      actor=_names_of(c.author or "", config))
-            fields = commands.apply(snapshot.fields, change, config)
+            for line in lines:
+                change = commands.parse(line, config)
+                if signed is None:  # from Slack and the CLI the rules were checked before
+                    commands.check_policy(fields, change, config,
+                                          actor=_names_of(c.author or "", config))
+                fields = commands.apply(fields, change, config)
+                for role, person in change.roles.items():
+                    if person is None:
+                        roles.pop(role, None)
+                    else:
+                        roles[role] = person
+                if change.status is not None:
+                    not_planned = change.false_alarm
         except IncidentbotError as exc:
             mark = markers.REPLY.format(id=c.id)
             if mark.split("-->")[0] not in replied:
+                rest = (f"\n\nNothing in this comment was run (its {len(lines)} commands "
+                        "run together or not at all): fix that line and comment again.") \
+                    if len(lines) > 1 else ""
+                quoted = markers.quiet(line[:200])  # an outsider's `@bob` pings no one
                 tracker.comment(snapshot.issue.number,
-                                f"{mark}\n> {line[:200]}\n\n:warning: {exc}")
+                                f"{mark}\n> {quoted}\n\n:warning: {exc}{rest}")
             continue
-        if change.roles:
-            roles = dict(state.roles)
-            for role, person in change.roles.items():
-                if person is None:
-                    roles.pop(role, None)
-                else:
-                    roles[role] = person
-            state = replace(state, roles=roles)
-        if change.false_alarm and fields.status is Status.CLOSED:  # closed as not planned
+        state = replace(state, roles=roles)
+        if not_planned and fields.status is Status.CLOSED:  # closed as not planned
             snapshot.issue = tracker.set_state(snapshot.issue.number, "closed",
                                                reason="not_planned")
         snapshot.issue = _write_fields(tracker, snapshot.issue, snapshot.fields, fields, config)

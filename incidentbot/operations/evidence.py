@@ -86,12 +86,9 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
         # What the status page published of it: the one rule (publicupdates.published_text),
         # so the postmortem and the page cannot disagree.
         public = published_text(c, writers)
-        if body.startswith(NOTE) and ours:
-            head, _, text = body.partition("-->")
-            parts = head.removeprefix(NOTE).split()
-            author = parts[0] if parts else "someone"
-            source = parts[1].replace("_", " ") if len(parts) > 1 else "GitHub"
-            text = text.strip()
+        note = markers.signed(body, NOTE) if ours else None
+        if note is not None:
+            author, source, text = note.author, note.source.replace("_", " "), note.text
             if source == "monitor" and text.startswith(_HEALTH):  # the health checks' word
                 out.append(tl.Event(c.created_at, "monitor", None,
                                     text=text.split(" ", 1)[1].replace("**", "")))

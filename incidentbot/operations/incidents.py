@@ -7,11 +7,12 @@ here, so the same command does the same thing wherever it was typed. Each operat
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
-from incidentbot.core import commands, markers
+from incidentbot.core import commands, markers, people
 from incidentbot.core.config import Config
 from incidentbot.core.errors import AuthFailed, InvalidInput
 from incidentbot.core.model import LabelFields, Status, labels_for, read_labels
@@ -60,11 +61,8 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     fields = LabelFields(is_incident=True, status=Status.OPEN, severity=level, services=slugs,
                          public=public, private=private, drill=drill)
     body = description.strip() or "_No description yet._"
-    if by is not None:
-        person = config.person_by_slack(by.by)
-        who = (person.name or person.github or person.id) if person else \
-            c.chat.user_name(by.by) if by.source == "Slack" else by.by  # a name, not an id
-        body += f"\n\n_Reported by {markdown(who)} via {markdown(by.source)}._"
+    if by is not None and by.by:  # else the token's owner: GitHub shows the issue's author
+        body += f"\n\n_Reported by {markdown(shown(c, by))} via {markdown(by.source)}._"
     # What the opener asked for lives on the issue, not only in the card.
     body += "\n\n" + markers.opened(reporter, page, roles or {},
                                    by=by.by if by else None, via=by.source if by else None)
@@ -80,12 +78,15 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
         raise AuthFailed("GitHub", f"#{issue.number} was opened in {c.tracker.repository} "
                          "without its labels: this token has no push access there, so it "
                          "cannot open incidents (ask for write access, or open it from Slack)")
+    if by is not None and not by.by:  # the token's owner, whom creating the issue named
+        by = Attribution(c.tracker.login() or issue.author or "", by.source)
     # `changed`: the issue as created stands for reading it, and its comments are none yet;
     # `opened`: its first reconcile is the opener's, or the heir's of an earlier attempt that
     # made the issue and died (a resumed job), which may have begun to provision it.
     outcome = sync.sync(c.tracker, c.chat, c.pager, config, issue.number, now=c.clock(),
-                        attribution=by, reporter=reporter, page=page, roles=roles,
-                        known=issue, changed=True, opened="resumed" if found else "fresh",
+                        attribution=_named(c, by), reporter=reporter, page=page,
+                        roles=roles, known=issue, changed=True,
+                        opened="resumed" if found else "fresh",
                         clock=c.clock)
     return issue, outcome
 
@@ -117,13 +118,19 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     # Written even when `after` reads as `fields`: a close cut short after closing the issue
     # still lacks its status label, and this repeat finishes it (no call when all is there).
     issue = comment_commands.write_fields(c.tracker, issue, after, config)
-    author = by.by if by else "someone"
+    author = by.by if by and by.by else "someone"
     source = by.source if by else "CLI"
-    texts = [markers.command(author, source, f"/role {role} {person or 'none'}",
-                             f"{request_id}-{role}" if request_id else "")
+    # Who wrote it, by name, in what people read; the reference stays in the marker. A
+    # name from Slack costs one users.info, only when there is something to sign.
+    name = shown(c, Attribution(author, source)) \
+        if (change.roles or note.strip()) and source != "monitor" else ""
+    texts = [markers.command(author, source,
+                             f"/role {role} {_on_github(person, config) if person else 'none'}",
+                             f"{request_id}-{role}" if request_id else "", shown=name)
              for role, person in sorted(change.roles.items())]
     if note.strip():
-        texts.append(markers.note(author, source, note, request_id, public=public))
+        texts.append(markers.note(author, source, note, request_id, public=public,
+                                  shown=name))
     if texts and request_id:  # a repeated request (a resumed job) writes nothing twice
         written = {markers.key_of(x.body) for x in c.tracker.comments(number)}
         texts = [t for t in texts if markers.key_of(t) not in written]
@@ -132,7 +139,41 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     if texts:  # the issue as the write returned it no longer says how many comments it has
         issue = replace(issue, comments=-1)
     return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
-                     attribution=by, known=issue, changed=True, clock=c.clock)
+                     attribution=_named(c, by), known=issue, changed=True, clock=c.clock)
+
+
+def shown(c: Connections, by: Attribution) -> str:
+    """A person as people read them: their name in `people:` (else their GitHub login),
+    else, from Slack, their Slack name (one users.info), else the reference as given."""
+    person = people.known(by.by, c.config)
+    if person is not None:
+        return person.name or person.github or person.id
+    if by.source == "Slack" and people.SLACK_ID.fullmatch(by.by):
+        return c.chat.user_name(by.by)
+    return by.by
+
+
+def _named(c: Connections, by: Attribution | None) -> Attribution | None:
+    """The attribution a change message shows: from Slack the id (Slack shows a mention by
+    name); from the CLI a GitHub login, shown as its person's name in `people:`."""
+    if by is None or by.source == "Slack" or people.known(by.by, c.config) is None:
+        return by
+    return Attribution(shown(c, by), by.source)
+
+
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+
+
+def _on_github(person: str, config: Config) -> str:
+    """A role holder as a command comment names them: `@login` when `people:` gives their
+    GitHub login (readable, and the parser maps it back to the same person), else their id in
+    `people:`, else the reference as given (a Slack id nobody listed)."""
+    known = people.known(person, config)
+    if known is not None and known.github and _LOGIN.fullmatch(known.github):
+        return "@" + known.github
+    if known is not None and _LOGIN.fullmatch(known.id):
+        return known.id
+    return person
 
 
 def close_incident(c: Connections, number: int, *, by: Attribution | None = None,

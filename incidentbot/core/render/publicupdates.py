@@ -17,7 +17,7 @@ from datetime import datetime
 
 from incidentbot.core import publicstatus
 from incidentbot.core.config import Config
-from incidentbot.core.markers import NOTE
+from incidentbot.core.markers import NOTE, signed
 from incidentbot.core.model import STATUS_PREFIX, Status
 from incidentbot.core.ports import Comment, IssueEvent
 from incidentbot.core.trust import Writers
@@ -57,12 +57,12 @@ def published_text(comment: Comment, writers: Writers) -> str | None:
     if not writers.trusts(comment):
         return None
     body = comment.body.strip()
-    if body.startswith(NOTE):
-        head, _, text = body.partition("-->")
-        flags = head.removeprefix(NOTE).split()[2:]
+    note = signed(body, NOTE)
+    if note is not None:
+        flags = body.partition("-->")[0].removeprefix(NOTE).split()[2:]
         if "public" in flags:
-            return text.strip() or None
-        return public_update(text)
+            return note.text or None
+        return public_update(note.text)
     return public_update(body)
 
 

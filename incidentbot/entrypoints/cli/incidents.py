@@ -13,6 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from incidentbot.core.snapshot import Attribution
+    from incidentbot.operations.connections import Connections
 
 from incidentbot.entrypoints.cli.common import (
     CONFIG_OPTION,
@@ -53,7 +54,7 @@ def open_(title: str, severity: int | None, services: tuple[str, ...], descripti
         issue, outcome = operations.open_incident(
             c, title=title, severity=severity, services=services, description=description,
             public=public, private=private, drill=drill, page=page,
-            by=_by_cli())
+            by=_by_cli(c, ask=False))
     click.echo(f"#{issue.number} {issue.url}")
     if outcome.card and outcome.card.channel_name:
         click.echo(f"Slack: #{outcome.card.channel_name}")
@@ -93,16 +94,18 @@ def _cli_words(number: int | None = None) -> Iterator[None]:
         raise InvalidInput(f"#{number}: {text}" if said else text) from None
 
 
-def _by_cli() -> Attribution:
-    """Who asked, as the change's attribution: the local user, through the CLI."""
-    import getpass
-
+def _by_cli(c: Connections, *, ask: bool = True) -> Attribution:
+    """Who asked, as the change's attribution, through the CLI: a GitHub login, never the
+    computer's user name. In Actions, the person who started the run (the token is the
+    workflow's bot); else the token's owner, as INCIDENTBOT_GITHUB_LOGIN says, else as
+    GitHub says (`ask`: one `GET /user`, a person's token answers it). `ask=False` leaves
+    it empty when unknown: `open` learns it from the issue it creates, for free."""
+    from incidentbot.core.settings import Settings
     from incidentbot.core.snapshot import Attribution
 
-    try:
-        return Attribution(getpass.getuser(), "CLI")
-    except (KeyError, OSError):
-        return Attribution("someone", "CLI")
+    login = Settings.from_env().actions_actor or c.tracker.login() \
+        or (c.tracker.whoami() if ask else None)
+    return Attribution(login or ("someone" if ask else ""), "CLI")
 
 
 @main.command()
@@ -158,7 +161,7 @@ def update(number: int, status: str | None, severity: int | None, add: tuple[str
     c = operations.connect(config)
     with _cli_words(number):
         outcome = operations.update_incident(c, number, change, note=note,
-                                             by=_by_cli(),
+                                             by=_by_cli(c),
                                              public=public)
     click.echo(f"#{number} updated")
     from incidentbot.core.people import reachable_on_slack
@@ -189,7 +192,7 @@ def close(number: int, force: bool, false_alarm: bool, config_path: str | None) 
 
     config = load_config(config_path)
     c = operations.connect(config)
-    outcome = operations.close_incident(c, number, by=_by_cli(),
+    outcome = operations.close_incident(c, number, by=_by_cli(c),
                                         force=force, false_alarm=false_alarm)
     click.echo(f"#{number} closed" + (" as a false alarm" if false_alarm else ""))
     finish(outcome)
