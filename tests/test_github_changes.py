@@ -59,6 +59,8 @@ def test_the_last_label_added_does_not_make_its_author_the_closer(sandbox: Sandb
     run_triggered_workflows(sandbox, seen)
     assert [line.split(" changed ")[0].split()[-1] for line in changes(sandbox, number)] == [
         "bob", "carol", "carol"]
+    assert "bob changed services *Checkout* → *Checkout, Payments API*" in changes(
+        sandbox, number)[0]  # names, as the topic and the announcement say them
 
 
 def test_each_change_of_one_sync_names_its_own_author(sandbox: Sandbox) -> None:
@@ -67,11 +69,10 @@ def test_each_change_of_one_sync_names_its_own_author(sandbox: Sandbox) -> None:
     sandbox.github_relabel("carol", number, add=["sev:2"], remove=["sev:3"])
     sandbox.github_relabel("dan", number, remove=["service:checkout"])
     run_triggered_workflows(sandbox, seen)
-    assert changes(sandbox, number)[-1] == (
-        ":arrows_counterclockwise: bob changed status *open* → *fixing* (via GitHub)")
-    text = "\n".join(said(sandbox, number))
-    assert "carol changed severity *SEV3* → *SEV2* (via GitHub)" in text
-    assert "dan changed services *Checkout* → *—* (via GitHub)" in text
+    assert said(sandbox, number)[-1] == (  # one message, a line for each of them
+        ":arrows_counterclockwise: bob changed status *open* → *fixing* (via GitHub)\n"
+        ":arrows_counterclockwise: carol changed severity *SEV3* → *SEV2* (via GitHub)\n"
+        ":arrows_counterclockwise: dan changed services *Checkout* → *—* (via GitHub)")
 
 
 # -- the label picker adds without removing --------------------------------------------------
@@ -139,5 +140,27 @@ def test_after_a_reopen_the_announcement_says_the_status_once(sandbox: Sandbox) 
     run_triggered_workflows(sandbox, seen)
     incidents = sandbox.slack.channel_by_name("incidents")
     assert incidents is not None
-    text = [m["text"] for m in sandbox.slack.messages(incidents["id"])][-1]
+    text = next(m["text"] for m in sandbox.slack.messages(incidents["id"])
+                if "incident:*" in m["text"])  # edited in place
     assert "Status: *investigating* ·" in text and "(investigating)" not in text
+
+
+def test_the_topic_names_the_commander_and_a_later_sync_leaves_it(sandbox: Sandbox) -> None:
+    from incidentbot.operations import incidents as operations
+    from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL
+
+    c = connections(sandbox)
+    issue, _ = operations.open_incident(c, title="Checkout returns 502", severity=2,
+                                        services=["checkout"], reporter=ALICE)
+    for role, who in (("tech", "@bob"), ("commander", "@carol")):
+        operations.update_incident(c, issue.number,
+                                   operations.change_from_options(CONFIG, roles={role: who}))
+    ours = [ch for ch in sandbox.slack.state.channels.values()
+            if f"#{issue.number}" in ch["purpose"]["value"]]
+    assert f"Incident commander: <@{CAROL}>" in ours[0]["topic"]["value"]
+    assert BOB not in ours[0]["topic"]["value"]
+    other = connections(sandbox)  # another process, reading the card as stored
+    sandbox.github_comment("dan", issue.number, "Still failing for EU customers.")
+    sandbox.clear_calls()
+    sync.sync(other.tracker, other.chat, other.pager, CONFIG, issue.number)
+    assert sandbox.calls_to("slack", "conversations.setTopic") == []
