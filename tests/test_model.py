@@ -17,10 +17,12 @@ from incidentbot.core.model import (
     Status,
     allowed_moves,
     check_move,
+    conflicting,
     is_ours,
     labels_for,
     read_labels,
     relabel,
+    status_and_severity,
 )
 
 SEV = DEFAULT_SEVERITIES
@@ -178,3 +180,24 @@ def test_relabel_always_converges(fields: LabelFields, noise: list[str]) -> None
     after = (current - set(remove)) | set(add)
     assert read_labels(sorted(after), SEV) == fields
     assert {"bug", "triage"} & set(noise) <= after
+
+
+def test_conflicts_are_two_statuses_or_two_severities_whatever_their_case() -> None:
+    assert conflicting(["status:open", "Status:Fixing"], SEV)
+    assert conflicting(["sev:2", "sev:4"], SEV)
+    assert not conflicting(["status:open", "sev:2", "sev:9", "status:bogus"], SEV)
+    assert not conflicting(["status:open", "Status:Open"], SEV)  # one status, twice
+
+
+def test_only_status_and_severity_labels_are_set_right_and_others_stay() -> None:
+    fields = read_labels(["incident", "status:open", "status:fixing", "sev:2"], SEV,
+                         newest_last=["status:open", "status:fixing"])
+    assert status_and_severity(["incident", "status:open", "status:fixing", "sev:2", "sev:9",
+                                "team:payments"], fields, SEV) == ([], ["status:open"])
+    closed = read_labels(["status:open"], SEV, issue_closed=True)
+    assert status_and_severity(["status:open"], closed, SEV) == (["status:closed"],
+                                                                  ["status:open"])
+    by_hand = read_labels(["incident", "sev:3"], SEV)
+    assert status_and_severity(["incident", "sev:3"], by_hand, SEV) == (["status:open"], [])
+    # A label in another case says the same thing: left as it is.
+    assert status_and_severity(["Status:Open", "SEV:3"], by_hand, SEV) == ([], [])

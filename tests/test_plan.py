@@ -17,6 +17,7 @@ from incidentbot.core import model
 from incidentbot.core.errors import ServiceError
 from incidentbot.core.model import LabelFields, Status
 from incidentbot.core.plan import plan
+from incidentbot.core.ports import LabelEvent
 from incidentbot.core.snapshot import Attribution, Plan, Snapshot, snapshot_of
 from incidentbot.core.trust import Writers
 from incidentbot.operations import reading, sync
@@ -77,6 +78,90 @@ def test_untrusted_text_reaches_the_plan_escaped() -> None:
     p = planned(snapshot_of(issue, [], WRITERS, CONFIG, REPO))
     texts = " ".join(a.text for a in p.actions if a.kind == "post")
     assert "<!channel>" not in texts and "<https://evil|click>" not in texts
+
+
+def told(snapshot: Snapshot, closed: bool = False) -> Snapshot:
+    """`snapshot` as a later run sees it: the channel made and told what the labels say
+    now; `closed`: the issue closed since."""
+    f = snapshot.fields
+    card = replace(snapshot.card, channel_id="C0CHANNEL1", channel_name="inc-x",
+                   seen_status=f.status.value, seen_severity=f.severity,
+                   seen_services=f.services, purpose_set=True)
+    issue = replace(snapshot.issue, state="closed", closed_at=T0) if closed \
+        else snapshot.issue
+    return replace(snapshot, issue=issue, card=card,
+                   fields=replace(f, status=Status.CLOSED) if closed else f)
+
+
+def event(n: int, action: str, actor: str, label: str = "") -> LabelEvent:
+    return LabelEvent(id=n, action=action, label=label, actor=actor, created_at=T0)
+
+
+def change_texts(p: Plan) -> list[str]:
+    return [a.text for a in p.actions if ":arrows_counterclockwise:" in a.text]
+
+
+def test_a_close_is_credited_to_who_closed_not_to_who_labelled_last() -> None:
+    snapshot = told(fresh(), closed=True)
+    snapshot.events = [event(1, "labeled", "bob", "service:checkout"),
+                       event(2, "closed", "carol"),
+                       event(3, "labeled", "incidentbot[bot]", "status:closed")]
+    [text] = change_texts(planned(snapshot))
+    assert text.startswith(":arrows_counterclockwise: carol changed status *open* → *closed*")
+
+
+def test_a_reopen_is_credited_to_who_reopened() -> None:
+    closed = told(fresh(), closed=True)
+    reopened = replace(closed, issue=replace(closed.issue, state="open", closed_at=None),
+                       fields=replace(closed.fields, status=Status.INVESTIGATING),
+                       card=replace(closed.card, seen_status="closed"))
+    reopened.events = [event(1, "closed", "carol"), event(2, "reopened", "dan"),
+                       event(3, "labeled", "bob", "public")]
+    [text] = change_texts(planned(reopened))
+    assert "dan changed status *closed* → *investigating*" in text
+
+
+def test_each_change_names_the_person_whose_label_made_it() -> None:
+    before = told(fresh())
+    after = replace(before, fields=replace(before.fields, status=Status.FIXING, severity=3,
+                                           services=("checkout", "payments")))
+    after.events = [event(1, "labeled", "bob", "status:fixing"),
+                    event(2, "labeled", "carol", "sev:3"),
+                    event(3, "labeled", "dan", "service:payments"),
+                    event(4, "unlabeled", "incidentbot[bot]", "status:open")]
+    [text] = change_texts(planned(after))
+    assert text.splitlines() == [
+        ":arrows_counterclockwise: bob changed status *open* → *fixing* (via GitHub)",
+        ":arrows_counterclockwise: carol changed severity *SEV2* → *SEV3* (via GitHub)",
+        ":arrows_counterclockwise: dan changed services *Checkout* → "
+        "*Checkout, Payments API* (via GitHub)"]
+    # Where no event says who, nobody is guessed; a change from Slack names its author.
+    after.events = []
+    assert "someone changed status" in change_texts(planned(after))[0]
+    by_slack = change_texts(planned(after, attribution=Attribution("U0ALICE001", "Slack")))
+    assert by_slack[0].count("<@U0ALICE001>") == 1
+
+
+def test_the_topic_names_the_commander_whatever_order_the_roles_came_in() -> None:
+    snapshot = fresh()
+    topics = set()
+    for roles in ({"tech": "U0BOB00001", "commander": "U0CAROL001"},
+                  {"commander": "U0CAROL001", "tech": "U0BOB00001"}):
+        p = planned(replace(snapshot, card=replace(snapshot.card, roles=roles)))
+        topics |= {a.text for a in p.actions if a.kind == "topic"}
+    [topic] = topics
+    assert "Incident commander: <@U0CAROL001>" in topic and "U0BOB00001" not in topic
+
+
+def test_the_announcement_says_a_status_once_when_the_public_word_is_the_same() -> None:
+    snapshot = fresh()
+    investigating = replace(snapshot, fields=replace(snapshot.fields,
+                                                     status=Status.INVESTIGATING))
+    [text] = [a.text for a in planned(investigating).actions
+              if a.effect == "announcement #incidents"]
+    assert "Status: *investigating* ·" in text
+    [text] = [a.text for a in planned(snapshot).actions if a.effect == "announcement #incidents"]
+    assert "Status: *open* (investigating) ·" in text
 
 
 # -- the reconciler on in-memory ports -------------------------------------------------------

@@ -266,12 +266,15 @@ class GitHubTracker(PullsAndFiles):
         return list(self._rest.pages(f"{self._at}/issues/{number}/events"))
 
     def label_events(self, number: int) -> list[LabelEvent]:
+        """The events that change what the labels and the state say (labeled, unlabeled,
+        closed, reopened), each with its actor: who made each change of an incident."""
         with translated(f"events of #{number}"):
             return [LabelEvent(id=int(e["id"]), action=str(e["event"]),
                                label=str((e.get("label") or {}).get("name") or ""),
                                actor=_login(e.get("actor")),
                                created_at=_time(e["created_at"]) or datetime.now(UTC))
-                    for e in self._events(number) if e.get("event") in {"labeled", "unlabeled"}]
+                    for e in self._events(number)
+                    if e.get("event") in {"labeled", "unlabeled", "closed", "reopened"}]
 
     def events(self, number: int) -> list[IssueEvent]:
         """The issue's events the timeline shows (one call per 100 events)."""

@@ -347,3 +347,46 @@ def relabel(
     )
     add = sorted(wanted - keep)
     return add, remove
+
+
+def _said(labels: Iterable[str], severities: Sequence[Severity]) -> tuple[list[str], list[str]]:
+    """The labels that say a status and those that say a severity (as `read_labels` reads
+    them: case aside, on the scale, a known status)."""
+    on_scale = {s.label.lower() for s in severities}
+    statuses, levels = [], []
+    for label in labels:
+        name = label.strip().lower()
+        if name.startswith(STATUS_PREFIX) \
+                and name[len(STATUS_PREFIX):].strip() in {s.value for s in Status}:
+            statuses.append(label)
+        elif name in on_scale:
+            levels.append(label)
+    return statuses, levels
+
+
+def conflicting(labels: Iterable[str], severities: Sequence[Severity]) -> bool:
+    """Two statuses or two severities at once: GitHub's label picker adds a label without
+    taking the old one off, so which was added last decides (`read_labels(newest_last=…)`)."""
+    statuses, levels = _said(labels, severities)
+    return len({_key(x, severities) for x in statuses}) > 1 \
+        or len({_key(x, severities) for x in levels}) > 1
+
+
+def status_and_severity(current: Iterable[str], fields: LabelFields,
+                        severities: Sequence[Severity]) -> tuple[list[str], list[str]]:
+    """Status and severity labels to add and to remove so that they say exactly `fields`
+    (one of each; `status:closed` on a closed issue); every other label, and the case a
+    label is written in, stays as it is."""
+    wanted = {STATUS_PREFIX + fields.status.value}
+    if fields.severity is not None:
+        wanted.add(_severity_by_level(severities, fields.severity).label)
+    statuses, levels = _said(current, severities)
+    found = {_key(x, severities): x for x in (*statuses, *levels)}
+    lowered = {w.lower() for w in wanted}
+    remove = sorted(x for x in (*statuses, *levels) if _key(x, severities) not in lowered)
+    add = sorted(w for w in wanted if w.lower() not in found)
+    return add, remove
+
+
+def _key(label: str, severities: Sequence[Severity]) -> str:
+    return (_canonical(label.strip().lower(), severities) or "").lower()

@@ -3,11 +3,21 @@ Slack (and paging) in line with the issue. Tested directly, with no server (test
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from incidentbot.core import commands, flow, intake, markers, names, notify, people, publicstatus
+from incidentbot.core import (
+    commands,
+    credit,
+    flow,
+    intake,
+    markers,
+    names,
+    notify,
+    people,
+    publicstatus,
+)
 from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
 from incidentbot.core.model import LabelFields, Role, Status
@@ -18,7 +28,7 @@ from incidentbot.core.snapshot import Attribution, Plan, Snapshot, digest, marke
 def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Facts:
     severity = config.severity(snapshot.fields.severity) if snapshot.fields.severity else None
     service_names = config.service_names(snapshot.fields.services)
-    roles = {role_label(config, r): p for r, p in state.roles.items()}
+    roles = {role_label(config, r): state.roles[r] for r in ordered_roles(state.roles, config)}
     return messages.Facts(
         number=snapshot.issue.number, name=state.name, title=snapshot.issue.title,
         url=snapshot.issue.url, status=snapshot.fields.status,
@@ -30,6 +40,17 @@ def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Fact
         **flow.facts_extra(snapshot, config, state),
         public_status=publicstatus.word(snapshot.fields.status, config),
     )
+
+
+def ordered_roles(roles: Iterable[str], config: Config) -> list[str]:
+    """Roles in a fixed order, whatever order they were set or stored in: the commander
+    first, then the config's order (`roles:`), then the rest by name. The topic names the
+    first one, so it never changes because another process read the card."""
+    ranked = [Role.COMMANDER.value, *(r.value for r in config.roles), *(r.value for r in Role)]
+
+    def rank(role: str) -> tuple[int, str]:
+        return (ranked.index(role) if role in ranked else len(ranked), role)
+    return sorted(roles, key=rank)
 
 
 def role_label(config: Config, value: str) -> str:
@@ -193,9 +214,9 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     if state.seen_status is not None:
         changes = _changes(state, fields, f, config)
         if changes:
-            by, source = _who(snapshot, changes, attribution)
+            made = credit.who(snapshot, config, changes, attribution)
             key = f"change:{state.seq}:" + digest(repr(changes))
-            text = messages.change(f, changes, by, source)
+            text = messages.changes_by(f, list(zip(changes, made, strict=True)))
             if closing and key not in state.messages and final_key not in state.messages:
                 said = (key, text)
             elif silent:
@@ -203,7 +224,9 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             else:
                 out.add("post", "changes", key=key, text=text)
             stamp = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            logged = tuple((stamp, f"{c.what}:{c.after}", by, source) for c in changes)
+            logged = tuple((stamp, f"{c.what}:{value}", by, source)
+                           for c, value, (by, source) in zip(
+                               changes, _values(fields, changes), made, strict=True))
             new = replace(new, seq=state.seq + 1, history=(*state.history, *logged)[-200:])
 
     # Beyond Slack (Teams, webhooks, email): once per change, by key.
@@ -381,6 +404,8 @@ def reminders(snapshot: Snapshot, config: Config, state: CardState,
 
 def _changes(state: CardState, fields: LabelFields, f: messages.Facts,
              config: Config) -> list[messages.Change]:
+    """What changed since the channel was last told, in the words people read (a
+    severity's name, services' display names, a role's label)."""
     out = []
     if state.seen_status != fields.status.value:
         out.append(messages.Change("status", state.seen_status or "", fields.status.value))
@@ -390,8 +415,9 @@ def _changes(state: CardState, fields: LabelFields, f: messages.Facts,
         out.append(messages.Change("severity", name(state.seen_severity),
                                    name(fields.severity)))
     if tuple(state.seen_services) != tuple(fields.services):
-        out.append(messages.Change("services", ", ".join(state.seen_services),
-                                   ", ".join(fields.services)))
+        out.append(messages.Change("services",
+                                   ", ".join(config.service_names(state.seen_services)),
+                                   ", ".join(config.service_names(fields.services))))
     for role in sorted(set(state.seen_roles) | set(state.roles)):
         before, after = state.seen_roles.get(role, ""), state.roles.get(role, "")
         if before != after:
@@ -399,20 +425,9 @@ def _changes(state: CardState, fields: LabelFields, f: messages.Facts,
     return out
 
 
-def _who(snapshot: Snapshot, changes: Sequence[messages.Change],
-         attribution: Attribution | None) -> tuple[str, str]:
-    if attribution is not None:
-        return attribution.by, attribution.source
-    # From GitHub: the person who added the newest label among those that changed.
-    latest = None
-    for event in snapshot.events or ():
-        if event.action == "labeled" and (latest is None or event.id > latest.id):
-            latest = event
-    if latest is None or latest.actor is None:
-        return "", "GitHub"
-    if snapshot.writers.is_writer(latest.actor) or (latest.actor or "").endswith("[bot]"):
-        return "incidentbot", "GitHub"
-    return latest.actor, "GitHub"
+def _values(fields: LabelFields, changes: Sequence[messages.Change]) -> list[str]:
+    """Each change's new value as the card's history keeps it: services by slug."""
+    return [", ".join(fields.services) if c.what == "services" else c.after for c in changes]
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -43,10 +43,11 @@ class Comment:
 
 @dataclass(frozen=True, slots=True)
 class LabelEvent:
-    """A label added to or removed from an issue, and by whom (GitHub's issue events)."""
+    """A label added to or removed from an issue, or the issue closed or reopened, and by
+    whom (GitHub's issue events)."""
 
     id: int
-    action: str  # "labeled" or "unlabeled"
+    action: str  # "labeled", "unlabeled", "closed" or "reopened" (label "")
     label: str
     actor: str | None
     created_at: datetime

@@ -32,7 +32,7 @@ from incidentbot.core.errors import Conflict, IncidentbotError, InvalidInput, Se
 from incidentbot.core.plan import card_rows, plan, prepare
 from incidentbot.core.ports import Chat, Comment, Issue, IssueTracker, Pager
 from incidentbot.core.snapshot import CHANNEL, Action, Attribution, Plan, Snapshot, snapshot_of
-from incidentbot.operations import turns
+from incidentbot.operations import labelling, turns
 from incidentbot.operations.apply import NEEDS_CHANNEL, Applier, Outcome
 from incidentbot.operations.comment_commands import run_commands
 from incidentbot.operations.reading import read, writers_of
@@ -209,7 +209,7 @@ def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
     dry = replace(snapshot, card=prepare(state, snapshot.issue.state, config))
     planned = plan(dry, config, repository=tracker.repository, attribution=attribution,
                    now=asked.now, extra_posts=asked.extra_posts)
-    if planned.actions or _settles(planned, state):
+    if planned.actions or _settles(planned, state) or labelling.disagree(snapshot, config):
         return True
     memory = planned.card or state
     after = replace(state, last_comment=memory.last_comment, seen_status=memory.seen_status)
@@ -218,12 +218,14 @@ def _has_work(snapshot: Snapshot, tracker: IssueTracker, config: Config,
 
 def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pager | None,
                config: Config, attribution: Attribution | None, asked: Asked) -> Outcome:
-    """In its turn: note a rebuilt card, adopt a form's answers, run commands, plan,
-    apply, save the card."""
+    """In its turn: note a rebuilt card, settle the labels, adopt a form's answers, run
+    commands, plan, apply, save the card."""
     if snapshot.rebuilt:
         _note_rebuilt(tracker, snapshot)
+    labelling.resolve(snapshot, tracker, config)  # two statuses: the one added last
     intake.adopt(snapshot, tracker, config)  # opened on GitHub: the form's answers
     ran = run_commands(snapshot, tracker, config)
+    labelling.agree(snapshot, tracker, config)  # the labels say what the incident is
     if ran and attribution is None:
         attribution = ran[-1]
     card = snapshot.card
@@ -241,7 +243,7 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
                        page_requested=card.page_requested or asked.page)
     snapshot.card = prepare(card, snapshot.issue.state, config)
     snapshot.card = flow.gather(snapshot, config, chat, pager)
-    if attribution is None and _fields_changed(snapshot):
+    if attribution is None and snapshot.events is None and _fields_changed(snapshot):
         snapshot.events = tracker.label_events(snapshot.issue.number)
     planned = plan(snapshot, config, repository=tracker.repository,
                    attribution=attribution, now=asked.now, repair=asked.repair,

@@ -41,7 +41,7 @@ class Facts:
     severity: str  # "SEV2"
     meaning: str
     services: tuple[str, ...]  # display names
-    roles: Mapping[str, str]  # role label -> person reference
+    roles: Mapping[str, str]  # role label -> person reference, commander first (plan.py)
     channel_id: str | None
     channel_name: str | None
     drill: bool = False
@@ -120,7 +120,8 @@ def _plain(text: str) -> str:
 
 
 def topic(facts: Facts) -> str:
-    """The channel topic (plain text, at most 250 characters): who, what, where."""
+    """The channel topic (plain text, at most 250 characters): who, what, where. The role
+    named is the first of `roles`, whose order is fixed (the commander first)."""
     parts = [f"{_prefix(facts)}{_plain(facts.severity)}", facts.status.value,
              _plain(", ".join(facts.services)) or "no service"]
     lead = next(iter(facts.roles.items()), None)
@@ -224,6 +225,16 @@ def change(facts: Facts, changes: Sequence[Change], by: str, source: str) -> str
         who = _name(by)
     return _fit(wording.render("change", prefix=_prefix(facts), who=who, parts=parts,
                                source=_name(source)))
+
+
+def changes_by(facts: Facts, made: Sequence[tuple[Change, tuple[str, str]]]) -> str:
+    """What changed in one sync when each change names who made it (by, source): one line
+    per person, in the order of the changes; one line when one person made them all."""
+    people: dict[tuple[str, str], list[Change]] = {}
+    for c, who in made:
+        people.setdefault(who, []).append(c)
+    return _fit("\n".join(change(facts, cs, by, source)
+                          for (by, source), cs in people.items()))
 
 
 def comment(facts: Facts, author: str, body: str, url: str, *, update: bool = False) -> str:
