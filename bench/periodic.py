@@ -84,7 +84,7 @@ def _seed(sandbox: Sandbox, config: configuration.Config) -> None:
         issue, _ = operations.open_incident(c, title=f"Old incident {n}", severity=3,
                                             services=["checkout"], request_id=f"old-{n}")
         operations.update_incident(c, issue.number, Change(status=Status.FIXED))
-        operations.close_incident(c, issue.number)
+        operations.close_incident(c, issue.number, force=True)  # no postmortem to wait for
     sandbox.github.clock = lambda: datetime.now(UTC)
 
 

@@ -343,3 +343,29 @@ def test_the_update_form_can_publish_its_note_on_the_status_page(
         ["Rolled back."]
     assert "★ **" in next(line for line in postmortem.render(facts, CONFIG).splitlines()
                           if line.endswith("Public update: Rolled back."))
+
+
+def test_a_drill_that_would_be_public_or_paged_is_refused_in_the_form(
+    disp: Dispatcher, slack_sends: SlackRequests, sandbox: Sandbox
+) -> None:
+    for option, said in (("public", "untick Public"), ("page", "untick Page")):
+        send(disp, slack_sends.command("open Practice outage"))
+        view = list(sandbox.slack.views.values())[-1]
+        values = open_values("Practice outage", 3, (), "", ("drill", option))
+        reply = send(disp, slack_sends.view_submission(view, values))
+        assert isinstance(reply.body, dict) and reply.body["response_action"] == "errors"
+        assert said in reply.body["errors"]["options"]
+    assert sandbox.github.store.issues == {}
+
+
+def test_the_reporter_is_told_what_the_open_could_not_do(
+    disp: Dispatcher, slack_sends: SlackRequests, sandbox: Sandbox
+) -> None:
+    # A SEV1 is announced in #general too, where the bot was never invited.
+    send(disp, slack_sends.command("open Everything is down"))
+    (view,) = sandbox.slack.views.values()
+    send(disp, slack_sends.view_submission(view, open_values("Everything is down", 1)))
+    (told,) = [t for t in replies(sandbox) if t.startswith("Opened")]
+    assert "Join <#C0SBX" in told
+    assert ":warning: Not done: announcement #general" in told
+    assert "not_in_channel" in told and "/invite @incidentbot" in told

@@ -192,6 +192,10 @@ def read_open(view: Mapping[str, Any], config: Config) -> OpenRequest:
     except InvalidInput as exc:
         raise InvalidInput(f"severity: {exc}") from None
     options = {o.get("value") for o in _value(values, "options").get("selected_options") or []}
+    if {"drill", "public"} <= options:
+        raise InvalidInput("options: a drill never reaches the status page; untick Public")
+    if {"drill", "page"} <= options:
+        raise InvalidInput("options: a drill never pages anyone; untick Page")
     description = str(_value(values, "description").get("value") or "")
     roles = {r: who for r, who in read_roles(values, config).items() if who}
     return OpenRequest(title[:TITLE_MAX], severity, services, description,

@@ -110,7 +110,13 @@ class Forms(Handlers):
             return
         channel = outcome.card.channel_id if outcome.card else None
         where = f" Join <#{channel}>." if channel else ""
-        self.tell(request, f"Opened <{issue.url}|#{issue.number}>.{where}")
+        # What did not happen is said to whoever opened it, not only kept on the card.
+        failed = sorted((name, effect.detail) for name, effect in
+                        (outcome.card.effects.items() if outcome.card else ())
+                        if not effect.ok)
+        missed = "".join(f"\n:warning: Not done: {plain(name)}"
+                         + (f" — {plain(detail)}" if detail else "") for name, detail in failed)
+        self.tell(request, f"Opened <{issue.url}|#{issue.number}>.{where}{missed}")
         origin_channel = origin.get("channel_id")
         announced = {p.channel for k, p in (outcome.card.messages.items()
                                             if outcome.card else ()) if
