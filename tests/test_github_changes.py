@@ -45,8 +45,8 @@ def test_a_close_and_a_reopen_on_github_are_credited_to_who_made_them(
     sandbox.github_set_state("dan", number, "open")
     run_triggered_workflows(sandbox, seen)
     assert changes(sandbox, number) == [
-        ":arrows_counterclockwise: carol changed status *open* → *closed* (via GitHub)",
-        ":arrows_counterclockwise: dan changed status *closed* → *investigating* (via GitHub)"]
+        ":arrows_counterclockwise: Carol Example changed status *open* → *closed* (via GitHub)",
+        ":arrows_counterclockwise: Dan Example changed status *closed* → *investigating* (via GitHub)"]
 
 
 def test_the_last_label_added_does_not_make_its_author_the_closer(sandbox: Sandbox) -> None:
@@ -57,9 +57,9 @@ def test_the_last_label_added_does_not_make_its_author_the_closer(sandbox: Sandb
     seen = run_triggered_workflows(sandbox, seen)
     sandbox.github_set_state("carol", number, "open")
     run_triggered_workflows(sandbox, seen)
-    assert [line.split(" changed ")[0].split()[-1] for line in changes(sandbox, number)] == [
-        "bob", "carol", "carol"]
-    assert "bob changed services *Checkout* → *Checkout, Payments API*" in changes(
+    assert [line.split(" changed ")[0].split(": ", 1)[-1] for line in changes(sandbox, number)] \
+        == ["Bob Example", "Carol Example", "Carol Example"]
+    assert "Bob Example changed services *Checkout* → *Checkout, Payments API*" in changes(
         sandbox, number)[0]  # names, as the topic and the announcement say them
 
 
@@ -70,9 +70,9 @@ def test_each_change_of_one_sync_names_its_own_author(sandbox: Sandbox) -> None:
     sandbox.github_relabel("dan", number, remove=["service:checkout"])
     run_triggered_workflows(sandbox, seen)
     assert said(sandbox, number)[-1] == (  # one message, a line for each of them
-        ":arrows_counterclockwise: bob changed status *open* → *fixing* (via GitHub)\n"
-        ":arrows_counterclockwise: carol changed severity *SEV3* → *SEV2* (via GitHub)\n"
-        ":arrows_counterclockwise: dan changed services *Checkout* → *—* (via GitHub)")
+        ":arrows_counterclockwise: Bob Example changed status *open* → *fixing* (via GitHub)\n"
+        ":arrows_counterclockwise: Carol Example changed severity *SEV3* → *SEV2* (via GitHub)\n"
+        ":arrows_counterclockwise: Dan Example changed services *Checkout* → *—* (via GitHub)")
 
 
 # -- the label picker adds without removing --------------------------------------------------
@@ -84,7 +84,7 @@ def test_a_status_added_beside_the_old_one_wins_and_the_old_one_goes(
     run_triggered_workflows(sandbox, seen)
     assert {x for x in labels(sandbox, number) if x.startswith("status:")} == {"status:fixing"}
     assert changes(sandbox, number)[-1] == (
-        ":arrows_counterclockwise: alice changed status *open* → *fixing* (via GitHub)")
+        ":arrows_counterclockwise: Alice Example changed status *open* → *fixing* (via GitHub)")
     writes = [x.operation for x in sandbox.calls_to("github")
               if "labels" in x.operation or x.operation.startswith("PATCH /repos/{owner}"
                                                                     "/{repo}/issues/{")]
@@ -97,7 +97,7 @@ def test_a_severity_added_beside_the_old_one_wins(sandbox: Sandbox) -> None:
     run_triggered_workflows(sandbox, seen)
     assert "sev:4" in labels(sandbox, number) and "sev:3" not in labels(sandbox, number)
     assert changes(sandbox, number)[-1] == (
-        ":arrows_counterclockwise: alice changed severity *SEV3* → *SEV4* (via GitHub)")
+        ":arrows_counterclockwise: Alice Example changed severity *SEV3* → *SEV4* (via GitHub)")
 
 
 def test_a_settled_incident_costs_no_more_for_the_conflict_rule(sandbox: Sandbox) -> None:

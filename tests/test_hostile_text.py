@@ -364,7 +364,7 @@ def test_hostile_text_on_the_sandbox_notifies_nobody(sandbox: Sandbox) -> None:
     assert "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt;" in summary  # read, not dropped
     assert any(f"{DAN} changed status *open* → *fixing* (via GitHub)" in t
                for t in posted[channel["name"]])
-    assert any(t.startswith(":speech_balloon: *bob* commented") and "&lt;!here&gt;" in t
+    assert any(t.startswith(":speech_balloon: *Bob Example* commented") and "&lt;!here&gt;" in t
                for t in posted[channel["name"]])
     topic, purpose = channel["topic"]["value"], channel["purpose"]["value"]
     assert len(topic) <= TOPIC_MAX and len(purpose) <= TOPIC_MAX

@@ -107,7 +107,7 @@ def test_a_close_is_credited_to_who_closed_not_to_who_labelled_last() -> None:
                        event(2, "closed", "carol"),
                        event(3, "labeled", "incidentbot[bot]", "status:closed")]
     [text] = change_texts(planned(snapshot))
-    assert text.startswith(":arrows_counterclockwise: carol changed status *open* → *closed*")
+    assert text.startswith(":arrows_counterclockwise: Carol Example changed status *open* → *closed*")
 
 
 def test_a_reopen_is_credited_to_who_reopened() -> None:
@@ -118,7 +118,7 @@ def test_a_reopen_is_credited_to_who_reopened() -> None:
     reopened.events = [event(1, "closed", "carol"), event(2, "reopened", "dan"),
                        event(3, "labeled", "bob", "public")]
     [text] = change_texts(planned(reopened))
-    assert "dan changed status *closed* → *investigating*" in text
+    assert "Dan Example changed status *closed* → *investigating*" in text
 
 
 def test_each_change_names_the_person_whose_label_made_it() -> None:
@@ -131,9 +131,9 @@ def test_each_change_names_the_person_whose_label_made_it() -> None:
                     event(4, "unlabeled", "incidentbot[bot]", "status:open")]
     [text] = change_texts(planned(after))
     assert text.splitlines() == [
-        ":arrows_counterclockwise: bob changed status *open* → *fixing* (via GitHub)",
-        ":arrows_counterclockwise: carol changed severity *SEV2* → *SEV3* (via GitHub)",
-        ":arrows_counterclockwise: dan changed services *Checkout* → "
+        ":arrows_counterclockwise: Bob Example changed status *open* → *fixing* (via GitHub)",
+        ":arrows_counterclockwise: Carol Example changed severity *SEV2* → *SEV3* (via GitHub)",
+        ":arrows_counterclockwise: Dan Example changed services *Checkout* → "
         "*Checkout, Payments API* (via GitHub)"]
     # Where no event says who, nobody is guessed; a change from Slack names its author.
     after.events = []

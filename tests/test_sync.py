@@ -134,7 +134,7 @@ def test_label_change_on_github_is_told_with_who_did_it(
     do_sync(c, number)
     ch = channel(sandbox, number)
     assert texts(sandbox, ch["id"])[-1].endswith(
-        "bob changed status *open* → *fixing* (via GitHub)")
+        "Bob Example changed status *open* → *fixing* (via GitHub)")
     assert "fixing" in ch["topic"]["value"]
     assert "*fixing*" in announcements(sandbox)[0]  # edited in place, not a new message
     assert len(announcements(sandbox)) == 1
@@ -183,7 +183,7 @@ def test_cli_update_with_role_and_note(c: operations.Connections, sandbox: Sandb
     posted = texts(sandbox, ch["id"])
     assert any("Carol Example changed status *open* → *fixing*" in t and f"<@{BOB}>" in t
                for t in posted)
-    assert any(":mega: *Update* from carol" in t and "Rolled back deploy 4411." in t
+    assert any(":mega: *Update* from Carol Example (CLI)" in t and "Rolled back deploy 4411." in t
                for t in posted)
     assert BOB in ch["members"]
 

@@ -216,7 +216,10 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
         if changes:
             made = credit.who(snapshot, config, changes, attribution)
             key = f"change:{state.seq}:" + digest(repr(changes))
-            text = messages.changes_by(f, list(zip(changes, made, strict=True)))
+            # People read names: a GitHub login listed in `people:` shows as its name.
+            shown = [(_name_of(by, config) if source == "GitHub" and by else by, source)
+                     for by, source in made]
+            text = messages.changes_by(f, list(zip(changes, shown, strict=True)))
             if closing and key not in state.messages and final_key not in state.messages:
                 said = (key, text)
             elif silent:
@@ -246,14 +249,15 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             if note is None or not writers.trusts(c):
                 continue
             # A note typed in Slack names its author by Slack id (a mention); from the CLI
-            # the author is a local user name, shown as a name even if it looks like an id.
+            # by GitHub login, shown as the person's name from `people:` when listed.
             shown = note.author if note.source.lower() == "slack" \
-                else f"{note.author} ({note.source})"
+                else f"{_name_of(note.author, config)} ({note.source})"
             text = messages.comment(f, shown, note.text, c.url, update=True)
         elif commands.first_command(c.body) is not None:
             continue  # commands act; the change message says what they did
         else:
-            text = messages.comment(f, c.author or "someone", c.body, c.url)
+            text = messages.comment(f, _name_of(c.author, config) if c.author else "someone",
+                                    c.body, c.url)
         if silent:
             out.settled["comments"] = kept  # seen (`last_comment`), not mirrored
         else:
@@ -431,6 +435,12 @@ def _values(fields: LabelFields, changes: Sequence[messages.Change]) -> list[str
 
 
 # -- reading ---------------------------------------------------------------------------------
+def _name_of(ref: str, config: Config) -> str:
+    """A person as `people:` names them (by GitHub login or person id), else as given."""
+    person = None if people.SLACK_ID.fullmatch(ref) else people.known(ref, config)
+    return (person.name or person.id) if person is not None else ref
+
+
 def _holder(ref: str, config: Config) -> str:
     """A role holder on the card, as people read it: their name from `people:` and their
     GitHub login in a code span (a mention there would notify them on every new card), else
