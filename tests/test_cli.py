@@ -87,7 +87,7 @@ def test_demo_runs_end_to_end_with_no_credentials(
     assert result.returncode == 0, result.stderr
     assert "GitHub: issue #1 https://github.com/acme/incidents/issues/1" in result.stdout
     assert "#inc-20261122" not in result.stdout or "created" in result.stdout
-    assert "bob changed status *open* → *fixing* (via GitHub)" in result.stdout
+    assert "Bob Example changed status *open* → *fixing* (via GitHub)" in result.stdout
     assert "archived; GitHub: issue #1 closed" in result.stdout
     assert "0 actions (API calls: GitHub 2, Slack 0, PagerDuty 0)" in result.stdout
     assert "❌" not in result.stdout
