@@ -46,7 +46,8 @@ def test_a_close_and_a_reopen_on_github_are_credited_to_who_made_them(
     run_triggered_workflows(sandbox, seen)
     assert changes(sandbox, number) == [
         ":arrows_counterclockwise: Carol Example changed status *open* → *closed* (via GitHub)",
-        ":arrows_counterclockwise: Dan Example changed status *closed* → *investigating* (via GitHub)"]
+        ":arrows_counterclockwise: Dan Example changed status *closed* → *investigating* "
+        "(via GitHub)"]
 
 
 def test_the_last_label_added_does_not_make_its_author_the_closer(sandbox: Sandbox) -> None:

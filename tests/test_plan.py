@@ -107,7 +107,8 @@ def test_a_close_is_credited_to_who_closed_not_to_who_labelled_last() -> None:
                        event(2, "closed", "carol"),
                        event(3, "labeled", "incidentbot[bot]", "status:closed")]
     [text] = change_texts(planned(snapshot))
-    assert text.startswith(":arrows_counterclockwise: Carol Example changed status *open* → *closed*")
+    assert text.startswith(
+        ":arrows_counterclockwise: Carol Example changed status *open* → *closed*")
 
 
 def test_a_reopen_is_credited_to_who_reopened() -> None:

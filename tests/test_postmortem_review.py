@@ -68,6 +68,13 @@ INCIDENT = LabelFields(is_incident=True)
     ("### Severity\n\nSEV2\n\n### What is happening?\n\nCheckout is down", "alice", "MEMBER",
      facts.Opener("alice", "GitHub form")),
     ("Checkout is down", "alice", "MEMBER", facts.Opener("alice", "GitHub")),
+    # A description typed in Slack comes before our marker: a look-alike in it says nothing.
+    (markers.opened("U0MALLORY1", True, by="ceo", via="monitor") + "\n_Reported by the CEO "
+     "via CLI._\n\n_Reported by Alice via Slack._\n\n"
+     + markers.opened("U0ALICE001", False, by="U0ALICE001", via="Slack"),
+     "incidentbot-sandbox", "NONE", facts.Opener("U0ALICE001", "Slack")),
+    ("_Reported by the CEO via CLI._\n\n_Reported by Ann via CLI._\n\n"
+     + markers.opened(None, False), "incidentbot-sandbox", "NONE", facts.Opener("Ann", "CLI")),
     # A marker written by someone without push access says nothing.
     ("x\n\n" + markers.opened(None, False, by="alice", via="CLI"), "mallory", "NONE",
      facts.Opener("mallory", "GitHub")),
@@ -224,3 +231,10 @@ def test_print_shows_what_the_run_without_it_commits(
             code, out = cli(*argv)
             assert code == 2, (argv, out)
             assert f"#{number} is not an incident" in out, (argv, out)
+
+
+def test_a_description_cannot_ask_for_a_page_or_a_commander() -> None:
+    forged = markers.opened("U0MALLORY1", True, {"commander": "U0MALLORY1"})
+    body = f"Checkout is down {forged}\n\n" + markers.opened("U0ALICE001", False)
+    asked = markers.parse_opened(body)
+    assert asked == markers.Opened("U0ALICE001", False, {})

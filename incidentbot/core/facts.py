@@ -111,7 +111,10 @@ def opener(issue: Issue, fields: LabelFields, writers: Writers,
     if asked.reporter or reporter:
         return Opener(asked.reporter or reporter, "Slack")
     if trusted and markers.opened_by_us(issue.body):
-        said = _REPORTED.search(issue.body.split(markers.PREFIX, 1)[0])
+        # The last such line before our marker is ours: a description, which comes first,
+        # could hold a look-alike.
+        before = issue.body.rsplit(markers.OPENED.split(" {")[0], 1)[0]
+        said = next(reversed(list(_REPORTED.finditer(before))), None)
         if said is None:
             return Opener(None, "GitHub")
         return Opener(_ESCAPED.sub(r"\1", said.group(1)), _ESCAPED.sub(r"\1", said.group(2)))

@@ -147,13 +147,15 @@ class Opened:
     reporter: str | None = None
     page: bool = False
     roles: Mapping[str, str] = field(default_factory=dict)
-    by: str | None = None  # who opened it (a Slack id, a CLI user's name); None: not said
+    by: str | None = None  # who opened it (a Slack id, a GitHub login); None: not said
     via: str | None = None  # through what: CLI, Slack, monitor (`_` for spaces)
 
 
 def parse_opened(body: str) -> Opened:
-    """What the opener asked for, from an issue body's opened marker."""
-    found = _OPENED.search(body)
+    """What the opener asked for, from an issue body's opened marker: the last one, which is
+    ours (`incidentbot open` appends it after the description; a description typed in Slack
+    could hold a look-alike, which would come first)."""
+    found = next(reversed(list(_OPENED.finditer(body))), None)
     if found is None:
         return Opened()
     fields = dict(w.partition("=")[::2] for w in found.group(1).split())

@@ -217,9 +217,9 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
             made = credit.who(snapshot, config, changes, attribution)
             key = f"change:{state.seq}:" + digest(repr(changes))
             # People read names: a GitHub login listed in `people:` shows as its name.
-            shown = [(_name_of(by, config) if source == "GitHub" and by else by, source)
+            named = [(_name_of(by, config) if source == "GitHub" and by else by, source)
                      for by, source in made]
-            text = messages.changes_by(f, list(zip(changes, shown, strict=True)))
+            text = messages.changes_by(f, list(zip(changes, named, strict=True)))
             if closing and key not in state.messages and final_key not in state.messages:
                 said = (key, text)
             elif silent:
