@@ -220,3 +220,18 @@ def test_list_and_show_print_an_escape_sequence_in_a_title_as_its_picture(
         assert "\x1b" not in result.output and "\x07" not in result.output
         assert "\u202e" not in result.output
         assert "Checkout ␛[2J␛]0;pwned␇ down \ufffdevil" in result.output
+
+
+def test_postmortem_print_keeps_escape_sequences_off_the_terminal(
+    sandbox_env: dict[str, str], sandbox: object
+) -> None:
+    cfg = str(ROOT / "incidentbot.yml")
+    runner = CliRunner()
+    opened = runner.invoke(main, ["open", "--title", "Checkout \x1b[2J down", "--description",
+                                  "line one\n\x1b]0;pwned\x07 line two", "--config", cfg])
+    assert opened.exit_code == 0, opened.output
+    printed = runner.invoke(main, ["postmortem", "1", "--print", "--config", cfg])
+    assert printed.exit_code == 0, printed.output
+    assert "\x1b" not in printed.output and "\x07" not in printed.output
+    assert "Checkout ␛\\[2J down" in printed.output  # the title, as Markdown escapes it
+    assert "\n" in printed.output.strip()  # the document keeps its lines

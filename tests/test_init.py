@@ -291,3 +291,14 @@ def test_an_index_that_cannot_be_asked_is_said_not_failed(
     assert workflows.ok
     assert "could not ask the package index whether it exists" in workflows.detail
     assert "HTTP 503" in workflows.detail
+
+
+def test_a_private_index_s_token_is_never_shown(sandbox: Sandbox) -> None:
+    from incidentbot.adapters import packageindex
+
+    secret = "pypi-S3CRET"
+    index = f"http://__token__:{secret}@127.0.0.1:9/simple-only"  # nothing listens on 9
+    exists, why = packageindex.published(index, "incidentbot", __version__)
+    assert exists is None and why and secret not in why and "127.0.0.1:9" in why
+    settings = Settings.from_env({**sandbox.env(), "INCIDENTBOT_PACKAGE_INDEX": index})
+    assert secret not in repr(settings)

@@ -110,3 +110,14 @@ def test_webhook_urls_are_named_from_the_environment() -> None:
     with pytest.raises(ConfigError, match="subscribers"):
         configuration.parse("status_page:\n  subscribers:\n"
                             "    - {type: slack, url: 'http://plain.example'}\n")
+
+
+def test_a_slack_subscriber_s_title_is_bold_unless_it_has_marks_of_its_own() -> None:
+    from incidentbot.operations.subscriptions import Notice, payload
+
+    def text(title: str) -> str:
+        n = Notice("incident:1:1", "incident", title, "investigating", "Looking", "", (), NOW)
+        return str(payload("slack", n)["text"])
+
+    assert text("Checkout down").startswith("*Checkout down* — Investigating: Looking")
+    assert text("*50%* of checkouts fail").startswith("*50%* of checkouts fail — ")

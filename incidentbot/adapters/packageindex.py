@@ -9,6 +9,7 @@ would fail, not during it.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +21,7 @@ def published(index: str, project: str, version: str) -> tuple[bool | None, str]
     """(True, "") when the release exists, (False, "") when the index says it does not,
     (None, why) when the index could not be asked."""
     if not index.startswith(("https://", "http://")):
-        return None, f"the package index {index!r} is not an http(s) URL"
+        return None, f"the package index {_shown(index)!r} is not an http(s) URL"
     url = (f"{index.rstrip('/')}/pypi/{urllib.parse.quote(project, safe='')}/"
            f"{urllib.parse.quote(version, safe='')}/json")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
@@ -32,7 +33,12 @@ def published(index: str, project: str, version: str) -> tuple[bool | None, str]
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return False, ""
-        return None, f"{url} answered HTTP {exc.code}"
+        return None, f"{_shown(url)} answered HTTP {exc.code}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return None, f"{url}: {reason}"
+        return None, f"{_shown(url)}: {_shown(str(reason))}"
+
+
+def _shown(url: str) -> str:
+    """A URL as it may be printed: a private index's `user:token@` left out."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "", url)

@@ -81,7 +81,7 @@ class Settings:
     # the killed one had in flight lands first and is found (not made twice).
     resume_grace: float = 15.0
     # The package index `doctor` asks whether the incidentbot release the workflows pin exists.
-    package_index: str = PACKAGE_INDEX_DEFAULT
+    package_index: str = field(default=PACKAGE_INDEX_DEFAULT, repr=False)  # may hold a token
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,

@@ -74,11 +74,21 @@ def markdown_cell(text: str) -> str:
     return markdown(" ".join(text.split()))
 
 
-def terminal(text: str) -> str:
-    """Untrusted text for a terminal, on one line: an escape sequence in an issue title could
-    otherwise move the cursor, clear the screen or retitle the window; control characters
-    show as their pictures (␛) and bidi overrides as U+FFFD, as in Slack."""
-    return one_line(text).translate(_TERMINAL)
+def terminal(text: str, *, lines: bool = False) -> str:
+    """Untrusted text for a terminal, on one line (`lines`: its lines kept): an escape
+    sequence in an issue title could otherwise move the cursor, clear the screen or retitle
+    the window; control characters show as their pictures (␛) and bidi overrides as U+FFFD,
+    as in Slack."""
+    return (text if lines else one_line(text)).translate(_TERMINAL)
+
+
+EMPHASIS = "*_~`"  # mrkdwn's emphasis marks, which it cannot escape
+
+
+def slack_strong(escaped: str) -> str:
+    """Escaped text in bold, unless it has an emphasis mark of its own: mrkdwn cannot escape
+    those, and ours around it would pair with them and break."""
+    return escaped if any(mark in escaped for mark in EMPHASIS) else f"*{escaped}*"
 
 
 def one_line(text: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from incidentbot.core.config import Config
 from incidentbot.core.render.publicincidents import Maintenance, PublicIncident
 from incidentbot.core.render.statusapi import iso, site_url
-from incidentbot.core.text import slack
+from incidentbot.core.text import slack, slack_strong
 
 Post = Callable[[str, Mapping[str, Any]], None]
 
@@ -66,7 +66,7 @@ def payload(kind: str, n: Notice) -> dict[str, Any]:
     affects = f" (affects {', '.join(n.services)})" if n.services else ""
     if kind == "slack":
         link = f" <{n.link}|details>" if n.link else ""
-        return {"text": f"*{slack(n.title)}* — {slack(word)}: {slack(n.body)}"
+        return {"text": f"{slack_strong(slack(n.title))} — {slack(word)}: {slack(n.body)}"
                         f"{slack(affects)}{link}"}
     if kind == "teams":
         card: dict[str, Any] = {"@type": "MessageCard", "@context": "https://schema.org/extensions",

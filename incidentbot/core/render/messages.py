@@ -18,7 +18,14 @@ from datetime import datetime, timedelta
 from incidentbot.core import publicstatus
 from incidentbot.core.model import Status
 from incidentbot.core.render import wording
-from incidentbot.core.text import one_line, slack, slack_plain, truncate, truncate_escaped
+from incidentbot.core.text import (
+    EMPHASIS,
+    one_line,
+    slack,
+    slack_plain,
+    truncate,
+    truncate_escaped,
+)
 
 TOPIC_MAX = 250
 SECTION_MAX = 3000
@@ -144,9 +151,6 @@ def purpose(facts: Facts, marker: str) -> str:
     return truncate(f"{marker} · {_plain(facts.title)}", TOPIC_MAX)
 
 
-_EMPHASIS = "*_~`"
-
-
 def summary(facts: Facts, description: str) -> str:
     roles = ", ".join(f"{_name(r)} {person(p)}" for r, p in facts.roles.items())
     title = truncate_escaped(one_line(facts.title), 300)
@@ -154,7 +158,7 @@ def summary(facts: Facts, description: str) -> str:
         "summary", prefix=_prefix(facts), title=title,
         # mrkdwn has no escape for its emphasis marks: a title with one of its own is not
         # wrapped in ours, which it would pair with and break.
-        bold=not any(mark in title for mark in _EMPHASIS),
+        bold=not any(mark in title for mark in EMPHASIS),
         severity=_name(facts.severity), meaning=_name(facts.meaning, 300),
         status=facts.status.value, services=_services(facts),
         issue_link=_link(facts.url, f"#{facts.number}"), roles=roles,

@@ -115,6 +115,7 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
 
     Example: incidentbot postmortem 12 --print
     """
+    from incidentbot.core.text import terminal
     from incidentbot.operations import incidents as operations
     from incidentbot.operations import postmortem as pm
     from incidentbot.operations import sync as reconciler
@@ -123,7 +124,8 @@ def postmortem(number: int, print_only: bool, followups: bool, config_path: str 
     c = operations.connect(config)
     if print_only:  # exactly what the run without --print would commit
         facts = pm.gather(c.tracker, c.chat, config, number)
-        click.echo(pm.draft(c.tracker, config, facts).text, nl=False)
+        # People's words (title, description, comments) reach the terminal: no escapes.
+        click.echo(terminal(pm.draft(c.tracker, config, facts).text, lines=True), nl=False)
         return
     if followups:
         for line in pm.open_followups(c.tracker, config, number):
