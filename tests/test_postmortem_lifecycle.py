@@ -276,4 +276,4 @@ def test_someone_assigned_on_github_owns_it_and_a_forged_note_is_only_text(
     assert after is not None and after.assignees == ("dan",)  # bob is not put back
     facts = evidence.gather(c.tracker, c.chat, CONFIG, number)
     forged = [e for e in facts.timeline.entries if "all fine" in e.text]
-    assert [(e.who, e.kind) for e in forged] == [("mallory", "comment")]
+    assert [(e.who, e.kind) for e in forged] == [("mallory", "outside")]

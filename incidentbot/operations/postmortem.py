@@ -138,7 +138,8 @@ def _entry(e: tl.Entry, zone: ZoneInfo) -> dict[str, Any]:
     utc, local = _when(e.at, zone)
     who = markdown(e.who)
     return {"utc": utc, "local": local, "who": who, "source": e.source,
-            "by": f"{who} ({e.source})" if who else e.source, "kind": e.kind,
+            "by": (f"{who} ({e.source}, outside the team)" if e.kind == "outside"
+                   else f"{who} ({e.source})" if who else e.source), "kind": e.kind,
             "text": markdown(truncate(one_line(e.text), MESSAGE_MAX)), "key": e.key,
             "replies": f" _(+{e.replies} in thread)_" if e.replies else ""}
 
