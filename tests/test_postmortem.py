@@ -253,3 +253,36 @@ def test_an_action_item_reads_type_priority_owner_and_due_in_any_order() -> None
                                          "P0")
     plain = postmortem.action_item("Rotate keys — the old ones — prevent")
     assert plain == postmortem.ActionItem("Rotate keys — the old ones", None, None, "prevent")
+
+
+def test_followups_are_assigned_to_their_owner_and_a_bad_item_is_reported(
+    c: operations.Connections, sandbox: Sandbox, scripted: tuple[int, str]
+) -> None:
+    number, name = scripted
+    text = committed(c, name).replace(
+        "- [ ] _What — prevent — P1 — @owner — due YYYY-MM-DD_",
+        "- [ ] Alert on expiry — prevent — P1 — @bob — due 2026-12-01\n"
+        "- [ ] Runbook @here <!channel> — process — P9 — @nobodyxyz — due someday")
+    c.tracker.write_file(f"incidents/2026-11/{name}.md", text, "Merge the review", "main")
+    lines = postmortem.open_followups(c.tracker, CONFIG, number)
+    good, bad = sorted(lines, key=lambda line: "Runbook" in line)
+    assert "warning" not in good
+    assert "priority 'P9' is not one of P0, P1, P2, P3" in bad
+    assert "'due someday' is not a due date (due YYYY-MM-DD)" in bad
+    assert "@nobodyxyz could not be assigned" in bad
+    with sandbox._hub.lock:
+        issues = {i.title: i for i in sandbox.github.store.issues.values()}
+    assert issues["Alert on expiry"].assignees == ["bob"]
+    runbook = next(i for t, i in issues.items() if t.startswith("Runbook"))
+    assert runbook.assignees == [] and "Not understood" in (runbook.body or "")
+    assert postmortem.open_followups(c.tracker, CONFIG, number) \
+        == [f"{line.split(chr(10))[0]} (opened before)" for line in lines]
+
+
+def test_the_followups_command_refuses_a_missing_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from incidentbot.entrypoints.cli import main
+
+    result = CliRunner().invoke(main, ["followups", str(tmp_path / "nope.md")])
+    assert result.exit_code == 2 and "does not exist" in result.output
