@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -146,7 +147,9 @@ def test_slack_and_github_text_cannot_break_the_document(
                         "## Links"]
     assert "\\# not a heading \\*bold\\* \\_x\\_ \\[link\\](http://evil.example)" in text
     assert "<b>" not in text
-    timeline = text.split("<!-- incidentbot:begin timeline -->")[1].split("<!-- incidentbot")[0]
+    timeline = text.split("<!-- incidentbot:begin timeline")[1]
+    timeline = timeline.split("-->", 1)[1]
+    timeline = timeline.split("<!-- incidentbot")[0]
     assert all(line.startswith("- ") for line in timeline.strip().splitlines())
 
 
@@ -286,3 +289,27 @@ def test_the_followups_command_refuses_a_missing_file(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(main, ["followups", str(tmp_path / "nope.md")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_a_hand_correction_inside_a_generated_region_is_kept_and_said(
+    c: operations.Connections, scripted: tuple[int, str]
+) -> None:
+    number, name = scripted
+    path = f"incidents/2026-11/{name}.md"
+    text = committed(c, name)
+    start = text.index("<!-- incidentbot:begin impact")
+    line = text.index("- Impact window:", start)
+    edited = text[:line] + "- Impact window: 14:00 – 14:40 (bob: the LB logs say so)\n" + \
+        text[line:].split("\n", 1)[1]
+    c.tracker.write_file(path, edited, "Correct the impact", BRANCH + name)
+    facts = postmortem.gather(c.tracker, c.chat, CONFIG, number)
+    again = postmortem.publish(c.tracker, CONFIG, facts)
+    assert "bob: the LB logs say so" in committed(c, name)
+    assert again.kept == ("impact",) and "Kept as edited by hand" in again.notice
+    assert postmortem.edited_regions(committed(c, name)) == ("impact",)
+    # Emptied by the person: incidentbot fills it in again.
+    emptied = re.sub(r"(<!-- incidentbot:begin impact \w+ -->\n).*?(<!-- incidentbot:end)",
+                     r"\1\2", committed(c, name), flags=re.DOTALL)
+    refilled = postmortem.merge(emptied, postmortem.render(facts, CONFIG))
+    assert "bob: the LB logs" not in refilled and "- Impact window: " in refilled
+    assert postmortem.edited_regions(refilled) == ()
