@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -146,7 +147,9 @@ def test_slack_and_github_text_cannot_break_the_document(
                         "## Links"]
     assert "\\# not a heading \\*bold\\* \\_x\\_ \\[link\\](http://evil.example)" in text
     assert "<b>" not in text
-    timeline = text.split("<!-- incidentbot:begin timeline -->")[1].split("<!-- incidentbot")[0]
+    timeline = text.split("<!-- incidentbot:begin timeline")[1]
+    timeline = timeline.split("-->", 1)[1]
+    timeline = timeline.split("<!-- incidentbot")[0]
     assert all(line.startswith("- ") for line in timeline.strip().splitlines())
 
 
@@ -253,3 +256,60 @@ def test_an_action_item_reads_type_priority_owner_and_due_in_any_order() -> None
                                          "P0")
     plain = postmortem.action_item("Rotate keys — the old ones — prevent")
     assert plain == postmortem.ActionItem("Rotate keys — the old ones", None, None, "prevent")
+
+
+def test_followups_are_assigned_to_their_owner_and_a_bad_item_is_reported(
+    c: operations.Connections, sandbox: Sandbox, scripted: tuple[int, str]
+) -> None:
+    number, name = scripted
+    text = committed(c, name).replace(
+        "- [ ] _What — prevent — P1 — @owner — due YYYY-MM-DD_",
+        "- [ ] Alert on expiry — prevent — P1 — @bob — due 2026-12-01\n"
+        "- [ ] Runbook @here <!channel> — process — P9 — @nobodyxyz — due someday")
+    c.tracker.write_file(f"incidents/2026-11/{name}.md", text, "Merge the review", "main")
+    lines = postmortem.open_followups(c.tracker, CONFIG, number)
+    good, bad = sorted(lines, key=lambda line: "Runbook" in line)
+    assert "warning" not in good
+    assert "priority 'P9' is not one of P0, P1, P2, P3" in bad
+    assert "'due someday' is not a due date (due YYYY-MM-DD)" in bad
+    assert "@nobodyxyz could not be assigned" in bad
+    with sandbox._hub.lock:
+        issues = {i.title: i for i in sandbox.github.store.issues.values()}
+    assert issues["Alert on expiry"].assignees == ["bob"]
+    runbook = next(i for t, i in issues.items() if t.startswith("Runbook"))
+    assert runbook.assignees == [] and "Not understood" in (runbook.body or "")
+    assert postmortem.open_followups(c.tracker, CONFIG, number) \
+        == [f"{line.split(chr(10))[0]} (opened before)" for line in lines]
+
+
+def test_the_followups_command_refuses_a_missing_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from incidentbot.entrypoints.cli import main
+
+    result = CliRunner().invoke(main, ["followups", str(tmp_path / "nope.md")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_a_hand_correction_inside_a_generated_region_is_kept_and_said(
+    c: operations.Connections, scripted: tuple[int, str]
+) -> None:
+    number, name = scripted
+    path = f"incidents/2026-11/{name}.md"
+    text = committed(c, name)
+    start = text.index("<!-- incidentbot:begin impact")
+    line = text.index("- Impact window:", start)
+    edited = text[:line] + "- Impact window: 14:00 – 14:40 (bob: the LB logs say so)\n" + \
+        text[line:].split("\n", 1)[1]
+    c.tracker.write_file(path, edited, "Correct the impact", BRANCH + name)
+    facts = postmortem.gather(c.tracker, c.chat, CONFIG, number)
+    again = postmortem.publish(c.tracker, CONFIG, facts)
+    assert "bob: the LB logs say so" in committed(c, name)
+    assert again.kept == ("impact",) and "Kept as edited by hand" in again.notice
+    assert postmortem.edited_regions(committed(c, name)) == ("impact",)
+    # Emptied by the person: incidentbot fills it in again.
+    emptied = re.sub(r"(<!-- incidentbot:begin impact \w+ -->\n).*?(<!-- incidentbot:end)",
+                     r"\1\2", committed(c, name), flags=re.DOTALL)
+    refilled = postmortem.merge(emptied, postmortem.render(facts, CONFIG))
+    assert "bob: the LB logs" not in refilled and "- Impact window: " in refilled
+    assert postmortem.edited_regions(refilled) == ()

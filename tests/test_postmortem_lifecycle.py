@@ -121,6 +121,8 @@ def golden(name: str, text: str) -> None:
     sha = re.search(r"/commit/([0-9a-f]{40})", text)
     if sha is not None:
         text = text.replace(sha.group(1), "<sha>").replace(sha.group(1)[:7], "<sha7>")
+        # The digest of the region that shows the sha changes with it.
+        text = re.sub(r"(incidentbot:begin changes) [0-9a-f]{12} -->", r"\1 <digest> -->", text)
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text)
@@ -145,7 +147,9 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     people = "| People involved | Alice Example, Bob Example, Carol Example, Dan Example |"
     assert people in before
 
-    timeline = before.split("<!-- incidentbot:begin timeline -->")[1].split("<!--")[0]
+    timeline = before.split("<!-- incidentbot:begin timeline")[1]
+    timeline = timeline.split("-->", 1)[1]
+    timeline = timeline.split("<!--")[0]
     lines = timeline.strip().splitlines()
     assert "13:50** (14:50 CET) · health checks (monitor): First failed health check" in lines[0]
     assert "13:55** (14:55 CET) · health checks (monitor): Incident opened" in lines[1]
@@ -167,13 +171,16 @@ def test_before_and_after_the_close(sandbox: Sandbox) -> None:
     for line, wanted in zip(lines[2:], expected, strict=True):
         assert wanted in line, (line, wanted)
     assert "incidentbot" not in timeline and "sandbox" not in timeline
-    communication = before.split("<!-- incidentbot:begin communication -->")[1]
+    communication = before.split("<!-- incidentbot:begin communication")[1]
+    communication = communication.split("-->", 1)[1]
     assert communication.startswith("\n- **2026-11-20 14:07** (15:07 CET) · Alice Example "
                                     "(Slack): Checkout is recovering; a few payments may "
                                     "have failed.\n")
 
     # What changed: in the channel when it opened, and in the postmortem.
-    changes = before.split("<!-- incidentbot:begin changes -->")[1].split("<!--")[0]
+    changes = before.split("<!-- incidentbot:begin changes")[1]
+    changes = changes.split("-->", 1)[1]
+    changes = changes.split("<!--")[0]
     sha = changes.split("/commit/")[1].split(")")[0]
     assert changes.strip().splitlines() == [
         "- **2026-11-20 11:55** (12:55 CET) · acme/incidents: [\\#2 Shorter lb-timeouts "
@@ -276,4 +283,4 @@ def test_someone_assigned_on_github_owns_it_and_a_forged_note_is_only_text(
     assert after is not None and after.assignees == ("dan",)  # bob is not put back
     facts = evidence.gather(c.tracker, c.chat, CONFIG, number)
     forged = [e for e in facts.timeline.entries if "all fine" in e.text]
-    assert [(e.who, e.kind) for e in forged] == [("mallory", "comment")]
+    assert [(e.who, e.kind) for e in forged] == [("mallory", "outside")]

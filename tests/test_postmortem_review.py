@@ -34,7 +34,8 @@ def cli(*argv: str) -> tuple[int, str]:
 
 
 def section(text: str, name: str) -> str:
-    found = re.search(rf"<!-- incidentbot:begin {name} -->\n(.*?)<!-- incidentbot:end {name}",
+    found = re.search(rf"<!-- incidentbot:begin {name}(?: [0-9a-f]+)? -->\n(.*?)"
+                      rf"<!-- incidentbot:end {name}",
                       text, re.DOTALL)
     assert found is not None, name
     return found.group(1)

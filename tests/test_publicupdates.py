@@ -150,3 +150,33 @@ def test_the_postmortem_tells_exactly_what_the_page_published(sandbox: Sandbox) 
     assert told == [markdown(x) for x in reversed(page)]  # the page is newest first
     starred = [e for e in facts.timeline.entries if e.kind == "public"]
     assert all(e.key for e in starred) and len(starred) == len(page)
+
+
+def test_an_update_keeps_its_lines_on_the_page_and_in_the_json(sandbox: Sandbox,
+                                                               tmp_path: Path) -> None:
+    clock = FakeClock(sandbox, T0)
+    c = connections(sandbox, clock=lambda: clock.now)
+    issue, _ = operations.open_incident(c, title="Checkout returns 502", severity=2,
+                                        services=["checkout"], public=True,
+                                        by=Attribution(ALICE, "Slack"), request_id="req-lines")
+    n = issue.number
+    clock.at(10)
+    sandbox.github_comment("alice", n, "Public update: Rolled back **now** <b>x</b>\n"
+                           "Second line\n\nA new paragraph & more")
+    fields = c.tracker.get_issue(n)
+    said = publicupdates.updates(n, fields.created_at, Status.OPEN, c.tracker.comments(n),
+                                 c.tracker.events(n), reading.writers_of(c.tracker, CONFIG),
+                                 CONFIG)
+    out = tmp_path / "site"
+    statuspage.build(CONFIG, DataDir(tmp_path / "data"), [fields], out, updates={n: said})
+    page = (out / "incidents" / f"{n}.html").read_text()
+    assert ("Rolled back **now** &lt;b&gt;x&lt;/b&gt;<br>\nSecond line</p>"
+            "<p>A new paragraph &amp; more") in page
+    api = json.loads((out / "api" / "v2" / "incidents" / "unresolved.json").read_text())
+    bodies = [u["body"] for u in api["incidents"][0]["incident_updates"]]
+    assert "Rolled back **now** <b>x</b>\nSecond line\n\nA new paragraph & more" in bodies
+
+
+def test_update_html_escapes_everything_and_keeps_breaks() -> None:
+    html = publicupdates.body_html("a <script>\r\nb\n\n\n c & d\n")
+    assert str(html) == "a &lt;script&gt;<br>\nb</p><p>c &amp; d"

@@ -226,12 +226,19 @@ class GitHubTracker(PullsAndFiles):
                         raise
             self._retry(drop, f"unlabelling #{number}")
 
-    def assign(self, number: int, logins: Sequence[str]) -> None:
-        """Assign people to an issue or pull request (GitHub ignores who may not be)."""
-        if logins:
-            self._retry(lambda: self._rest.request(
-                "POST", f"{self._at}/issues/{number}/assignees",
-                body={"assignees": list(logins)}), f"assigning #{number}")
+    def assign(self, number: int, logins: Sequence[str]) -> tuple[str, ...]:
+        """Assign people to an issue or pull request, and return who is assigned now.
+
+        https://docs.github.com/en/rest/issues/assignees#add-assignees-to-an-issue: users
+        who may not be assigned (no push access) are silently ignored, so the answer is
+        the only way to know whether someone was."""
+        if not logins:
+            return ()
+        answer = self._retry(lambda: self._rest.request(
+            "POST", f"{self._at}/issues/{number}/assignees",
+            body={"assignees": list(logins)}).data, f"assigning #{number}")
+        found = answer.get("assignees") if isinstance(answer, dict) else None
+        return tuple(str(a.get("login", "")) for a in found or ())
 
     # -- comments and events ------------------------------------------------------------------
     def comments(self, number: int) -> list[Comment]:

@@ -30,8 +30,10 @@ _PLACES = frozenset({"GitHub", "GitHub form", "Slack"})
 @dataclass(frozen=True, slots=True)
 class Event:
     """An issue event, as the timeline needs it. `kind`: labeled, unlabeled, assigned,
-    closed, reopened, commented, note (a stakeholder update the bot wrote for `actor`, from
-    `label`, the place it was typed), monitor (the health checks' comment) or pin."""
+    closed, reopened, commented, outside (a comment by someone without push access: text,
+    never an update, and its author is no responder), note (a stakeholder update the bot
+    wrote for `actor`, from `label`, the place it was typed), monitor (the health checks'
+    comment) or pin."""
 
     at: datetime
     kind: str
@@ -73,7 +75,8 @@ class SlackMessage:
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One line of the timeline. `who` is a person's name, or "health checks", or "" when
-    nobody can be named; `kind`: opened, change, comment, update, public, slack, monitor."""
+    nobody can be named; `kind`: opened, change, comment, update, public, slack, monitor, or
+    outside (a comment by someone outside the team: shown as theirs, never key)."""
 
     at: datetime
     who: str
@@ -211,10 +214,18 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
             return None
         return name_of(who)
 
+    def person(who: str | None) -> str | None:
+        # Someone the bot's own records name (a note's author, a change's asker, the
+        # opener): a person even when their login is the token this run writes with (the
+        # CLI with a person's own token), so only a real bot is left out.
+        if not who or is_bot(who) or who in {"someone", MONITOR}:
+            return None
+        return name_of(who)
+
     entries: list[Entry] = []
     people: dict[str, None] = {}
     acknowledged: datetime | None = None
-    reporter_name = human(reporter) if reporter else None
+    reporter_name = person(reporter) if reporter else None
     monitor = opened_via == "monitor"
     if monitor and started is not None and started < opened:
         entries.append(Entry(started, "health checks", "monitor", "First failed health check",
@@ -257,9 +268,9 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
         used.update(found)
         at = min([labels[i][0].at for i in found] or [ch.at])
         actor = next((labels[i][0].actor for i in found if human(labels[i][0].actor)), None)
-        who = human(ch.by) if known(ch.by, ch.source) else None
+        who = person(ch.by) if known(ch.by, ch.source) else None
         counted = who is not None or human(actor) is not None
-        who = who or human(actor) or human(ch.by) or (ch.by if ch.by == MONITOR else None)
+        who = who or human(actor) or person(ch.by) or (ch.by if ch.by == MONITOR else None)
         if ch.what == "status":
             status_at.setdefault(ch.value, at)
         entries.append(Entry(at, who or "", ch.source or "GitHub",
@@ -294,7 +305,22 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
         elif e.kind == "monitor":
             entries.append(Entry(e.at, "health checks", "monitor", e.text, key=True,
                                  kind="monitor"))
-        elif e.kind in {"commented", "note", "pin"} and (who is not None or e.public):
+        elif e.kind == "outside" and who is not None:
+            # Text from someone without push access: in the record as theirs, never a
+            # public update, a key event or a response (the status page ignores it too).
+            entries.append(Entry(e.at, who, e.label or "GitHub", e.text, url=e.url,
+                                 kind="outside"))
+        elif e.kind in {"note", "pin"}:
+            named = person(e.actor)
+            if named is None and not e.public:
+                continue
+            source = e.label or ("Slack" if e.kind == "pin" else "GitHub")
+            entries.append(Entry(e.at, named or "", source, e.text, url=e.url,
+                                 key=e.public or e.kind == "pin",
+                                 kind="public" if e.public else
+                                 "update" if e.kind == "note" else "comment"))
+            responded(e.at, named, counts=known(e.actor or "", source))
+        elif e.kind == "commented" and (who is not None or e.public):
             # A public update is in the account whoever wrote it: the page showed it.
             source = e.label or ("Slack" if e.kind == "pin" else "GitHub")
             entries.append(Entry(e.at, who or "", source, e.text, url=e.url,

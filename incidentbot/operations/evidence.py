@@ -111,6 +111,11 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
             if body.startswith(_HEALTH):
                 text = body.split(" ", 1)[1].replace("**", "")
                 out.append(tl.Event(c.created_at, "monitor", None, text=text))
+        elif not ours:
+            # Someone without push access: their words are data (trust.Writers), never a
+            # public update nor a response; the timeline shows them as an outsider's.
+            if commands.first_command(body) is None:
+                out.append(tl.Event(c.created_at, "outside", c.author, url=c.url, text=body))
         elif public is not None or commands.first_command(body) is None:
             out.append(tl.Event(c.created_at, "commented", c.author, url=c.url,
                                 text=f"Public update: {public}" if public else body,

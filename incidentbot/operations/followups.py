@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from incidentbot.core import names
 from incidentbot.core.config import Config
@@ -25,17 +26,28 @@ class ActionItem:
     due: str | None
     type: str | None = None  # mitigate, prevent or process
     priority: str | None = None  # P0 .. P3
+    problems: tuple[str, ...] = ()  # parts that look like a field but are not a valid one
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def action_item(line: str) -> ActionItem:
     """`what — type — priority — @owner — due YYYY-MM-DD`, every part after `what`
-    optional and in any order; a part that is none of these stays in `what`."""
+    optional and in any order; a part that is none of these stays in `what`, and one that
+    looks like a field but is not a valid one (P9, due someday) is also a problem."""
     parts = [p.strip() for p in line.split(" — ")]
     what, owner, due, kind, priority = [parts[0]], None, None, None, None
+    problems: list[str] = []
     for part in parts[1:]:
-        if re.fullmatch(r"@[\w-]+", part):
+        if re.fullmatch(r"@[\w-]+", part) and owner is None:
             owner = part[1:]
-        elif (found := _DUE.fullmatch(part)) is not None:
+        elif (found := _DUE.fullmatch(part)) is not None and _valid_date(found.group(1)):
             due = found.group(1)
         elif part.lower() in TYPES:
             kind = part.lower()
@@ -43,7 +55,13 @@ def action_item(line: str) -> ActionItem:
             priority = part.upper()
         else:
             what.append(part)
-    return ActionItem(" — ".join(what), owner, due, kind, priority)
+            if re.fullmatch(r"[Pp]\d+", part):
+                problems.append(f"priority {part!r} is not one of P0, P1, P2, P3")
+            elif part.lower().startswith("due"):
+                problems.append(f"{part!r} is not a due date (due YYYY-MM-DD)")
+            elif part.startswith("@"):
+                problems.append(f"{part!r} is not a single owner (@login)")
+    return ActionItem(" — ".join(what), owner, due, kind, priority, tuple(problems))
 
 
 def action_items(text: str) -> list[ActionItem]:
@@ -85,12 +103,25 @@ def open_followups(tracker: IssueTracker, config: Config, number: int) -> list[s
         details = "".join(f"\n{label}: {value}" for label, value in (
             ("Type", item.type), ("Priority", item.priority),
             ("Owner", f"@{item.owner}" if item.owner else None), ("Due", item.due)) if value)
+        problems = [markdown(p) for p in item.problems]
+        if problems:
+            details += "\n\nNot understood (fix it in the postmortem and here):\n" + \
+                "\n".join(f"- {p}" for p in problems)
         issue = tracker.create_issue(
             truncate(item.what, 200),
             f"Action item from the postmortem of #{number} ({path}).\n{details}",
             [FOLLOWUP_LABEL], marker=marker)
+        warnings = list(item.problems)
+        if item.owner:
+            # Assigned after the create: on create GitHub refuses the whole issue (422) for
+            # one login it cannot assign; adding assignees ignores them, so we ask who is.
+            assigned = tracker.assign(issue.number, [item.owner])
+            if item.owner.lower() not in {a.lower() for a in assigned}:
+                warnings.append(f"@{item.owner} could not be assigned (not a user with "
+                                "push access here)")
         opened.append(issue)
-        lines.append(f"#{issue.number} {item.what}")
+        lines.append(f"#{issue.number} {item.what}" + "".join(
+            f"\n  warning: {w}" for w in warnings))
     if opened:
         mark = "<!-- incidentbot:followups -->"
         body = mark + "\n**Action items**\n\n" + "\n".join(

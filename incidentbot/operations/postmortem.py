@@ -8,6 +8,7 @@ the front matter are regenerated on a second render; every other line is the tea
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -35,8 +36,10 @@ from incidentbot.operations.followups import action_items as action_items
 from incidentbot.operations.followups import open_followups as open_followups
 
 PACKAGED = templates_dir() / "postmortem.md.j2"
-_REGION = re.compile(r"<!-- incidentbot:begin ([\w-]+) -->\n(.*?)<!-- incidentbot:end \1 -->",
-                     re.DOTALL)
+# A region's begin marker carries a digest of what incidentbot last wrote in it, so a region
+# a person corrected is recognised (and kept) rather than silently overwritten.
+_REGION = re.compile(r"<!-- incidentbot:begin ([\w-]+)(?: ([0-9a-f]{12}))? -->\n(.*?)"
+                     r"<!-- incidentbot:end \1 -->", re.DOTALL)
 _FRONT = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 MESSAGE_MAX = 600
 
@@ -138,7 +141,8 @@ def _entry(e: tl.Entry, zone: ZoneInfo) -> dict[str, Any]:
     utc, local = _when(e.at, zone)
     who = markdown(e.who)
     return {"utc": utc, "local": local, "who": who, "source": e.source,
-            "by": f"{who} ({e.source})" if who else e.source, "kind": e.kind,
+            "by": (f"{who} ({e.source}, outside the team)" if e.kind == "outside"
+                   else f"{who} ({e.source})" if who else e.source), "kind": e.kind,
             "text": markdown(truncate(one_line(e.text), MESSAGE_MAX)), "key": e.key,
             "replies": f" _(+{e.replies} in thread)_" if e.replies else ""}
 
@@ -195,18 +199,44 @@ def _where(exc: BaseException, name: str) -> str:
     return found
 
 
+def _stamp(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()[:12]
+
+
+def _stamped(m: re.Match[str]) -> str:
+    name, content = m.group(1), m.group(3)
+    return f"<!-- incidentbot:begin {name} {_stamp(content)} -->\n{content}" \
+        f"<!-- incidentbot:end {name} -->"
+
+
 def merge(existing: str | None, fresh: str) -> str:
     """`fresh`'s front matter and generated regions in `existing`, with the rest of
-    `existing` (what people wrote) unchanged. A region people deleted stays deleted."""
+    `existing` (what people wrote) unchanged. A region people deleted stays deleted, and
+    one they edited (its text no longer what its begin marker's digest says incidentbot
+    wrote) is kept as they left it (see edited_regions)."""
+    return merged_with_edits(existing, fresh)[0]
+
+
+def edited_regions(text: str) -> tuple[str, ...]:
+    """The generated regions a person changed since incidentbot last wrote them."""
+    return tuple(m.group(1) for m in _REGION.finditer(text)
+                 if m.group(2) and m.group(3).strip() and _stamp(m.group(3)) != m.group(2))
+
+
+def merged_with_edits(existing: str | None, fresh: str) -> tuple[str, tuple[str, ...]]:
+    """merge(), and the names of the regions kept because a person edited them."""
+    fresh = _REGION.sub(_stamped, fresh)
     if not existing:
-        return fresh
+        return fresh, ()
     regions = {m.group(1): m.group(0) for m in _REGION.finditer(fresh)}
-    merged = _REGION.sub(lambda m: regions.get(m.group(1), m.group(0)), existing)
+    kept = edited_regions(existing)
+    merged = _REGION.sub(lambda m: m.group(0) if m.group(1) in kept
+                         else regions.get(m.group(1), m.group(0)), existing)
     front = _FRONT.match(fresh)
     if front is not None:
         merged = _FRONT.sub(lambda _: front.group(0), merged, count=1) \
             if _FRONT.match(merged) else front.group(0) + merged
-    return merged
+    return merged, kept
 
 
 # -- the index ------------------------------------------------------------------------------
@@ -244,6 +274,7 @@ class Published:
     url: str
     changed: bool
     notice: str = ""  # what the channel is told: the draft, its owner, reviewers, meeting
+    kept: tuple[str, ...] = ()  # generated regions left as a person edited them
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +311,7 @@ class Draft:
     facts: Facts  # with the owner, the reviewers, the graph and the meeting named
     review: Any  # core.review.Review: the owner and reviewers as logins
     target: Target
+    kept: tuple[str, ...] = ()  # generated regions left as a person edited them
 
 
 def draft(tracker: IssueTracker, config: Config, facts: Facts, *, root: Path | None = None,
@@ -301,8 +333,9 @@ def draft(tracker: IssueTracker, config: Config, facts: Facts, *, root: Path | N
     existing = tracker.read_file(path, where.branch)
     if existing is None and not where.ready:
         existing = tracker.read_file(path, where.base)  # the branch would start from it
-    text = merge(existing[0] if existing else None, render(facts, config, root=root))
-    return Draft(path, text, facts, plan, where)
+    text, kept = merged_with_edits(existing[0] if existing else None,
+                                   render(facts, config, root=root))
+    return Draft(path, text, facts, plan, where, kept)
 
 
 def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
@@ -354,8 +387,16 @@ def publish(tracker: IssueTracker, config: Config, facts: Facts, *,
         url = f"{repo_url}/blob/{base}/{path}"
     invitation = f"{repo_url}/blob/{branch}/{folder}/{meeting}" if meeting else None
     when = reviews.meeting_start(resolved, ZoneInfo(config.timezone)) if meeting else None
-    return Published(path, text, url, changed, reviews.notice(
-        config, plan, url=url, path=path, meeting=invitation, when=when))
+    notice = reviews.notice(config, plan, url=url, path=path, meeting=invitation, when=when)
+    if made.kept:
+        notice += "\n" + kept_notice(made.kept)
+    return Published(path, text, url, changed, notice, made.kept)
+
+
+def kept_notice(kept: Sequence[str]) -> str:
+    """What a run says of the regions it left as people edited them."""
+    return (f"Kept as edited by hand, not regenerated: {', '.join(kept)} (delete a region's "
+            "text between its markers to have incidentbot fill it in again).")
 
 
 def _request(tracker: IssueTracker, number: int, logins: list[str]) -> None:

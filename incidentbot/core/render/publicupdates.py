@@ -11,9 +11,12 @@ page and the postmortem cannot disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from markupsafe import Markup, escape
 
 from incidentbot.core import publicstatus
 from incidentbot.core.config import Config
@@ -34,6 +37,22 @@ class Update:
     at: datetime
     word: str  # the public status at `at`
     body: str
+
+    @property
+    def html(self) -> Markup:
+        """The body for a page, inside one `<p>` (see body_html)."""
+        return body_html(self.body)
+
+
+def body_html(body: str) -> Markup:
+    """An update's text as HTML to put inside a `<p>`: everything escaped (no Markdown is
+    rendered: `**` stays as typed), its lines kept as `<br>` and a blank line starting a
+    new paragraph (`</p><p>`), as the person wrote it."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return Markup("</p><p>").join(
+        Markup("<br>\n").join(escape(line.strip()) for line in p.split("\n"))
+        for p in paragraphs)
 
 
 def public_update(body: str) -> str | None:

@@ -65,7 +65,7 @@ def drill_run(scenario: str, speed: float, number: int | None, request_id: str |
 
 # -- postmortems --------------------------------------------------------------------------------
 @main.command("followups")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True))
 @CONFIG_OPTION
 def followups(files: tuple[str, ...], config_path: str | None) -> None:
     """Open follow-up issues for the postmortems in FILES (those a merge just changed).
@@ -86,7 +86,7 @@ def followups(files: tuple[str, ...], config_path: str | None) -> None:
     c = operations.connect(config, need_chat=False)
     for name in files:
         path = Path(name)
-        if not path.is_file() or path.name == "README.md":
+        if path.name == "README.md":
             continue
         head = path.read_text("utf-8").split("\n---\n", 1)[0].removeprefix("---\n")
         try:
