@@ -349,6 +349,11 @@ def relabel(
     return add, remove
 
 
+def said(labels: Iterable[str], severities: Sequence[Severity]) -> tuple[list[str], list[str]]:
+    """The labels that say a status and those that say a severity."""
+    return _said(labels, severities)
+
+
 def _said(labels: Iterable[str], severities: Sequence[Severity]) -> tuple[list[str], list[str]]:
     """The labels that say a status and those that say a severity (as `read_labels` reads
     them: case aside, on the scale, a known status)."""

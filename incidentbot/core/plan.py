@@ -23,6 +23,7 @@ from incidentbot.core.config import Config
 from incidentbot.core.model import LabelFields, Role, Status
 from incidentbot.core.render import blocks, messages
 from incidentbot.core.snapshot import Attribution, Plan, Snapshot, digest, marker
+from incidentbot.core.trust import vouched
 
 
 def facts(snapshot: Snapshot, config: Config, state: CardState) -> messages.Facts:
@@ -238,21 +239,27 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                 extra=tuple(extra.items()))
 
     # Comments mirrored once each; notes (updates typed in Slack or the CLI) as updates.
-    # A comment carrying a marker (a card, a reply, a forged note) is never shown as what a
-    # person said; a note counts only from someone trusted.
+    # A comment carrying a marker (a card, a reply) is never shown as what a person said; a
+    # note is someone's update only when its marker is believed (trust.vouched), else, from
+    # someone with push access, it is their own comment (from anyone else, nothing).
     writers = snapshot.writers
     for c in snapshot.comments:
         if c.id <= state.last_comment:
             continue
         if markers.has_marker(c.body):
-            note = markers.signed(c.body, markers.NOTE)
-            if note is None or not writers.trusts(c):
+            note = vouched(c, markers.NOTE, writers, config)
+            forged = markers.signed(c.body, markers.NOTE) if note is None else None
+            if forged is not None and writers.trusts(c):
+                text = messages.comment(f, _name_of(c.author, config) if c.author
+                                        else "someone", forged.text, c.url)
+            elif note is None:
                 continue
-            # A note typed in Slack names its author by Slack id (a mention); from the CLI
-            # by GitHub login, shown as the person's name from `people:` when listed.
-            shown = note.author if note.source.lower() == "slack" \
-                else f"{_name_of(note.author, config)} ({note.source})"
-            text = messages.comment(f, shown, note.text, c.url, update=True)
+            else:
+                # A note typed in Slack names its author by Slack id (a mention); from the
+                # CLI by GitHub login, shown as the person's name from `people:` when listed.
+                author = note.author if note.source.lower() == "slack" \
+                    else f"{_name_of(note.author, config)} ({note.source})"
+                text = messages.comment(f, author, note.text, c.url, update=True)
         elif commands.first_command(c.body) is not None:
             continue  # commands act; the change message says what they did
         else:
@@ -306,9 +313,10 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
     if wants_page(snapshot, config, state):
         dedup = f"{repository}#{issue.number}"
         # When and for whom, for the postmortem's timeline (logged once the call worked).
+        pager_by = attribution or snapshot.made.get("severity") or snapshot.made.get("status")
         paging = (("at", now.astimezone(UTC).isoformat(timespec="seconds").replace(
-            "+00:00", "Z")), ("by", attribution.by if attribution else ""),
-            ("source", attribution.source if attribution else ""))
+            "+00:00", "Z")), ("by", pager_by.by if pager_by else ""),
+            ("source", pager_by.source if pager_by else ""))
         if fields.status.active and (state.paged is None or state.page_resolved):
             sev = config.severity(fields.severity) if fields.severity else None
             out.add("page", "paging", key=dedup,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from incidentbot.core import card as cards
-from incidentbot.core import commands, markers, names
+from incidentbot.core import commented, markers, names
 from incidentbot.core.card import CardState
 from incidentbot.core.config import Config
 from incidentbot.core.errors import InvalidInput
@@ -38,6 +38,9 @@ class Snapshot:
     writers: Writers
     events: list[LabelEvent] | None = None
     rebuilt: str = ""  # why the card was rebuilt from the issue ("" when it was read)
+    # Who made each change commands in comments made this run ("status", "severity",
+    # "services", "role:<role>"; comment_commands.run_commands), for credit.who.
+    made: dict[str, Attribution] = field(default_factory=dict)
 
     @property
     def bot_logins(self) -> set[str]:
@@ -118,31 +121,28 @@ def snapshot_of(issue: Issue, comments: list[Comment], writers: Writers, config:
 def rebuild(issue: Issue, comments: Sequence[Comment], writers: Writers, fields: LabelFields,
             config: Config, name: str, *, settled: bool) -> CardState:
     """A card from the issue alone: the reporter and paging asked for at open (the body's
-    marker, from a trusted author), the roles from every trusted `/role` command. `settled`:
+    marker, from a trusted author), the roles from every `/role` command that ran
+    (core/commented.py: whose it is, refused or not). `settled`:
     the bot worked on this issue before, so its comments were handled and the channel knows
     the current status: nothing old is run or announced again."""
+    reply = markers.REPLY.split(" {")[0]
     asked = markers.parse_opened(issue.body) if writers.trusts(issue) else markers.Opened()
     state = CardState(name=name, reporter=asked.reporter, page_requested=asked.page)
     if not settled:
         return state
     roles: dict[str, str] = dict(asked.roles)
+    # The bot answered each comment whose commands it refused: the record of the rules that
+    # depended on the incident's state then (commented.run checks the rest again).
+    answered = {c.body.split("-->")[0].removeprefix(reply).strip() for c in comments
+                if writers.trusts(c) and c.body.startswith(reply)}
     for c in sorted(comments, key=lambda c: c.id):
-        if not writers.trusts(c):
+        if str(c.id) in answered:
             continue
-        signed = markers.signed(c.body, markers.COMMAND)
-        if writers.is_bot(c) and signed is None:
-            continue
-        try:  # a comment's commands ran together or not at all
-            changes = [commands.parse(line, config)
-                       for line in commands.command_lines(signed.text if signed else c.body)]
-        except InvalidInput:
-            continue
-        for change in changes:
-            for role, who in change.roles.items():
-                if who is None:
-                    roles.pop(role, None)
-                else:
-                    roles[role] = who
+        for role, who in (commented.roles_set(c, writers, config, None) or {}).items():
+            if who is None:
+                roles.pop(role, None)
+            else:
+                roles[role] = who
     handled = [c.id for c in comments if not cards.is_card(c.body)]
     return replace(state, roles=roles, seen_roles=dict(roles),
                    last_comment=max(handled, default=0), seen_status=fields.status.value,

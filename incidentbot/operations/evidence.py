@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from incidentbot.core.markers import NOTE
 from incidentbot.core.model import LabelFields
 from incidentbot.core.ports import Chat, Comment, IssueTracker
 from incidentbot.core.render.publicupdates import published_text
-from incidentbot.core.trust import Writers
+from incidentbot.core.trust import Writers, vouched
 from incidentbot.operations import reading
 
 DATA_BRANCH = "status-data"  # where the uptime workflow commits the monitor's data
@@ -75,7 +76,7 @@ def changes(history: Sequence[tuple[str, str, str, str]], config: Config,
     return out
 
 
-def comment_events(comments: Sequence[Comment], writers: Writers, *,
+def comment_events(comments: Sequence[Comment], writers: Writers, config: Config, *,
                    with_pins: bool) -> list[tl.Event]:
     out = []
     for c in comments:
@@ -86,8 +87,16 @@ def comment_events(comments: Sequence[Comment], writers: Writers, *,
         # What the status page published of it: the one rule (publicupdates.published_text),
         # so the postmortem and the page cannot disagree.
         public = published_text(c, writers)
-        note = markers.signed(body, NOTE) if ours else None
-        if note is not None:
+        # A note's marker names whom the bot wrote it for; believed only from our own
+        # identities or naming the comment's own author (trust.vouched): else it is the
+        # author's own comment.
+        note = vouched(replace(c, body=body), NOTE, writers, config) if ours else None
+        forged = markers.signed(body, NOTE) if ours and note is None else None
+        if forged is not None:
+            out.append(tl.Event(c.created_at, "commented", c.author, url=c.url,
+                                text=f"Public update: {public}" if public else forged.text,
+                                public=public is not None))
+        elif note is not None:
             author, source, text = note.author, note.source.replace("_", " "), note.text
             if source == "monitor" and text.startswith(_HEALTH):  # the health checks' word
                 out.append(tl.Event(c.created_at, "monitor", None,
@@ -177,7 +186,7 @@ def gather(tracker: IssueTracker, chat: Chat | None, config: Config, number: int
         threads = {ts: [_message(m) for m in replies] for ts, replies in raw_threads.items()}
     events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
               for e in tracker.events(number)]
-    events += comment_events(snap.comments, snap.writers, with_pins=not messages)
+    events += comment_events(snap.comments, snap.writers, config, with_pins=not messages)
     name_of = person_name(config, chat)
     end = issue.closed_at or max([issue.updated_at, *(e.at for e in events)])
     files: dict[str, str | None] = {}

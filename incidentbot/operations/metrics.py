@@ -240,7 +240,8 @@ def gather(t: IssueTracker, config: Config, *, since: datetime | None) -> list[R
         snap = reading.read(t, issue.number, config)
         events = [tl.Event(e.created_at, e.kind, e.actor, label=e.label)
                   for e in t.events(issue.number)]
-        events += evidence.comment_events(snap.comments, snap.writers, with_pins=True)
+        events += evidence.comment_events(snap.comments, snap.writers, config,
+                                           with_pins=True)
         started = health.first_failure(issue.body, (), issue.created_at) \
             if fields.auto else None
         opener = facts.opener(issue, fields, snap.writers, snap.card.reporter)

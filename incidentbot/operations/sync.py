@@ -222,12 +222,12 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
     commands, plan, apply, save the card."""
     if snapshot.rebuilt:
         _note_rebuilt(tracker, snapshot)
+    read_issue = snapshot.issue
     labelling.resolve(snapshot, tracker, config)  # two statuses: the one added last
     intake.adopt(snapshot, tracker, config)  # opened on GitHub: the form's answers
-    ran = run_commands(snapshot, tracker, config)
-    labelling.agree(snapshot, tracker, config)  # the labels say what the incident is
-    if ran and attribution is None:
-        attribution = ran[-1]
+    snapshot.made = run_commands(snapshot, tracker, config)  # who made which change
+    # The labels say what the incident is, judged on the freshest labels we have.
+    labelling.agree(snapshot, tracker, config, fresh=snapshot.issue is not read_issue)
     card = snapshot.card
     if asked.drill_scenario and card.drill_scenario is None:
         card = replace(card, drill_scenario=asked.drill_scenario,
@@ -243,7 +243,8 @@ def _reconcile(snapshot: Snapshot, tracker: IssueTracker, chat: Chat, pager: Pag
                        page_requested=card.page_requested or asked.page)
     snapshot.card = prepare(card, snapshot.issue.state, config)
     snapshot.card = flow.gather(snapshot, config, chat, pager)
-    if attribution is None and snapshot.events is None and _fields_changed(snapshot):
+    if attribution is None and snapshot.events is None \
+            and set(_fields_changed(snapshot)) - set(snapshot.made):
         snapshot.events = tracker.label_events(snapshot.issue.number)
     planned = plan(snapshot, config, repository=tracker.repository,
                    attribution=attribution, now=asked.now, repair=asked.repair,
@@ -265,11 +266,15 @@ def _note_rebuilt(tracker: IssueTracker, snapshot: Snapshot) -> None:
         "or mirrored to Slack again."))
 
 
-def _fields_changed(snapshot: Snapshot) -> bool:
+def _fields_changed(snapshot: Snapshot) -> list[str]:
+    """The fields (status, severity, services) that changed since the channel was told."""
     state, fields = snapshot.card, snapshot.fields
-    return state.seen_status is not None and (
-        state.seen_status != fields.status.value or state.seen_severity != fields.severity
-        or tuple(state.seen_services) != fields.services)
+    if state.seen_status is None:
+        return []
+    return [what for what, changed in (
+        ("status", state.seen_status != fields.status.value),
+        ("severity", state.seen_severity != fields.severity),
+        ("services", tuple(state.seen_services) != fields.services)) if changed]
 
 
 def _apply(snapshot: Snapshot, planned: Plan, tracker: IssueTracker, chat: Chat,
