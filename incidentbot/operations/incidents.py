@@ -124,8 +124,10 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     # name from Slack costs one users.info, only when there is something to sign.
     name = shown(c, Attribution(author, source)) \
         if (change.roles or note.strip()) and source != "monitor" else ""
-    texts = [markers.command(author, source,
-                             f"/role {role} {_on_github(person, config) if person else 'none'}",
+    # The holder's `@login` is quiet: naming someone to a role must not ping them on GitHub
+    # (the channel tells them); markers.signed reads the line back as typed.
+    texts = [markers.command(author, source, markers.quiet(
+                 f"/role {role} {_on_github(person, config) if person else 'none'}"),
                              f"{request_id}-{role}" if request_id else "", shown=name)
              for role, person in sorted(change.roles.items())]
     if note.strip():
