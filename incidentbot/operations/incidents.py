@@ -102,7 +102,9 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
 
     The team's rules (commands.check_policy) are checked first, for `actor` (every name the
     person goes by; None for an operator with their own token). Roles are written on the
-    issue as a command comment naming the person, so they outlive the card."""
+    issue as a command comment naming the person, so they outlive the card. The outcome's
+    `changed` says whether anything was written on the issue (labels, state, comments):
+    False for a change that asks for what already is (the reconcile runs all the same)."""
     config = c.config
     issue = known if known is not None and known.number == number \
         else c.tracker.get_issue(number)
@@ -111,6 +113,7 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
     commands.check_policy(fields, change, config, actor=actor)
     after = commands.apply(fields, change, config)  # raises before anything is written
+    read = issue
     if change.false_alarm and after.status is Status.CLOSED \
             and issue.state_reason != "not_planned":
         # Closed as not planned first: no postmortem, not in the metrics, still on record.
@@ -118,6 +121,8 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     # Written even when `after` reads as `fields`: a close cut short after closing the issue
     # still lacks its status label, and this repeat finishes it (no call when all is there).
     issue = comment_commands.write_fields(c.tracker, issue, after, config)
+    changed = set(issue.labels) != set(read.labels) or issue.state != read.state \
+        or issue.state_reason != read.state_reason
     author = by.by if by and by.by else "someone"
     source = by.source if by else "CLI"
     # Who wrote it, by name, in what people read; the reference stays in the marker. A
@@ -140,8 +145,9 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         c.tracker.comment(number, text)
     if texts:  # the issue as the write returned it no longer says how many comments it has
         issue = replace(issue, comments=-1)
-    return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
-                     attribution=_named(c, by), known=issue, changed=True, clock=c.clock)
+    outcome = sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
+                        attribution=_named(c, by), known=issue, changed=True, clock=c.clock)
+    return replace(outcome, changed=changed or bool(texts))
 
 
 def shown(c: Connections, by: Attribution) -> str:
