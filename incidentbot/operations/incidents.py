@@ -54,9 +54,15 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     if unknown:
         raise InvalidInput(f"unknown service {', '.join(unknown)}: known services are "
                            + ", ".join(sorted(known)))
+    # Flags that contradict each other are refused here, for every entry point; the CLI
+    # and the open form say it first in their own words (an option, a tick box).
     if public and private:
         raise InvalidInput("an incident is public or private, not both: a private (security) "
                            "incident never reaches the status page")
+    if drill and public:
+        raise InvalidInput("a drill is never public: it never reaches the status page")
+    if drill and page:
+        raise InvalidInput("a drill never pages anyone: open it without paging")
     commands.check_caps(level, slugs, config)
     fields = LabelFields(is_incident=True, status=Status.OPEN, severity=level, services=slugs,
                          public=public, private=private, drill=drill)
