@@ -157,14 +157,12 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
 
 
 def shown(c: Connections, by: Attribution) -> str:
-    """A person as people read them: their name in `people:` (else their GitHub login),
-    else, from Slack, their Slack name (one users.info), else the reference as given."""
-    person = people.known(by.by, c.config)
-    if person is not None:
-        return person.name or person.github or person.id
-    if by.source == "Slack" and people.SLACK_ID.fullmatch(by.by):
+    """A person as people read them (people.display_name), and someone from Slack whom
+    `people:` does not list by their Slack name (one users.info)."""
+    if by.source == "Slack" and people.SLACK_ID.fullmatch(by.by) \
+            and people.known(by.by, c.config) is None:
         return c.chat.user_name(by.by)
-    return by.by
+    return people.display_name(by.by, c.config)
 
 
 def _named(c: Connections, by: Attribution | None) -> Attribution | None:
