@@ -28,14 +28,22 @@ def test_open_refuses_contradictory_flags_and_creates_nothing(
     assert sandbox.calls_to("github") == []
 
 
-def test_the_operation_refuses_public_and_private_too(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("flags, said", [
+    ({"public": True, "private": True}, "public or private, not both"),
+    ({"drill": True, "public": True}, "a drill is never public"),
+    ({"drill": True, "page": True}, "a drill never pages anyone"),
+])
+def test_the_operation_refuses_every_contradiction_too(
+        sandbox: Sandbox, flags: dict[str, bool], said: str) -> None:
+    """Every entry point (the CLI, the open form, a drill, the monitor) opens through the
+    operation: the rules hold there, whatever an entry point checked first."""
     from helpers import connections
 
     from incidentbot.core.errors import InvalidInput
     from incidentbot.operations import incidents as operations
 
-    with pytest.raises(InvalidInput, match="public or private, not both"):
-        operations.open_incident(connections(sandbox), title="x", public=True, private=True)
+    with pytest.raises(InvalidInput, match=said):
+        operations.open_incident(connections(sandbox), title="x", **flags)
     assert sandbox.github.store.issues == {}
 
 

@@ -187,8 +187,12 @@ def the_newcomer_s_incident() -> int:
 def test_the_postmortem_says_who_opened_it_and_what_the_public_read(
         sandbox: Sandbox, sandbox_env: dict[str, str], cli_user: str) -> None:
     n = the_newcomer_s_incident()
+    sandbox.clear_calls()
     code, printed = cli("postmortem", str(n), "--print")
     assert code == 0, printed
+    # Reads only: no branch, no file, no pull request, no comment.
+    assert sandbox.calls_to("github")
+    assert [(x.method, x.path) for x in sandbox.calls_to("github") if x.method != "GET"] == []
     timeline = section(printed, "timeline")
     assert re.search(r"^- ★ \*\*[^*]+\*\* \([^)]+\) · Dan Example \(CLI\): Incident opened$",
                      timeline, re.MULTILINE), timeline
@@ -204,8 +208,12 @@ def test_the_postmortem_says_who_opened_it_and_what_the_public_read(
 def test_print_shows_what_the_run_without_it_commits(
         sandbox: Sandbox, sandbox_env: dict[str, str], cli_user: str) -> None:
     n = the_newcomer_s_incident()
+    sandbox.clear_calls()
     code, printed = cli("postmortem", str(n), "--print")
     assert code == 0, printed
+    # Reads only: no branch, no file, no pull request, no comment.
+    assert sandbox.calls_to("github")
+    assert [(x.method, x.path) for x in sandbox.calls_to("github") if x.method != "GET"] == []
     assert "| Postmortem owner | Carol Example (@carol) |" in printed
     assert "| Reviewers | Alice Example (@alice) |" in printed
     code, out = cli("postmortem", str(n))
@@ -222,8 +230,10 @@ def test_print_shows_what_the_run_without_it_commits(
     edited = committed[0].replace("## What went well\n\n- ",
                                   "## What went well\n\n- The rollback took two minutes.")
     c.tracker.write_file(path, edited, "What went well", branch)
+    sandbox.clear_calls()
     code, again = cli("postmortem", str(n), "--print")
     assert code == 0 and again == edited
+    assert [(x.method, x.path) for x in sandbox.calls_to("github") if x.method != "GET"] == []
 
     # Neither a plain issue nor a pull request has a postmortem, printed or committed.
     plain = sandbox.github_open_issue("alice", "How do I rotate my API key?", "Asking.")

@@ -11,7 +11,7 @@ from helpers import CONFIG, connections
 
 from incidentbot.core import card as cards
 from incidentbot.core.commands import Change
-from incidentbot.core.errors import AuthFailed
+from incidentbot.core.errors import AuthFailed, InvalidInput
 from incidentbot.core.model import Status
 from incidentbot.core.snapshot import Attribution
 from incidentbot.operations import incidents as operations
@@ -249,7 +249,11 @@ def test_private_incident_is_private_and_only_told_to_security(
 
 def test_a_drill_says_so_and_tells_nobody_else(c: operations.Connections,
                                                sandbox: Sandbox) -> None:
-    open_one(c, drill=True, page=True)
+    # A paged drill is refused before anything is written, wherever it was asked for.
+    with pytest.raises(InvalidInput, match="a drill never pages anyone"):
+        open_one(c, drill=True, page=True)
+    assert sandbox.github.store.issues == {}
+    open_one(c, drill=True)
     ch = channel(sandbox)
     assert ch["name"].startswith("drill-")
     assert all(t.startswith("[DRILL]") for t in texts(sandbox, ch["id"]))

@@ -85,8 +85,9 @@ def known_person(config: Config) -> Callable[[str], bool]:
 @dataclass(frozen=True, slots=True)
 class Opener:
     """Who opened an incident, and through what: `via` is CLI, Slack, GitHub, GitHub form
-    or monitor; `who` a person reference (Slack id, GitHub login, the CLI user's name), None
-    for the health checks or when the issue does not say."""
+    or monitor; `who` a person reference (a Slack id, or a GitHub login: from GitHub, and from
+    the CLI, which credits the token's owner; an issue opened by an older CLI may name the
+    computer's user), None for the health checks or when the issue does not say."""
 
     who: str | None
     via: str

@@ -37,6 +37,15 @@ def known(ref: str, config: Config) -> Person | None:
     return _person(ref, config)
 
 
+def display_name(ref: str, config: Config) -> str:
+    """A person as people read them, wherever they are shown (a note's byline, the card, the
+    postmortem, the CLI): their name in `people:`, else their id there; a reference nobody
+    listed as given (a Slack id, a GitHub login, an email). Untrusted: escape it for where it
+    goes."""
+    person = known(ref, config)
+    return (person.name or person.id) if person is not None else ref
+
+
 def reachable_on_slack(ref: str, config: Config) -> bool:
     """Can the reference be invited to a channel: a Slack id, or a person or email that
     gives one (directly, or through `users.lookupByEmail`)?"""

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from incidentbot.core.config import Config, Person
 from incidentbot.core.facts import Facts, login_of
+from incidentbot.core.people import display_name
 from incidentbot.core.render.messages import person as slack_person
 from incidentbot.core.text import slack
 
@@ -53,9 +54,10 @@ def plan(facts: Facts, config: Config, *, assignees: Sequence[str] = (),
 
 
 def shown(config: Config, login: str) -> str:
-    """`Bob Example (@bob)` for the document."""
-    found = config.person_by_github(login)
-    return f"{found.name} (@{login})" if found is not None and found.name else f"@{login}"
+    """`Bob Example (@bob)` for the document (people.display_name), `@bob` for someone
+    `people:` does not list."""
+    name = display_name(login, config)
+    return f"{name} (@{login})" if name != login else f"@{login}"
 
 
 def wants_meeting(facts: Facts, config: Config) -> bool:

@@ -22,8 +22,9 @@ from incidentbot.core.render.messages import duration
 # How long after a label change the reconciler may announce it (one sync, maybe a retry).
 _ANNOUNCED_WITHIN = timedelta(minutes=10)
 MONITOR = "health checks"  # who the monitor's changes are by: shown, never a person
-# Where people act under their own account; any other source (the CLI) names someone the
-# team may not know.
+# Where people act under their own account; any other source names someone the team may not
+# know: the CLI's GitHub login comes from whoever ran it (and an older CLI wrote the
+# computer's user name, such as `root`).
 _PLACES = frozenset({"GitHub", "GitHub form", "Slack"})
 
 
@@ -199,9 +200,10 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
     on Slack are one). `reporter` opened the incident through `opened_via` (facts.opener:
     CLI, Slack, GitHub, GitHub form or monitor); what they do is never its acknowledgement.
     `started` is the first failed check of a monitor-opened incident.
-    `is_person` says whether a reference typed outside GitHub and Slack (a CLI user name)
-    is someone the team knows; one nobody configured, such as `root`, is shown where it
-    acted but not counted among the people involved. `close_reason` is GitHub's
+    `is_person` says whether a reference from outside GitHub and Slack (the CLI's GitHub
+    login, or the computer's user name an older CLI wrote) is someone the team knows; one
+    nobody configured, such as `root`, is shown where it acted but not counted among the
+    people involved. `close_reason` is GitHub's
     state_reason of the last close (`not_planned`: a false alarm).
     """
     def known(ref: str, source: str) -> bool:

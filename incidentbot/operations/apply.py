@@ -19,12 +19,15 @@ from incidentbot.core.snapshot import CHANNEL, Action, Snapshot, digest, marker
 
 @dataclass
 class Outcome:
-    """What one sync did, for the CLI and the tests."""
+    """What one sync did, for the CLI and the tests. `changed`: whether the request it
+    followed wrote anything on the issue (operations.update_incident says; a sync alone
+    leaves it True)."""
 
     number: int
     done: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     card: CardState | None = None
+    changed: bool = True
 
     @property
     def ok(self) -> bool:

@@ -54,9 +54,15 @@ def open_incident(c: Connections, *, title: str, severity: int | None = None,
     if unknown:
         raise InvalidInput(f"unknown service {', '.join(unknown)}: known services are "
                            + ", ".join(sorted(known)))
+    # Flags that contradict each other are refused here, for every entry point; the CLI
+    # and the open form say it first in their own words (an option, a tick box).
     if public and private:
         raise InvalidInput("an incident is public or private, not both: a private (security) "
                            "incident never reaches the status page")
+    if drill and public:
+        raise InvalidInput("a drill is never public: it never reaches the status page")
+    if drill and page:
+        raise InvalidInput("a drill never pages anyone: open it without paging")
     commands.check_caps(level, slugs, config)
     fields = LabelFields(is_incident=True, status=Status.OPEN, severity=level, services=slugs,
                          public=public, private=private, drill=drill)
@@ -102,7 +108,9 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
 
     The team's rules (commands.check_policy) are checked first, for `actor` (every name the
     person goes by; None for an operator with their own token). Roles are written on the
-    issue as a command comment naming the person, so they outlive the card."""
+    issue as a command comment naming the person, so they outlive the card. The outcome's
+    `changed` says whether anything was written on the issue (labels, state, comments):
+    False for a change that asks for what already is (the reconcile runs all the same)."""
     config = c.config
     issue = known if known is not None and known.number == number \
         else c.tracker.get_issue(number)
@@ -111,6 +119,7 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         raise InvalidInput(f"#{number} is not an incident (it has no `incident` label)")
     commands.check_policy(fields, change, config, actor=actor)
     after = commands.apply(fields, change, config)  # raises before anything is written
+    read = issue
     if change.false_alarm and after.status is Status.CLOSED \
             and issue.state_reason != "not_planned":
         # Closed as not planned first: no postmortem, not in the metrics, still on record.
@@ -118,14 +127,18 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
     # Written even when `after` reads as `fields`: a close cut short after closing the issue
     # still lacks its status label, and this repeat finishes it (no call when all is there).
     issue = comment_commands.write_fields(c.tracker, issue, after, config)
+    changed = set(issue.labels) != set(read.labels) or issue.state != read.state \
+        or issue.state_reason != read.state_reason
     author = by.by if by and by.by else "someone"
     source = by.source if by else "CLI"
     # Who wrote it, by name, in what people read; the reference stays in the marker. A
     # name from Slack costs one users.info, only when there is something to sign.
     name = shown(c, Attribution(author, source)) \
         if (change.roles or note.strip()) and source != "monitor" else ""
-    texts = [markers.command(author, source,
-                             f"/role {role} {_on_github(person, config) if person else 'none'}",
+    # The holder's `@login` is quiet: naming someone to a role must not ping them on GitHub
+    # (the channel tells them); markers.signed reads the line back as typed.
+    texts = [markers.command(author, source, markers.quiet(
+                 f"/role {role} {_on_github(person, config) if person else 'none'}"),
                              f"{request_id}-{role}" if request_id else "", shown=name)
              for role, person in sorted(change.roles.items())]
     if note.strip():
@@ -138,19 +151,18 @@ def update_incident(c: Connections, number: int, change: commands.Change, *,
         c.tracker.comment(number, text)
     if texts:  # the issue as the write returned it no longer says how many comments it has
         issue = replace(issue, comments=-1)
-    return sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
-                     attribution=_named(c, by), known=issue, changed=True, clock=c.clock)
+    outcome = sync.sync(c.tracker, c.chat, c.pager, config, number, now=c.clock(),
+                        attribution=_named(c, by), known=issue, changed=True, clock=c.clock)
+    return replace(outcome, changed=changed or bool(texts))
 
 
 def shown(c: Connections, by: Attribution) -> str:
-    """A person as people read them: their name in `people:` (else their GitHub login),
-    else, from Slack, their Slack name (one users.info), else the reference as given."""
-    person = people.known(by.by, c.config)
-    if person is not None:
-        return person.name or person.github or person.id
-    if by.source == "Slack" and people.SLACK_ID.fullmatch(by.by):
+    """A person as people read them (people.display_name), and someone from Slack whom
+    `people:` does not list by their Slack name (one users.info)."""
+    if by.source == "Slack" and people.SLACK_ID.fullmatch(by.by) \
+            and people.known(by.by, c.config) is None:
         return c.chat.user_name(by.by)
-    return by.by
+    return people.display_name(by.by, c.config)
 
 
 def _named(c: Connections, by: Attribution | None) -> Attribution | None:

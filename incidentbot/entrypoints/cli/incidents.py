@@ -253,11 +253,11 @@ def show(number: int, config_path: str | None) -> None:
     click.echo(f"  flags:    {', '.join(flags) or '-'}")
     click.echo(f"  slack:    {('#' + card.channel_name) if card.channel_name else '-'}"
                + (" (archived)" if card.archived else ""))
-    from incidentbot.core.people import known
+    from incidentbot.core.people import display_name
 
     for role, who in card.roles.items():
-        person = known(who, config)
-        named = f"{person.name or person.id} ({who})" if person is not None else who
+        name = display_name(who, config)
+        named = f"{name} ({who})" if name != who else who
         click.echo(f"  {role + ':':<9} {terminal(named)}")
     click.echo(f"  url:      {snap.issue.url}")
     for name, effect in sorted(card.effects.items()):

@@ -169,12 +169,8 @@ class Forms(Handlers):
         key, number = str(payload["key"]), int(payload["number"])
         c = self.conn()
         try:
-            issue = reading.incident(c.tracker, number, self.config)
+            issue = self.incident_to_change(number, request)
             if issue is None:
-                self.tell(request, f":warning: #{number} is not an incident of this "
-                                   "repository.")
-                return
-            if self.hidden(issue, request):
                 return
             done = amend.update(c, number, change, note=str(payload["note"]),
                                 title=payload.get("title"),
@@ -201,15 +197,10 @@ class Forms(Handlers):
     def open_update_form(self, number: int, request: Mapping[str, str]) -> None:
         """The update form, pre-filled with the incident's current status and severity; not
         for a closed incident, nor a private one the person is not in."""
-        c = self.conn()
-        issue = reading.incident(c.tracker, number, self.config)
-        if issue is None:
-            self.tell(request, f":warning: #{number} is not an incident of this repository.")
+        snap = self.incident_to_show(number, request)
+        if snap is None:
             return
-        snap = reading.read(c.tracker, number, self.config, known=issue)
-        if self.hidden(issue, request, snapshot=snap):
-            return
-        if issue.state == "closed":
+        if snap.issue.state == "closed":
             self.tell(request, f"#{number} is closed. {reopen_advice(number)} "
                                "(or another status).")
             return
@@ -220,7 +211,7 @@ class Forms(Handlers):
                                    title=snap.issue.title,
                                    description=amend.split_body(snap.issue.body)[0],
                                    roles=snap.card.roles)
-        c.chat.open_view(request.get("trigger_id", ""), modal)
+        self.conn().chat.open_view(request.get("trigger_id", ""), modal)
 
     def _job_confirm_close(self, payload: Mapping[str, Any]) -> None:
         self._confirm_close(dict(payload["request"]), str(payload["value"]))
@@ -250,11 +241,8 @@ class Forms(Handlers):
         if not value.isdigit():
             return
         user, number, c = request["user_id"], int(value), self.conn()
-        issue = reading.incident(c.tracker, number, self.config)
+        issue = self.incident_to_change(number, request)
         if issue is None:
-            self.tell(request, f":warning: #{number} is not an incident of this repository.")
-            return
-        if self.hidden(issue, request):
             return
         if issue.state == "closed":  # as Join says: a closed incident takes no commander
             self.tell(request, closed(number, issue.url))

@@ -28,11 +28,16 @@ def slack_words(exc: Exception) -> str:
     return COMMENT_WORD.sub(r"/incident \1", str(exc))
 
 
-def private(number: int, config: Config) -> str:
-    """The refusal for someone outside a private incident: its number only (they gave it),
-    never its title."""
+def private(called: str, config: Config) -> str:
+    """The refusal for someone outside a private incident: `called` is what they named it
+    by (`#12` when they gave its number, else the name they typed, quoted), never its
+    title, nor its number when they did not give it."""
     where = " (and in the security channel)" if config.slack.security_channel else ""
-    return f"#{number} is private: only the people in its channel{where} see it or change it."
+    return f"{called} is private: only the people in its channel{where} see it or change it."
+
+
+def not_an_incident(number: int) -> str:
+    return f":warning: #{number} is not an incident of this repository."
 
 
 def closed(number: int, url: str) -> str:

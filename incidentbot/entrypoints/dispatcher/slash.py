@@ -10,9 +10,9 @@ from typing import Any
 
 from incidentbot.core import commands
 from incidentbot.core.errors import IncidentbotError, InvalidInput
-from incidentbot.core.model import Status, read_labels
+from incidentbot.core.model import read_labels
 from incidentbot.core.render import views
-from incidentbot.core.snapshot import Attribution
+from incidentbot.core.snapshot import Attribution, Snapshot
 from incidentbot.entrypoints.dispatcher import replies
 from incidentbot.entrypoints.dispatcher.base import Handlers
 from incidentbot.entrypoints.dispatcher.replies import (
@@ -170,33 +170,19 @@ class SlashCommands(Handlers):
             return
         c = self.conn()
         try:
-            issue = reading.incident(c.tracker, number, self.config)
+            issue = self.incident_to_change(number, form)
         except IncidentbotError as exc:
             self.tell(form, f":warning: {slack_words(exc)}")
             return
         if issue is None:
-            self.tell(form, f":warning: #{number} is not an incident of this repository.")
-            return
-        if self.hidden(issue, form):
             return
         fields = read_labels(issue.labels, self.config.severities,
                              issue_closed=issue.state == "closed")
-        try:
-            after = commands.apply(fields, change, self.config)
-        except IncidentbotError as exc:
-            self.tell(form, f":warning: {slack_words(exc)}")
-            return
-        # Nothing to write: said so, not "updated". A resumed job may have written it
-        # itself before the restart, and a repeated close finishes one cut short: both run.
-        unchanged = after == fields and not change.roles and not change.false_alarm
-        if unchanged and not resumed and change.status is not Status.CLOSED:
-            self.tell(form, replies.unchanged(number, fields, change, self.config))
-            return
         who = Attribution(form.get("user_id", ""), "Slack")
         try:
             key = f"slack-command-{form.get('trigger_id') or form.get('response_url')}"
-            operations.update_incident(c, number, change, by=who, actor={who.by},
-                                       request_id=key, known=issue)
+            outcome = operations.update_incident(c, number, change, by=who, actor={who.by},
+                                                 request_id=key, known=issue)
         except commands.NeedsConfirmation as exc:
             # The non-force close asks again, with a button: the same rule as `/close`.
             reason = f"{slack_words(exc)}. Close anyway?"
@@ -205,15 +191,17 @@ class SlashCommands(Handlers):
         except IncidentbotError as exc:
             self.tell(form, f":warning: {slack_words(exc)}")
             return
-        self.tell(form, replies.unchanged(number, fields, change, self.config)
-                  if unchanged and not resumed else f"Done: #{number} updated.")
+        # Nothing written: said so, not "updated" (a resumed job may have written it all
+        # itself before the restart: that is its update).
+        self.tell(form, f"Done: #{number} updated." if outcome.changed or resumed
+                  else replies.unchanged(number, fields, change, self.config))
 
     def _list(self, form: Mapping[str, str]) -> None:
         c = self.conn()
-        user = form.get("user_id", "")
         # A private incident is left out for whoever is not in it: not even its number.
-        issues = [i for i in c.tracker.list_incidents(state="open")
-                  if privacy.may_see(c, i, user)]
+        # One viewer for the whole list: each channel's members are asked once at most.
+        viewer = privacy.Viewer(c, form.get("user_id", ""))
+        issues = [i for i in c.tracker.list_incidents(state="open") if viewer.may_see(i)]
         if not issues:
             self.tell(form, "No open incidents. :tada:")
             return
@@ -232,23 +220,22 @@ class SlashCommands(Handlers):
         number = number_of(ref)
         try:
             if number is None:
-                snap = reading.find(c.tracker, ref, self.config)
-                if snap is None:
+                found = reading.find(c.tracker, ref, self.config)
+                if found is None:
                     self.tell(form, f":warning: No incident goes by `{code(ref)}` that its "
                                     "name alone tells; give its number: `/incident info 12` "
                                     "(`/incident list` shows the open ones).")
                     return
-            else:
-                issue = reading.incident(c.tracker, number, self.config)
-                if issue is None:
-                    self.tell(form, f":warning: #{number} is not an incident of this "
-                                    "repository.")
+                # Refused by the name they typed: its number is not theirs to learn.
+                if self.hidden(found.issue, form, snapshot=found, called=f"`{code(ref)}`"):
                     return
-                snap = reading.read(c.tracker, number, self.config, known=issue)
+                snap: Snapshot | None = found
+            else:
+                snap = self.incident_to_show(number, form)
         except IncidentbotError as exc:
             self.tell(form, f":warning: {slack_words(exc)}")
             return
-        if self.hidden(snap.issue, form, snapshot=snap):
+        if snap is None:
             return
         f = snap.fields
         sev = self.config.severity(f.severity).name if f.severity else "unrated"
