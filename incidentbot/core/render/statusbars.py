@@ -200,9 +200,15 @@ _INCIDENT_WORDS = {"minor": "Minor Service Outage", "major": "Major Service Outa
 
 
 def _blend(statuses: Sequence[str], maintenance_now: bool) -> tuple[str, str]:
-    """The components' part of the page status, as Statuspage blends them."""
+    """The components' part of the page status, as Statuspage blends them, worst first:
+    every component, or more than half of them, in major outage is `critical`, "Major
+    System Outage" (six of nine services down is not a partial outage); any other partial
+    or major outage is `major`, "Partial System Outage"; only degraded ones `minor`
+    ("Degraded System Service" when all are, else "Partially Degraded Service");
+    maintenance; else "All Systems Operational"."""
     present = set(statuses)
-    if present and present <= {"major_outage"}:
+    majors = sum(s == "major_outage" for s in statuses)
+    if statuses and majors * 2 > len(statuses):
         return "critical", "Major System Outage"
     if present & {"major_outage", "partial_outage"}:
         return "major", "Partial System Outage"
