@@ -150,9 +150,9 @@ def test_the_90_day_bar_shows_gaps_as_no_data(site: Path) -> None:
     # The seeded six-hour gap ended 24 h before NOW: the last day ran every check.
     assert "Monitoring coverage, last 24 h: 100% of the scheduled checks ran" in html
     assert "Monitoring is delayed" not in html
-    # 87 days per service before the data began and the first day, only half watched;
-    # less the day of incident #5 on payments.
-    assert html.count("<i class=n>") == 2 * 88 - 1
+    # 87 days per service before the data began (the first day, from noon, is graded on
+    # the hours it was watched); less the day of incident #5 on payments.
+    assert html.count("<i class=n>") == 2 * 87 - 1
     assert "Missing data" in html
     assert "24 h: " in html and "90 d: " in html
 

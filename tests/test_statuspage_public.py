@@ -370,3 +370,33 @@ def test_the_json_impact_follows_the_configured_impacts(
         "incident", "public", f"sev:{severity}", "status:fixing", "service:checkout"))],
         config)
     assert found.impact == expected
+
+
+def test_a_new_page_grades_today_on_the_hours_monitored(tmp_path: Path) -> None:
+    """Monitoring began at 02:00 today: a healthy service is green, one down since its
+    first check is a major outage in its header and its cell alike, and coverage counts
+    from 02:00."""
+    from incidentbot.core import health
+    from incidentbot.core.health import Probe, ServiceState
+
+    data = DataDir(tmp_path / "data")
+    states: dict[str, ServiceState] = {}
+    began = NOW - timedelta(hours=10)
+    for i in range(12 * 10 + 1):
+        now = began + timedelta(minutes=5 * i)
+        probes = {"checkout": Probe("up", 200, 100), "payments": Probe("down", 500, 90)}
+        for slug, p in probes.items():
+            states[slug], _ = health.advance(states.get(slug, ServiceState()), p, now)
+        data.write_run(f"r{i}", "test", now, probes, states)
+    site = tmp_path / "site"
+    statuspage.build(CONFIG, data, [], site, now=NOW)
+    heads = heads_and_today(site)
+    assert heads["Checkout"] == ("Operational", "u")
+    assert heads["Payments API"] == ("Major outage", "x")
+    page = (site / "services" / "checkout.html").read_text()
+    (today,) = re.findall(r"2026-11-22: ([^<]*)</summary>", page)
+    assert today == "Operational, 100.00% up"  # not "Missing data, … without data"
+    payments = (site / "services" / "payments.html").read_text()
+    assert re.findall(r"2026-11-22: ([^<,]*)", payments) == ["Major outage"]
+    assert "Monitoring coverage, last 24 h: 100% of the scheduled checks ran" in \
+        (site / "index.html").read_text()

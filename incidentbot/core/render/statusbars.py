@@ -4,7 +4,7 @@ incidents on it and maintenance, and its 90 days graded by minutes down (pure)."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,9 @@ WINDOWS = (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
            ("30 d", timedelta(days=30)), ("90 d", timedelta(days=90)))
 # A day's grade: u up, m minor (degraded, or down under an hour), p partial (under 6 h
 # down), x major (6 h or more), n missing data (none, or a quarter of the day or more
-# unwatched), w maintenance. Each has a pattern and a word.
+# unwatched), w maintenance; the hours scale with the time the day was monitored (a day
+# monitoring began on, today so far), so a day down all the time it was watched is major.
+# Each has a pattern and a word.
 GRADES = {"u": "Operational", "m": "Minor trouble", "p": "Partial outage",
           "x": "Major outage", "n": "Missing data", "w": "Maintenance"}
 _IMPACT_GRADE = {"degraded_performance": "m", "partial_outage": "p", "major_outage": "x"}
@@ -71,10 +73,14 @@ def _minutes(total: int) -> str:
         f"{hours} h" if hours else f"{minutes} min"
 
 
-def grade(down: timedelta, degraded: timedelta) -> str:
-    if down >= timedelta(hours=6):
+def grade(down: timedelta, degraded: timedelta,
+          measured: timedelta = timedelta(days=1)) -> str:
+    """The day's grade from its minutes down and degraded, out of the time it was measured
+    (6 h and 1 h down of a whole day; the same shares of a shorter one)."""
+    share = min(measured, timedelta(days=1)) / timedelta(days=1)
+    if down > timedelta(0) and down >= timedelta(hours=6) * share:
         return "x"
-    if down >= timedelta(hours=1):
+    if down > timedelta(0) and down >= timedelta(hours=1) * share:
         return "p"
     if down > timedelta(0) or degraded > timedelta(0):
         return "m"
@@ -111,9 +117,13 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
          maintenances: Sequence[Maintenance], slug: str) -> list[Day]:
     """The last 90 days, oldest first, from the service's day sums. A day lists every
     incident open on it; only the time an incident set the service's status (its
-    impact_spans) grades the day, so a day spent in monitoring reads as the checks do."""
+    impact_spans) grades the day, so a day spent in monitoring reads as the checks do. The
+    time before the service's first sample is not "missing": the day monitoring began is
+    graded on the hours it was monitored."""
     offset = len(stats.totals) - DAYS
     first = stats.first + timedelta(days=offset)
+    # When monitoring began, if within the window (no sample before it).
+    began = None if any(i < 0 for i in stats.lasts) else stats.first_sample
 
     def spread(items: Sequence[Any], lo_of: Any, hi_of: Any) -> dict[int, list[Any]]:
         out: dict[int, list[Any]] = {}
@@ -134,9 +144,13 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
     for index in range(DAYS):
         windows = [(m.start, m.end) for m in planned.get(index, [])]
         measured = stats.day(offset + index, windows)
+        start = first + timedelta(days=index)
+        if began is not None and start < began < start + timedelta(days=1):
+            measured = replace(measured, no_data=max(timedelta(0),
+                                                     measured.no_data - (began - start)))
         those = tuple(touching.get(index, []))
-        g = grade(measured.down, measured.degraded) if measured.measured > timedelta(0) \
-            else "n"
+        g = grade(measured.down, measured.degraded, measured.measured) \
+            if measured.measured > timedelta(0) else "n"
         if g == "u" and measured.no_data * 3 > measured.measured:
             g = "n"  # a quarter of the day unwatched is no "Operational" day
         for i, _, _ in impact.get(index, []):
