@@ -168,11 +168,16 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
 def component(config: Config, position: int, slug: str, name: str, group: str | None,
               stats: DayStats, check_state: str | None, now: datetime,
               incidents: Sequence[PublicIncident],
-              maintenances: Sequence[Maintenance]) -> dict[str, Any]:
+              maintenances: Sequence[Maintenance], *,
+              since: datetime | None = None) -> dict[str, Any]:
     """One service: its status (the worst of its checks and the public incidents on it
     not yet QUIET; under maintenance unless an incident says worse), uptime windows and
     days. "No data" only when nothing speaks for it: no check, and today's cell is empty
-    too (no samples, no incident's impact, no maintenance)."""
+    too (no samples, no incident's impact, no maintenance).
+
+    `created` (its first data, else its first public incident) and `changed` (the last
+    change of its status known: `since`, when its checks last changed state, the public
+    incidents on it and its maintenance) are stable from one build to the next."""
     under = any(m.active(now) and slug in m.services for m in maintenances)
     status = CHECK_STATUS.get(check_state or "", "operational")
     if under:
@@ -192,6 +197,14 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
     times = sorted(s.ms for s in recent if s.ms is not None)
     latest = stats.latest
     bar = days(stats, now, incidents, maintenances, slug)
+    mine = [i for i in incidents if slug in i.services]
+    firsts = [t for t in (stats.first_sample, *(i.opened for i in mine)) if t is not None]
+    created = min(firsts) if firsts else None
+    moments = [since, *(i.opened for i in mine), *(i.resolved for i in mine),
+               *(u.at for i in mine for u in i.updates),
+               *(t for m in maintenances if slug in m.services for t in (m.start, m.end))]
+    known = [t for t in moments if t is not None and t <= now]
+    changed = max(known, default=created)
     no_data = check_state is None and status == "operational" and bar[-1].grade == "n"
     return {
         "slug": slug, "name": name, "position": position, "group": group,
@@ -200,6 +213,7 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
         "p50": times[len(times) // 2] if times else None,
         "p95": times[min(len(times) - 1, int(len(times) * 0.95))] if times else None,
         "last": latest.t if latest else None,
+        "created": created, "changed": changed,
     }
 
 
