@@ -312,5 +312,36 @@ def test_the_monitors_words_reach_the_incident_channel(sandbox: Sandbox) -> None
     channel = next(ch["id"] for ch in sandbox.slack.state.channels.values()
                    if ch["name"].startswith("inc-"))
     posted = [m["text"] for m in sandbox.slack.state.messages[channel]]
-    assert any("Health checks confirm **Checkout** is down (HTTP 500)" in t
+    assert any("Health checks confirm Checkout is down (HTTP 500)" in t
+               for t in posted), posted
+    assert not any("**" in t for t in posted), posted  # GitHub's bold is not Slack's
+
+
+def test_a_flapping_service_reopens_the_monitors_fixed_incident(
+    sandbox: Sandbox, site: str, tmp_path: Path
+) -> None:
+    """500, 500, 200, 500, 200, 200, 500, 500: one incident, fixed and moved back, told in
+    its own channel; no second incident, channel or page."""
+    c = connections(sandbox)
+    service = replace(CONFIG.service("checkout"),
+                      checks=(HealthCheck(kind="http", url="", timeout_s=1.0),))
+    config = replace(CONFIG, services=(service,))
+    data = DataDir(tmp_path)
+    said: list[str] = []
+    for i, path in enumerate(["/down", "/down", "/ok", "/down", "/ok", "/ok", "/down",
+                              "/down"]):
+        probed = replace(service, checks=(http(site + path),))
+        result, states = monitor.run(replace(config, services=(probed,)), data,
+                                     now=T0 + timedelta(minutes=5 * i), retry=False)
+        said += monitor.open_for_outages(c, config, result.transitions, states)
+        data.write_state(states)
+    assert said == ["checkout: down; opened #1", "checkout: up; #1 moved to fixed",
+                    "checkout: down again; #1 moved back to investigating"]
+    assert [i.number for i in c.tracker.list_incidents(state="all")] == [1]
+    assert "status:investigating" in c.tracker.get_issue(1).labels
+    assert states["checkout"].incident == 1
+    (channel,) = [ch["id"] for ch in sandbox.slack.state.channels.values()
+                  if ch["name"].startswith("inc-")]
+    posted = [m["text"] for m in sandbox.slack.state.messages[channel]]
+    assert any("Checkout is down again (HTTP 500): back to investigating" in t
                for t in posted), posted

@@ -391,3 +391,56 @@ def test_the_periodic_page_build_tells_subscribers_once(
     clock.at(80)  # the page is rebuilt again (older than an hour): nothing new to tell
     periodic.run(config, lambda: c, options, now=clock.now)
     assert len(got) == count
+
+
+def test_periodic_takes_a_site_status_page_build_made_and_refuses_others_before_work(
+    sandbox_env: dict[str, str], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from incidentbot.entrypoints.cli import main
+
+    config = tmp_path / "incidentbot.yml"
+    config.write_text("repository: acme/incidents\n")
+    data, site = tmp_path / "data", tmp_path / "site"
+    common = ["--config", str(config), "--data", str(data), "--out", str(site)]
+    built = CliRunner().invoke(main, ["status-page", "build", *common],
+                               catch_exceptions=False)
+    assert built.exit_code == 0, built.output
+    result = CliRunner().invoke(main, ["periodic", *common], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (site / "index.html").exists()
+
+    foreign = tmp_path / "repo"
+    foreign.mkdir()
+    (foreign / "README.md").write_text("mine")
+    other = tmp_path / "other-data"
+    refused = CliRunner().invoke(main, ["periodic", "--config", str(config), "--data",
+                                        str(other), "--out", str(foreign)])
+    assert refused.exit_code == 2, refused.output
+    assert "not a site incidentbot built" in refused.output
+    assert not other.exists()  # refused before anything was checked or recorded
+
+
+def test_a_page_that_fails_never_costs_the_data_push(
+    sandbox: Sandbox, tmp_path: Path, remote: Path
+) -> None:
+    config = _checked(sandbox)
+    c = connections(sandbox, config)
+    nowhere = Branch(str(tmp_path / "no-such-remote.git"), "gh-pages")
+    options = periodic.Options(data=tmp_path / "data", site=tmp_path / "site",
+                               data_branch=Branch(str(remote), "status-data"),
+                               site_branch=nowhere, retry=False)
+    report = periodic.run(config, lambda: c, options, now=T0)
+    assert report.page_error, report.lines  # the page could not be published
+    assert any(line.startswith("data: status-data is now") for line in report.lines)
+    # A bug in the build (a logo that is not there): the data still goes out, then it is
+    # raised.
+    broken = replace(config, status_page=replace(config.status_page, logo="missing.png"))
+    with pytest.raises(ValueError, match="logo"):
+        periodic.run(broken, lambda: c, replace(options, site_branch=None),
+                     now=T0 + timedelta(hours=2))
+    other = tmp_path / "other"
+    databranch.checkout(Branch(str(remote), "status-data"), other)
+    runs = "".join(p.read_text() for p in (other / "runs").glob("*.ndjson"))
+    assert len(runs.splitlines()) == 2  # both passes' checks were pushed

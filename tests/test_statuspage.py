@@ -150,9 +150,9 @@ def test_the_90_day_bar_shows_gaps_as_no_data(site: Path) -> None:
     # The seeded six-hour gap ended 24 h before NOW: the last day ran every check.
     assert "Monitoring coverage, last 24 h: 100% of the scheduled checks ran" in html
     assert "Monitoring is delayed" not in html
-    # 87 days per service before the data began and the first day, only half watched;
-    # less the day of incident #5 on payments.
-    assert html.count("<i class=n>") == 2 * 88 - 1
+    # 87 days per service before the data began (the first day, from noon, is graded on
+    # the hours it was watched); less the day of incident #5 on payments.
+    assert html.count("<i class=n>") == 2 * 87 - 1
     assert "Missing data" in html
     assert "24 h: " in html and "90 d: " in html
 
@@ -252,3 +252,28 @@ def test_services_show_under_their_groups(tmp_path: Path) -> None:
     html = (site / "index.html").read_text()
     assert html.index("Checkout") < html.index("<h3>Payments platform</h3>") < \
         html.index("Payments API")
+
+
+def test_component_times_are_stable_from_build_to_build(tmp_path: Path) -> None:
+    data = seed(tmp_path)
+    for n, later in enumerate([timedelta(0), timedelta(minutes=1)]):
+        statuspage.build(CONFIG, data, ISSUES, tmp_path / f"site{n}", now=NOW + later)
+    first, second = (json.loads((tmp_path / f"site{n}" / "api" / "v2" / "components.json")
+                                .read_text())["components"] for n in (0, 1))
+    assert [(c["created_at"], c["updated_at"]) for c in first] == \
+        [(c["created_at"], c["updated_at"]) for c in second]
+    checkout = next(c for c in first if c["id"] == "checkout")
+    # The first sample two days ago; the last change: its checks said down (the second
+    # failed run, 30 min ago), after incident #1 opened.
+    assert checkout["created_at"] == "2026-11-20T12:00:00Z"
+    assert checkout["updated_at"] == "2026-11-22T11:30:00Z"
+
+
+def test_a_service_name_is_escaped_once_in_its_feed_link(tmp_path: Path) -> None:
+    service = replace(CONFIG.services[0], name='Public API <b>v2</b> & "stuff"')
+    config = replace(CONFIG, services=(service,))
+    statuspage.build(config, DataDir(tmp_path / "data"), [], tmp_path / "site", now=NOW)
+    html = (tmp_path / "site" / "services" / f"{service.slug}.html").read_text()
+    assert ("Atom feed of Public API &lt;b&gt;v2&lt;/b&gt; &amp; &#34;stuff&#34;'s "
+            "incidents</a>") in html
+    assert "&amp;lt;" not in html and "&amp;amp;" not in html

@@ -300,6 +300,8 @@ def _component(status: str, *, no_data: bool = False) -> dict[str, Any]:
     (["partial_outage", "operational"], ("major", "Partial System Outage")),
     (["major_outage", "operational"], ("major", "Partial System Outage")),
     (["major_outage", "major_outage"], ("critical", "Major System Outage")),
+    (["major_outage"] * 6 + ["operational"] * 3, ("critical", "Major System Outage")),
+    (["major_outage"] * 4 + ["operational"] * 5, ("major", "Partial System Outage")),
     (["under_maintenance", "operational"], ("maintenance", "Service Under Maintenance")),
 ])
 def test_the_page_status_blends_the_components_as_statuspage_does(
@@ -319,7 +321,7 @@ def test_the_page_status_blends_the_components_as_statuspage_does(
     (2, ["degraded_performance", "operational"], ("major", "Major Service Outage")),
     (1, ["partial_outage", "operational"], ("critical", "Critical Service Outage")),
     (1, ["major_outage", "major_outage"], ("critical", "Major System Outage")),
-    (5, ["operational", "operational"], ("minor", "Minor Service Outage")),  # impact none
+    (5, ["operational", "operational"], ("minor", "Minor Service Outage")),  # degrades
 ])
 def test_an_unresolved_incident_raises_the_page_status_to_its_impact(
         severity: int, components: list[str], expected: tuple[str, str]) -> None:
@@ -351,3 +353,50 @@ def test_an_incident_grades_its_days_only_while_it_sets_its_services_status() ->
     (bare,) = public_incidents([issue(52, "Checkout returns 502", (
         "incident", "public", "sev:2", "status:fixed", "service:checkout"))], CONFIG)
     assert statusbars.impact_spans(bare, NOW) == [(bare.opened, NOW)]
+
+
+@pytest.mark.parametrize(("severity", "impacts", "expected"), [
+    (1, None, "critical"), (2, None, "major"), (3, None, "minor"),
+    (4, None, "minor"),  # a level not listed degrades its services: a minor incident
+    (4, {"4": "major_outage"}, "critical"), (1, {"1": "degraded_performance"}, "minor"),
+])
+def test_the_json_impact_follows_the_configured_impacts(
+        severity: int, impacts: dict[str, str] | None, expected: str) -> None:
+    from incidentbot.core.render.publicincidents import public_incidents
+
+    config = CONFIG if impacts is None else replace(
+        CONFIG, status_page=replace(CONFIG.status_page, impacts=impacts))
+    (found,) = public_incidents([issue(50, "Checkout returns 502", (
+        "incident", "public", f"sev:{severity}", "status:fixing", "service:checkout"))],
+        config)
+    assert found.impact == expected
+
+
+def test_a_new_page_grades_today_on_the_hours_monitored(tmp_path: Path) -> None:
+    """Monitoring began at 02:00 today: a healthy service is green, one down since its
+    first check is a major outage in its header and its cell alike, and coverage counts
+    from 02:00."""
+    from incidentbot.core import health
+    from incidentbot.core.health import Probe, ServiceState
+
+    data = DataDir(tmp_path / "data")
+    states: dict[str, ServiceState] = {}
+    began = NOW - timedelta(hours=10)
+    for i in range(12 * 10 + 1):
+        now = began + timedelta(minutes=5 * i)
+        probes = {"checkout": Probe("up", 200, 100), "payments": Probe("down", 500, 90)}
+        for slug, p in probes.items():
+            states[slug], _ = health.advance(states.get(slug, ServiceState()), p, now)
+        data.write_run(f"r{i}", "test", now, probes, states)
+    site = tmp_path / "site"
+    statuspage.build(CONFIG, data, [], site, now=NOW)
+    heads = heads_and_today(site)
+    assert heads["Checkout"] == ("Operational", "u")
+    assert heads["Payments API"] == ("Major outage", "x")
+    page = (site / "services" / "checkout.html").read_text()
+    (today,) = re.findall(r"2026-11-22: ([^<]*)</summary>", page)
+    assert today == "Operational, 100.00% up"  # not "Missing data, … without data"
+    payments = (site / "services" / "payments.html").read_text()
+    assert re.findall(r"2026-11-22: ([^<,]*)", payments) == ["Major outage"]
+    assert "Monitoring coverage, last 24 h: 100% of the scheduled checks ran" in \
+        (site / "index.html").read_text()

@@ -159,7 +159,10 @@ def uptime(samples: Sequence[Sample], start: datetime, end: datetime,
 
 
 def coverage(runs: Sequence[tuple[datetime, int]], start: datetime, end: datetime) -> float:
-    """Actual runs over expected runs in the window (0..1): the schedule's honesty."""
+    """Actual runs over expected runs in the window (0..1): the schedule's honesty. Runs
+    are expected only since the first of `runs` (monitoring began then, not at `start`)."""
+    if runs:
+        start = max(start, min(r[0] for r in runs))
     inside = [r for r in runs if start <= r[0] <= end]
     if not inside:
         return 0.0

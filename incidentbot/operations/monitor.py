@@ -45,9 +45,15 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                      states: dict[str, ServiceState], *, severity: int = 2,
                      public: bool = False) -> list[str]:
     """A confirmed outage opens an incident (or comments on the one already open for the
-    service); a recovery comments and moves incidents the monitor opened to fixed."""
+    service, or moves the monitor's own incident for it back from fixed, as Upptime reopens
+    its issue, so a flapping service keeps one incident and one channel); a recovery
+    comments and moves incidents the monitor opened to fixed. Costs no request beyond the
+    one listing of open incidents and the writes themselves.
+
+    The notes are plain words: they are written to GitHub and mirrored to Slack, whose
+    mrkdwn would show GitHub's `**` as it is."""
     from incidentbot.core.commands import Change
-    from incidentbot.core.model import SERVICE_PREFIX, Status, read_labels
+    from incidentbot.core.model import REOPEN_STATUS, SERVICE_PREFIX, Status, read_labels
     from incidentbot.operations import incidents as operations
 
     said = []
@@ -61,6 +67,8 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                     {label.lower() for label in i.labels}]
         # A drill, or an incident whose fix is already in (fixed or later), must not absorb
         # a real outage: the outage opens its own incident, announced and relayed.
+        reopenable = [i for i in covering
+                      if _reopens(read_labels(i.labels, config.severities))]
         covering = [i for i in covering
                     if _absorbs(read_labels(i.labels, config.severities))]
         if t.became == DOWN:
@@ -68,9 +76,18 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                 number = covering[0].number
                 operations.update_incident(
                     c, number, Change(), by=by,
-                    note=f":red_circle: Health checks confirm **{name}** is down "
+                    note=f":red_circle: Health checks confirm {name} is down "
                          f"({t.detail}).")
                 said.append(f"{t.slug}: down; commented on #{number}")
+            elif reopenable:
+                # The fix did not hold: the same incident again, not another.
+                number = max(i.number for i in reopenable)
+                operations.update_incident(
+                    c, number, Change(status=REOPEN_STATUS), by=by,
+                    note=f":red_circle: Health checks say {name} is down again "
+                         f"({t.detail}): back to {REOPEN_STATUS.value}.")
+                said.append(f"{t.slug}: down again; #{number} moved back to "
+                            f"{REOPEN_STATUS.value}")
             else:
                 first = states[t.slug].first_failed or states[t.slug].since
                 issue, _ = operations.open_incident(
@@ -90,7 +107,7 @@ def open_for_outages(c: Any, config: Config, transitions: Iterable[Transition],
                 moved = fields.auto and fields.status.rank < Status.FIXED.rank
                 operations.update_incident(
                     c, issue.number, Change(status=Status.FIXED) if moved else Change(),
-                    by=by, note=f":large_green_circle: Health checks say **{name}** is up "
+                    by=by, note=f":large_green_circle: Health checks say {name} is up "
                                 "again.")
                 if moved:
                     said.append(f"{t.slug}: up; #{issue.number} moved to fixed")
@@ -106,6 +123,15 @@ def _absorbs(fields: Any) -> bool:
 
     return bool(fields.is_incident and not fields.drill
                 and fields.status.rank < Status.FIXED.rank)
+
+
+def _reopens(fields: Any) -> bool:
+    """Is this the monitor's own incident, fixed but not closed, that a new outage of its
+    service moves back rather than opening another?"""
+    from incidentbot.core.model import Status
+
+    return bool(fields.is_incident and fields.auto and not fields.drill
+                and fields.status is Status.FIXED)
 
 
 @dataclass

@@ -99,21 +99,39 @@ def page_record(data: monitordata.DataDir) -> dict[str, Any] | None:
 SITE_MARKER = ".incidentbot-site"
 
 
+def is_site(site: Path) -> bool:
+    """The one rule for "a site incidentbot built", which `periodic --out` and
+    `status-page build --out` share: a directory holding the build's manifest
+    (statuspage.MANIFEST, which every build writes last) or the marker `fresh_site` leaves
+    (a build that died before its manifest)."""
+    from incidentbot.operations import statuspage
+
+    return (site / statuspage.MANIFEST).is_file() or (site / SITE_MARKER).exists()
+
+
+def check_site(site: Path) -> None:
+    """Refuse, before any work, a directory that is neither new, empty nor a site
+    incidentbot built: the build would prune files it did not make."""
+    from incidentbot.core.errors import InvalidInput
+
+    if site.is_dir() and any(site.iterdir()) and not is_site(site):
+        raise InvalidInput(f"--out {site}: not empty and not a site incidentbot built; "
+                           "give a new or empty directory")
+    if site.exists() and not site.is_dir():
+        raise InvalidInput(f"--out {site}: not a directory")
+
+
 def fresh_site(site: Path) -> None:
     """Make the site directory ready for a build. A site the last build wrote completely
     (its manifest says which files it made) is kept: the build rewrites what changed and
     removes what it no longer makes (an incident made private), so a host that keeps the
     directory renders unchanged pages once. Anything else this function made is emptied
-    (its .git aside); a directory it did not make is refused."""
+    (its .git aside); a directory it did not make is refused (check_site)."""
     import shutil
 
-    from incidentbot.core.errors import InvalidInput
     from incidentbot.operations import statuspage
 
-    marker = site / SITE_MARKER
-    if site.exists() and any(site.iterdir()) and not marker.exists():
-        raise InvalidInput(f"--out {site}: not empty and not a site incidentbot built; "
-                           "give a new or empty directory")
+    check_site(site)
     site.mkdir(parents=True, exist_ok=True)
     try:
         if isinstance(json.loads((site / statuspage.MANIFEST).read_text("utf-8")), dict):
@@ -127,7 +145,7 @@ def fresh_site(site: Path) -> None:
             shutil.rmtree(child)
         else:
             child.unlink()
-    marker.touch()
+    (site / SITE_MARKER).touch()
 
 
 def prune_site(site: Path) -> int:

@@ -24,6 +24,7 @@ from incidentbot.core.errors import IncidentbotError
 from incidentbot.operations import monitor
 from incidentbot.operations.pagebuild import (
     build_page,
+    check_site,
     fresh_site,
     notify_subscribers,
     page_reasons,
@@ -127,10 +128,12 @@ class _Pass:
 @dataclass(frozen=True, slots=True)
 class Report:
     """What one pass did and skipped, line by line; `incomplete` incidents failed to sync
-    (the CLI exits 3 then, as `sync` does)."""
+    (the CLI exits 3 then, as `sync` does); `page_error` says why the page failed (the
+    data was pushed all the same; the CLI exits 1 then)."""
 
     lines: list[str]
     incomplete: int = 0
+    page_error: str = ""
 
 
 def _record(config: Config, data: monitordata.DataDir, work: _Pass, now: datetime,
@@ -150,6 +153,8 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
     from incidentbot.operations import sync as reconciler
 
     now = now or datetime.now(UTC)
+    if options.site is not None:
+        check_site(options.site)  # refused before anything is probed, recorded or opened
     data = monitordata.DataDir(options.data)
     lease = (databranch.checkout(options.data_branch, options.data)
              if options.data_branch else None)
@@ -211,31 +216,54 @@ def run(config: Config, connect: Callable[[], Connections], options: Options, *,
                  f"{failed} incomplete, {deferred} left to their event runs"
                  if candidates else "sweep: nothing open or changed")
 
+    page_error = ""
     if options.site is not None:
-        shown = {slug: s.state for slug, s in data.states().items()}
-        reasons = page_reasons(config, record, now, shown, changed, options.page_every)
-        if reasons:
-            fresh_site(options.site)
-            page = build_page(config, c, data, options.site)
-            prune_site(options.site)
-            written, public = page.written, page.shown
-            if config.status_page.subscribers:
-                made, problems = notify_subscribers(config, page, data)
-                lines.append(f"subscribers: {made} posts")
-                lines += [f"subscribers: {p}" for p in problems]
-            work.page = {"built": datastore.stamp(now), "states": shown, "public": public}
-            save_page(data, work.page)
-            lines.append(f"page: built, {len(written)} files ({'; '.join(reasons)})")
-            if options.site_branch is not None:
-                databranch.publish(options.site_branch, options.site,
-                                   None, f"Status page of {datastore.stamp(now)}", force=True)
-                lines.append(f"page: published to {options.site_branch.name}")
-        else:
-            lines.append("page: unchanged, not rebuilt")
+        try:
+            lines += _page(config, c, data, work, record, changed, now, options,
+                           options.site)
+        except IncidentbotError as exc:
+            # The checks and incidents of this pass are data the next one needs: a page
+            # that failed is reported, after the data is pushed, never instead of it.
+            page_error = str(exc)
+            lines.append(f"page: failed ({page_error})")
+        except Exception:  # a bug: the data still goes out, then the traceback
+            if options.data_branch is not None:
+                _publish_data(config, data, work, lease, now, options)
+            raise
 
     if options.data_branch is not None:
         lines.append(_publish_data(config, data, work, lease, now, options))
-    return Report(lines, failed)
+    return Report(lines, failed, page_error)
+
+
+def _page(config: Config, c: Connections, data: monitordata.DataDir, work: _Pass,
+          record: Mapping[str, Any] | None, changed: list[Issue], now: datetime,
+          options: Options, site: Path) -> list[str]:
+    """Build the page in `site` when something it shows changed; what was done, line by
+    line."""
+    from incidentbot.adapters import databranch
+
+    lines = []
+    shown = {slug: s.state for slug, s in data.states().items()}
+    reasons = page_reasons(config, record, now, shown, changed, options.page_every)
+    if not reasons:
+        return ["page: unchanged, not rebuilt"]
+    fresh_site(site)
+    page = build_page(config, c, data, site)
+    prune_site(site)
+    written, public = page.written, page.shown
+    if config.status_page.subscribers:
+        made, problems = notify_subscribers(config, page, data)
+        lines.append(f"subscribers: {made} posts")
+        lines += [f"subscribers: {p}" for p in problems]
+    work.page = {"built": datastore.stamp(now), "states": shown, "public": public}
+    save_page(data, work.page)
+    lines.append(f"page: built, {len(written)} files ({'; '.join(reasons)})")
+    if options.site_branch is not None:
+        databranch.publish(options.site_branch, site,
+                           None, f"Status page of {datastore.stamp(now)}", force=True)
+        lines.append(f"page: published to {options.site_branch.name}")
+    return lines
 
 
 def _publish_data(config: Config, data: monitordata.DataDir, work: _Pass, lease: str | None,

@@ -137,6 +137,14 @@ def _environment(config: Config) -> Any:
     return env
 
 
+def _stamp(text: str) -> datetime | None:
+    """A state's `since` (None when unknown or unreadable)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+
+
 def _logo_source(config: Config) -> Path | None:
     """The logo's file next to incidentbot.yml (None for none, or a URL)."""
     logo = config.status_page.logo
@@ -189,7 +197,8 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
     incidents = public_incidents(issues, config, updates)
     unresolved = [i for i in incidents if i.resolved is None]
     services = [s for s in config.services if s.public and not s.private]
-    states = {slug: s.state for slug, s in data.states().items()}
+    saved = data.states()
+    states = {slug: s.state for slug, s in saved.items()}
     stats: dict[str, DayStats] = {}
     components = []
     # Each window's first day is read sample by sample; every other day is its kept sum.
@@ -203,7 +212,8 @@ def build(config: Config, data: DataDir, issues: Sequence[Issue], out: str | Pat
         check_state = states.get(service.slug) or (latest.state if latest else None)
         components.append(statusbars.component(
             config, position, service.slug, service.name, service.group,
-            stats[service.slug], check_state, now, incidents, maintenances))
+            stats[service.slug], check_state, now, incidents, maintenances,
+            since=_stamp(saved[service.slug].since) if service.slug in saved else None))
     maintenance_now = any(m.active(now) for m in maintenances)
     indicator, description = statusbars.indicator(components, unresolved, maintenance_now)
     status = {"indicator": indicator, "description": description}

@@ -18,7 +18,9 @@ from incidentbot.core.render import publicupdates
 from incidentbot.core.render.publicupdates import Update
 from incidentbot.core.trust import Writers
 
-IMPACT = {1: "critical", 2: "major", 3: "minor"}  # Statuspage's incident impact by severity
+# Statuspage's incident impact for what the incident does to its services (component_impact).
+IMPACT = {"major_outage": "critical", "partial_outage": "major",
+          "degraded_performance": "minor"}
 MAINTENANCE_LABEL = "maintenance"
 
 
@@ -103,6 +105,13 @@ def component_impact(severity: int | None, config: Config) -> str:
     return config.status_page.impacts.get(str(severity), "degraded_performance")
 
 
+def incident_impact(severity: int | None, config: Config) -> str:
+    """Statuspage's incident impact (none, minor, major, critical) of a public incident of
+    this severity: from what it does to its services (`status_page.impacts`), so the JSON,
+    the banner and the day bars all follow the one setting."""
+    return IMPACT.get(component_impact(severity, config), "none")
+
+
 def public_incidents(issues: Sequence[Issue], config: Config,
                      updates: Mapping[int, Sequence[Update]] | None = None,
                      ) -> list[PublicIncident]:
@@ -131,7 +140,7 @@ def public_incidents(issues: Sequence[Issue], config: Config,
         services = tuple(s for s in fields.services if s in public_services)
         out.append(PublicIncident(
             number=issue.number, title=" ".join(issue.title.split()), status=fields.status,
-            word=word, impact=IMPACT.get(fields.severity or 0, "none"),
+            word=word, impact=incident_impact(fields.severity, config),
             component_impact=component_impact(fields.severity, config),
             services=services, services_named=tuple(names.get(s, s) for s in services),
             opened=issue.created_at, resolved=resolved,

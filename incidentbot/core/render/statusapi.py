@@ -54,8 +54,12 @@ def documents(config: Config, components: Sequence[Mapping[str, Any]],
             "time_zone": config.timezone, "updated_at": iso(now)}
 
     def entry(c: Mapping[str, Any], group: str | None) -> dict[str, Any]:
+        # Stable from build to build: the first data and the last status change known
+        # (the build's moment only for a component nothing is known of).
+        created = c.get("created") or now
         return {"id": c["slug"], "name": c["name"], "status": c["status"],
-                "created_at": iso(now), "updated_at": iso(now), "position": c["position"],
+                "created_at": iso(created), "updated_at": iso(c.get("changed") or created),
+                "position": c["position"],
                 "description": None, "showcase": True, "start_date": None,
                 "group_id": group_id(group) if group else None, "page_id": PAGE_ID,
                 "group": False, "only_show_if_degraded": False}
@@ -70,8 +74,12 @@ def documents(config: Config, components: Sequence[Mapping[str, Any]],
 
     for position, (name, members) in enumerate(groups.items(), start=len(comps) + 1):
         worst = max((m["status"] for m in members), key=ORDER.index)
+        created = [m["created"] for m in members if m.get("created")]
+        changed = [m["changed"] for m in members if m.get("changed")]
         comps.append({**entry({"slug": group_id(name), "name": name, "status": worst,
-                               "position": position}, None),
+                               "position": position,
+                               "created": min(created, default=None),
+                               "changed": max(changed, default=None)}, None),
                       "group": True, "components": [m["slug"] for m in members]})
 
     def incident(i: PublicIncident) -> dict[str, Any]:

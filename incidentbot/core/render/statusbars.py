@@ -4,7 +4,7 @@ incidents on it and maintenance, and its 90 days graded by minutes down (pure)."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,9 @@ WINDOWS = (("24 h", timedelta(days=1)), ("7 d", timedelta(days=7)),
            ("30 d", timedelta(days=30)), ("90 d", timedelta(days=90)))
 # A day's grade: u up, m minor (degraded, or down under an hour), p partial (under 6 h
 # down), x major (6 h or more), n missing data (none, or a quarter of the day or more
-# unwatched), w maintenance. Each has a pattern and a word.
+# unwatched), w maintenance; the hours scale with the time the day was monitored (a day
+# monitoring began on, today so far), so a day down all the time it was watched is major.
+# Each has a pattern and a word.
 GRADES = {"u": "Operational", "m": "Minor trouble", "p": "Partial outage",
           "x": "Major outage", "n": "Missing data", "w": "Maintenance"}
 _IMPACT_GRADE = {"degraded_performance": "m", "partial_outage": "p", "major_outage": "x"}
@@ -71,10 +73,14 @@ def _minutes(total: int) -> str:
         f"{hours} h" if hours else f"{minutes} min"
 
 
-def grade(down: timedelta, degraded: timedelta) -> str:
-    if down >= timedelta(hours=6):
+def grade(down: timedelta, degraded: timedelta,
+          measured: timedelta = timedelta(days=1)) -> str:
+    """The day's grade from its minutes down and degraded, out of the time it was measured
+    (6 h and 1 h down of a whole day; the same shares of a shorter one)."""
+    share = min(measured, timedelta(days=1)) / timedelta(days=1)
+    if down > timedelta(0) and down >= timedelta(hours=6) * share:
         return "x"
-    if down >= timedelta(hours=1):
+    if down > timedelta(0) and down >= timedelta(hours=1) * share:
         return "p"
     if down > timedelta(0) or degraded > timedelta(0):
         return "m"
@@ -111,9 +117,13 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
          maintenances: Sequence[Maintenance], slug: str) -> list[Day]:
     """The last 90 days, oldest first, from the service's day sums. A day lists every
     incident open on it; only the time an incident set the service's status (its
-    impact_spans) grades the day, so a day spent in monitoring reads as the checks do."""
+    impact_spans) grades the day, so a day spent in monitoring reads as the checks do. The
+    time before the service's first sample is not "missing": the day monitoring began is
+    graded on the hours it was monitored."""
     offset = len(stats.totals) - DAYS
     first = stats.first + timedelta(days=offset)
+    # When monitoring began, if within the window (no sample before it).
+    began = None if any(i < 0 for i in stats.lasts) else stats.first_sample
 
     def spread(items: Sequence[Any], lo_of: Any, hi_of: Any) -> dict[int, list[Any]]:
         out: dict[int, list[Any]] = {}
@@ -134,9 +144,13 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
     for index in range(DAYS):
         windows = [(m.start, m.end) for m in planned.get(index, [])]
         measured = stats.day(offset + index, windows)
+        start = first + timedelta(days=index)
+        if began is not None and start < began < start + timedelta(days=1):
+            measured = replace(measured, no_data=max(timedelta(0),
+                                                     measured.no_data - (began - start)))
         those = tuple(touching.get(index, []))
-        g = grade(measured.down, measured.degraded) if measured.measured > timedelta(0) \
-            else "n"
+        g = grade(measured.down, measured.degraded, measured.measured) \
+            if measured.measured > timedelta(0) else "n"
         if g == "u" and measured.no_data * 3 > measured.measured:
             g = "n"  # a quarter of the day unwatched is no "Operational" day
         for i, _, _ in impact.get(index, []):
@@ -154,11 +168,16 @@ def days(stats: DayStats, now: datetime, incidents: Sequence[PublicIncident],
 def component(config: Config, position: int, slug: str, name: str, group: str | None,
               stats: DayStats, check_state: str | None, now: datetime,
               incidents: Sequence[PublicIncident],
-              maintenances: Sequence[Maintenance]) -> dict[str, Any]:
+              maintenances: Sequence[Maintenance], *,
+              since: datetime | None = None) -> dict[str, Any]:
     """One service: its status (the worst of its checks and the public incidents on it
     not yet QUIET; under maintenance unless an incident says worse), uptime windows and
     days. "No data" only when nothing speaks for it: no check, and today's cell is empty
-    too (no samples, no incident's impact, no maintenance)."""
+    too (no samples, no incident's impact, no maintenance).
+
+    `created` (its first data, else its first public incident) and `changed` (the last
+    change of its status known: `since`, when its checks last changed state, the public
+    incidents on it and its maintenance) are stable from one build to the next."""
     under = any(m.active(now) and slug in m.services for m in maintenances)
     status = CHECK_STATUS.get(check_state or "", "operational")
     if under:
@@ -178,6 +197,14 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
     times = sorted(s.ms for s in recent if s.ms is not None)
     latest = stats.latest
     bar = days(stats, now, incidents, maintenances, slug)
+    mine = [i for i in incidents if slug in i.services]
+    firsts = [t for t in (stats.first_sample, *(i.opened for i in mine)) if t is not None]
+    created = min(firsts) if firsts else None
+    moments = [since, *(i.opened for i in mine), *(i.resolved for i in mine),
+               *(u.at for i in mine for u in i.updates),
+               *(t for m in maintenances if slug in m.services for t in (m.start, m.end))]
+    known = [t for t in moments if t is not None and t <= now]
+    changed = max(known, default=created)
     no_data = check_state is None and status == "operational" and bar[-1].grade == "n"
     return {
         "slug": slug, "name": name, "position": position, "group": group,
@@ -186,6 +213,7 @@ def component(config: Config, position: int, slug: str, name: str, group: str | 
         "p50": times[len(times) // 2] if times else None,
         "p95": times[min(len(times) - 1, int(len(times) * 0.95))] if times else None,
         "last": latest.t if latest else None,
+        "created": created, "changed": changed,
     }
 
 
@@ -200,9 +228,15 @@ _INCIDENT_WORDS = {"minor": "Minor Service Outage", "major": "Major Service Outa
 
 
 def _blend(statuses: Sequence[str], maintenance_now: bool) -> tuple[str, str]:
-    """The components' part of the page status, as Statuspage blends them."""
+    """The components' part of the page status, as Statuspage blends them, worst first:
+    every component, or more than half of them, in major outage is `critical`, "Major
+    System Outage" (six of nine services down is not a partial outage); any other partial
+    or major outage is `major`, "Partial System Outage"; only degraded ones `minor`
+    ("Degraded System Service" when all are, else "Partially Degraded Service");
+    maintenance; else "All Systems Operational"."""
     present = set(statuses)
-    if present and present <= {"major_outage"}:
+    majors = sum(s == "major_outage" for s in statuses)
+    if statuses and majors * 2 > len(statuses):
         return "critical", "Major System Outage"
     if present & {"major_outage", "partial_outage"}:
         return "major", "Partial System Outage"

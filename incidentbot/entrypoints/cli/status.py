@@ -246,6 +246,9 @@ def periodic_(data_dir: str, out_dir: str | None, data_branch: str | None,
     report = periodic.run(config, lambda: operations.connect(config), options)
     for line in report.lines:
         click.echo(line)
+    if report.page_error:
+        click.echo(f"error: the status page: {report.page_error}", err=True)
+        sys.exit(1)
     if report.incomplete:
         sys.exit(3)
 
