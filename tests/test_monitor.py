@@ -315,6 +315,8 @@ def test_the_monitors_words_reach_the_incident_channel(sandbox: Sandbox) -> None
     assert any("Health checks confirm Checkout is down (HTTP 500)" in t
                for t in posted), posted
     assert not any("**" in t for t in posted), posted  # GitHub's bold is not Slack's
+    assert any(":mega: *Update* from Health checks" in t for t in posted), posted
+    assert not any("health_checks" in t for t in posted), posted  # an internal id
 
 
 def test_a_flapping_service_reopens_the_monitors_fixed_incident(

@@ -258,6 +258,7 @@ def plan(snapshot: Snapshot, config: Config, *, repository: str,
                 # A note typed in Slack names its author by Slack id (a mention); from the
                 # CLI by GitHub login, shown as the person's name from `people:` when listed.
                 author = note.author if note.source.lower() == "slack" \
+                    else "Health checks" if note.source.lower() == "monitor" \
                     else f"{_name_of(note.author, config)} ({note.source})"
                 text = messages.comment(f, author, note.text, c.url, update=True)
         elif commands.first_command(c.body) is not None:
@@ -444,9 +445,9 @@ def _values(fields: LabelFields, changes: Sequence[messages.Change]) -> list[str
 
 # -- reading ---------------------------------------------------------------------------------
 def _name_of(ref: str, config: Config) -> str:
-    """A person as `people:` names them (by GitHub login or person id), else as given."""
-    person = None if people.SLACK_ID.fullmatch(ref) else people.known(ref, config)
-    return (person.name or person.id) if person is not None else ref
+    """A person as people read them (`people.display_name`), but a Slack id stays one: Slack
+    shows it as a mention (messages.person)."""
+    return ref if people.SLACK_ID.fullmatch(ref) else people.display_name(ref, config)
 
 
 def _holder(ref: str, config: Config) -> str:

@@ -13,6 +13,7 @@ from incidentbot.core.errors import IncidentbotError, InvalidInput
 from incidentbot.core.model import read_labels
 from incidentbot.core.render import views
 from incidentbot.core.snapshot import Attribution, Snapshot
+from incidentbot.core.text import slack_strong
 from incidentbot.entrypoints.dispatcher import replies
 from incidentbot.entrypoints.dispatcher.base import Handlers
 from incidentbot.entrypoints.dispatcher.replies import (
@@ -241,7 +242,8 @@ class SlashCommands(Handlers):
         sev = self.config.severity(f.severity).name if f.severity else "unrated"
         channel = f"<#{snap.card.channel_id}>" if snap.card.channel_id else "no channel yet"
         roles = ", ".join(f"{r}: {mention(p)}" for r, p in snap.card.roles.items()) or "none"
-        self.tell(form, f"<{snap.issue.url}|#{snap.issue.number}> *{plain(snap.issue.title)}*\n"
+        title = slack_strong(plain(snap.issue.title))
+        self.tell(form, f"<{snap.issue.url}|#{snap.issue.number}> {title}\n"
                         f"{sev} · {f.status.value} · services: "
                         f"{', '.join(f.services) or '—'} · {channel}\nRoles: {roles}")
 
