@@ -73,3 +73,18 @@ def s(sandbox: Sandbox):  # type: ignore[no-untyped-def]
     from incidentbot.sandbox.slack_requests import SlackRequests
 
     return SlackRequests(sandbox.slack, sandbox.url, DEFAULTS["SLACK_SIGNING_SECRET"])
+
+
+@pytest.fixture
+def slack_sends(s):  # type: ignore[no-untyped-def]
+    """The same signed Slack requests, by the name the dispatcher's tests use."""
+    return s
+
+
+@pytest.fixture
+def disp(sandbox: Sandbox):  # type: ignore[no-untyped-def]
+    """A dispatcher on the sandbox with the default configuration, drained and closed
+    afterwards (a test module with its own configuration defines its own `disp`)."""
+    from helpers import running_dispatcher
+
+    yield from running_dispatcher(sandbox)

@@ -6,7 +6,6 @@ import io
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,22 +20,6 @@ from incidentbot.sandbox.slack_api import ALICE, BOB, INCIDENTS
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values, signed
 
 SECRET = DEFAULTS["SLACK_SIGNING_SECRET"]
-
-
-
-
-@pytest.fixture
-def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    d = Dispatcher(CONFIG, SECRET, lambda: connections(sandbox),
-                   allowed_teams=frozenset({"T0SANDBOX"}))
-    yield d
-    d.drain()
-    d.close()
-
-
-@pytest.fixture
-def slack_sends(sandbox: Sandbox) -> SlackRequests:
-    return SlackRequests(sandbox.slack, sandbox.url, SECRET)
 
 
 def send(d: Dispatcher, request: SignedRequest, *, wait: bool = True) -> Reply:

@@ -60,13 +60,6 @@ def meanwhile(sandbox: Sandbox) -> Iterator[Callable[[Callable[[], None]], Dispa
         d.close()
 
 
-@pytest.fixture
-def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    from helpers import running_dispatcher
-
-    yield from running_dispatcher(sandbox)
-
-
 def members_asked(sandbox: Sandbox) -> list[str]:
     return [str((x.body or {}).get("channel", "")) if isinstance(x.body, dict) else ""
             for x in sandbox.calls_to("slack", "conversations.members")]

@@ -5,11 +5,9 @@ change that changes nothing says so."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from helpers import connections, running_dispatcher
+from helpers import connections
 from test_dispatcher import labels_of, replies, send
 
 from incidentbot.core import commands, markers
@@ -21,11 +19,6 @@ from incidentbot.sandbox.slack_api import ALICE, BOB, CAROL, DAN, GENERAL
 from incidentbot.sandbox.slack_requests import SlackRequests
 
 SECRET_WORDS = "secret key exposed in bucket acme-logs"
-
-
-@pytest.fixture
-def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    yield from running_dispatcher(sandbox)
 
 
 def private_incident(sandbox: Sandbox) -> tuple[int, str]:

@@ -4,7 +4,6 @@ credited to the GitHub login, not the computer's user."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +25,6 @@ from incidentbot.sandbox.slack_requests import SlackRequests, open_values
 ROOT = Path(__file__).resolve().parent.parent
 ZWSP = "\u200b"
 CAROL = "U0CAROL001"
-
-
-@pytest.fixture
-def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    d = Dispatcher(CONFIG, DEFAULTS["SLACK_SIGNING_SECRET"], lambda: connections(sandbox),
-                   allowed_teams=frozenset({"T0SANDBOX"}))
-    yield d
-    d.drain()
-    d.close()
 
 
 def _send(d: Dispatcher, request: object) -> None:

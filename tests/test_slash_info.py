@@ -3,9 +3,6 @@ silent, never a read of every past incident to find one name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from helpers import CONFIG, connections
 from history import seed_past_incidents
 
@@ -15,20 +12,6 @@ from incidentbot.sandbox import DEFAULTS, Sandbox
 from incidentbot.sandbox.slack_requests import SignedRequest, SlackRequests, open_values
 
 SECRET = DEFAULTS["SLACK_SIGNING_SECRET"]
-
-
-@pytest.fixture
-def disp(sandbox: Sandbox) -> Iterator[Dispatcher]:
-    d = Dispatcher(CONFIG, SECRET, lambda: connections(sandbox),
-                   allowed_teams=frozenset({"T0SANDBOX"}))
-    yield d
-    d.drain()
-    d.close()
-
-
-@pytest.fixture
-def slack_sends(sandbox: Sandbox) -> SlackRequests:
-    return SlackRequests(sandbox.slack, sandbox.url, SECRET)
 
 
 def send(d: Dispatcher, request: SignedRequest) -> Reply:
