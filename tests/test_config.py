@@ -158,10 +158,11 @@ def test_the_cli_refuses_a_bad_file_with_exit_2(tmp_path: Path) -> None:
 
     bad = tmp_path / "incidentbot.yml"
     bad.write_text("severities:\n  - level: 1\n    label: 3\n")
-    result = CliRunner().invoke(main, ["config", "check", "-f", str(bad)])
-    assert result.exit_code == 2
-    assert f"{bad}:3: severities[0].label: expected" in result.output
-    assert "Traceback" not in result.output
+    for option in ("-f", "--file", "--config"):  # --config, as every other command takes it
+        result = CliRunner().invoke(main, ["config", "check", option, str(bad)])
+        assert result.exit_code == 2, result.output
+        assert f"{bad}:3: severities[0].label: expected" in result.output
+        assert "Traceback" not in result.output
 
 
 # -- the schema is one source: editors, our validator and the reference implementation agree --
