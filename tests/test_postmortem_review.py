@@ -184,15 +184,21 @@ def the_newcomer_s_incident() -> int:
     return n
 
 
-def test_the_postmortem_says_who_opened_it_and_what_the_public_read(
-        sandbox: Sandbox, sandbox_env: dict[str, str], cli_user: str) -> None:
+def printed_without_writing(sandbox: Sandbox) -> tuple[int, str]:
+    """The newcomer's incident and its `postmortem --print`, checked to read only: no
+    branch, no file, no pull request, no comment."""
     n = the_newcomer_s_incident()
     sandbox.clear_calls()
     code, printed = cli("postmortem", str(n), "--print")
     assert code == 0, printed
-    # Reads only: no branch, no file, no pull request, no comment.
     assert sandbox.calls_to("github")
     assert [(x.method, x.path) for x in sandbox.calls_to("github") if x.method != "GET"] == []
+    return n, printed
+
+
+def test_the_postmortem_says_who_opened_it_and_what_the_public_read(
+        sandbox: Sandbox, sandbox_env: dict[str, str], cli_user: str) -> None:
+    _, printed = printed_without_writing(sandbox)
     timeline = section(printed, "timeline")
     assert re.search(r"^- ★ \*\*[^*]+\*\* \([^)]+\) · Dan Example \(CLI\): Incident opened$",
                      timeline, re.MULTILINE), timeline
@@ -207,13 +213,7 @@ def test_the_postmortem_says_who_opened_it_and_what_the_public_read(
 
 def test_print_shows_what_the_run_without_it_commits(
         sandbox: Sandbox, sandbox_env: dict[str, str], cli_user: str) -> None:
-    n = the_newcomer_s_incident()
-    sandbox.clear_calls()
-    code, printed = cli("postmortem", str(n), "--print")
-    assert code == 0, printed
-    # Reads only: no branch, no file, no pull request, no comment.
-    assert sandbox.calls_to("github")
-    assert [(x.method, x.path) for x in sandbox.calls_to("github") if x.method != "GET"] == []
+    n, printed = printed_without_writing(sandbox)
     assert "| Postmortem owner | Carol Example (@carol) |" in printed
     assert "| Reviewers | Alice Example (@alice) |" in printed
     code, out = cli("postmortem", str(n))

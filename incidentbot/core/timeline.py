@@ -324,11 +324,9 @@ def build(*, opened: datetime, reporter: str | None, events: Sequence[Event],
             responded(e.at, named, counts=known(e.actor or "", source))
         elif e.kind == "commented" and (who is not None or e.public):
             # A public update is in the account whoever wrote it: the page showed it.
-            source = e.label or ("Slack" if e.kind == "pin" else "GitHub")
-            entries.append(Entry(e.at, who or "", source, e.text, url=e.url,
-                                 key=e.public or e.kind == "pin",
-                                 kind="public" if e.public else
-                                 "update" if e.kind == "note" else "comment"))
+            source = e.label or "GitHub"
+            entries.append(Entry(e.at, who or "", source, e.text, url=e.url, key=e.public,
+                                 kind="public" if e.public else "comment"))
             responded(e.at, who, counts=known(e.actor or "", source))
 
     replies = thread_replies or {}
